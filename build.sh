@@ -1,0 +1,55 @@
+#!/usr/bin/env bash
+# DANNet Edge: the one entry point on a fresh machine (Debian 12 with the .NET 10 SDK).
+#
+#   ./build.sh demo    install what is missing, build, run the main job on its embedded default
+#   ./build.sh test    install what is missing, build, run every test (TRX results in out/test-results)
+#
+# Both install the apt packages the native libraries need (OpenCV's runtime wants GTK 3) when they
+# are missing, so no manual step precedes them.
+set -euo pipefail
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+cd "$here"
+export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPERIENCE=1
+
+apt_packages=(libgtk-3-0)
+
+install_system_packages() {
+  local missing=()
+  for p in "${apt_packages[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+  done
+  [ ${#missing[@]} -eq 0 ] && return 0
+  echo "==> installing system packages: ${missing[*]}"
+  local sudo=""
+  [ "$(id -u)" -ne 0 ] && sudo="sudo"
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+}
+
+require_dotnet() {
+  if ! command -v dotnet >/dev/null; then
+    echo "error: the .NET 10 SDK is not on PATH. Install it (https://dot.net) and run again." >&2
+    exit 1
+  fi
+}
+
+cmd="${1:-}"
+case "$cmd" in
+  demo)
+    shift
+    install_system_packages; require_dotnet
+    dotnet build trainer/DANNet.Trainer -c Release -v q -nologo
+    exec dotnet trainer/DANNet.Trainer/bin/Release/net10.0/dannet-train.dll demo "$@"
+    ;;
+  test)
+    shift
+    install_system_packages; require_dotnet
+    rm -rf out/test-results
+    dotnet test DANNet.Edge.sln -c Release -nologo -v q \
+      --logger "trx" --logger "console;verbosity=normal" --results-directory out/test-results "$@"
+    ;;
+  *)
+    sed -n '2,10p' "$0" | sed 's/^# \{0,1\}//'
+    exit 2
+    ;;
+esac

@@ -1,0 +1,8 @@
+using System.CommandLine;
+using DANNet.Edge.Cli;
+
+var root = new RootCommand("dannet-edge — night-capable semantic segmentation on the car: camera frames in, class masks out to shared memory.")
+{
+    ClassesCommand.Create(),
+};
+return await root.Parse(args).InvokeAsync();

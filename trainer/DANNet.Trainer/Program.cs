@@ -1,0 +1,10 @@
+using System.CommandLine;
+using DANNet.Trainer.Cli;
+
+var root = new RootCommand("dannet-train — DANNet night-time segmentation: data, training, evaluation and export.")
+{
+    SynthCommand.Create(),
+    DemoCommand.Create(),
+    DoctorCommand.Create(),
+};
+return await root.Parse(args).InvokeAsync();

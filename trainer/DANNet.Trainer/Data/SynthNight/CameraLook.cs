@@ -25,17 +25,22 @@ internal sealed record CameraLook(
 /// </summary>
 internal sealed record NightLook(double Ambient, double Exposure, double Gamma, Scalar Cast, double NoiseShot, double NoiseFloor, double MotionBlurPixels, double BlurAngle, double Bloom)
 {
-    public static NightLook Sample(SceneRandom rng, int width, double speedFactor)
+    /// <summary>The fixed look of the night drive video: a typical exposure, sodium-warm, moving fast.</summary>
+    public static NightLook Drive(int width) =>
+        new(Ambient: 0.02, Exposure: 1.1, Gamma: 1.45, Cast: new Scalar(0.85, 0.95, 1.1), NoiseShot: 0.003, NoiseFloor: 3e-5,
+            MotionBlurPixels: width / 640.0 * 4, BlurAngle: 0.05, Bloom: 0.5);
+
+    public static NightLook Sample(SceneRandom rng, int width)
     {
         var warm = rng.Chance(0.6);
         return new NightLook(
             Ambient: rng.Uniform(0.012, 0.035),
             Exposure: rng.Uniform(0.9, 1.8),
             Gamma: rng.Uniform(1.25, 1.7),
-            Cast: warm ? new Scalar(rng.Uniform(0.75, 0.9), 0.95, rng.Uniform(1.05, 1.2)) : new Scalar(rng.Uniform(1.05, 1.2), 1.0, rng.Uniform(0.8, 0.95)),
+            Cast: warm ? new Scalar(rng.Uniform(0.75, 0.9), 0.95, rng.Uniform(1.05, 1.2)) : new Scalar(rng.Uniform(1.03, 1.12), 1.0, rng.Uniform(0.88, 0.96)),
             NoiseShot: rng.Uniform(0.0015, 0.005),
             NoiseFloor: rng.Uniform(1.5e-5, 6e-5),
-            MotionBlurPixels: width / 640.0 * rng.Uniform(1, 4) * speedFactor,
+            MotionBlurPixels: width / 640.0 * rng.Uniform(1, 4),
             BlurAngle: rng.Uniform(-0.3, 0.3),
             Bloom: rng.Uniform(0.35, 0.7));
     }

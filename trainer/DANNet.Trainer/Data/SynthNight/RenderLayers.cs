@@ -76,7 +76,7 @@ internal sealed class RenderLayers : IDisposable
         var small = new Point[polygon.Length];
         for (int i = 0; i < polygon.Length; i++) small[i] = new Point(polygon[i].X / down, polygon[i].Y / down);
         _scratch.SetTo(Scalar.All(0));
-        Cv2.FillPoly(_scratch, new[] { small }, light, LineTypes.AntiAlias, PinholeCamera.Shift);
+        Cv2.FillPoly(_scratch, new[] { small }, light, LineTypes.Link8, PinholeCamera.Shift); // anti-aliasing is for 8-bit images only
         Cv2.Add(layer, _scratch, layer);
     }
 

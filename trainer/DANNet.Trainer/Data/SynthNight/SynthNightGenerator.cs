@@ -186,6 +186,9 @@ public sealed class SynthNightGenerator
         using (var sheet = PreviewSheets.NightModel(stages, final.Image))
             ImageFiles.WritePng(Path.Combine(dir, "night_model.png"), sheet);
         foreach (var (_, m) in stages) m.Dispose();
+        var street = _renderer.VideoStreet();
+        using (var videoFrame = _renderer.VideoFrame(street, _spec.VideoFrames / 2))
+            ImageFiles.WritePng(Path.Combine(dir, "video_frame.png"), videoFrame);
         progress?.Report(new("previews", 1, 1));
     }
 

@@ -58,7 +58,7 @@ internal sealed class SynthNightRenderer(ulong seed, SynthScaleSpec spec)
         int n = sequence * spec.FramesPerSequence + frame;
         var nightTraffic = withTraffic ? Traffic.Sample(nightRng, world, p.X, p.Z, true, Traffic.DynamicRotation[n % Traffic.DynamicRotation.Length], nightRng.Uniform(0.3, 0.9)) : [];
         var dayTraffic = withTraffic ? Traffic.Sample(dayRng, world, dayPosition.X, dayPosition.Z, false, Traffic.DynamicRotation[(n + 3) % Traffic.DynamicRotation.Length], dayRng.Uniform(0.5, 1.2)) : [];
-        var look = SequenceNightLook(sequence, spec.TargetSize.Width, 1.0);
+        var look = SequenceNightLook(sequence, spec.TargetSize.Width);
         return (RenderNight(world, nightTraffic, nightCamera, look, nightRng), RenderDay(world, dayTraffic, dayCamera, CameraLook.Target, dayRng));
     }
 
@@ -70,7 +70,7 @@ internal sealed class SynthNightRenderer(ulong seed, SynthScaleSpec spec)
         var camera = PlaceCamera(rng, world, CameraLook.Target, spec.TargetSize, rng.Uniform(0, 30));
         byte featured = Traffic.FeaturedRotation[index % Traffic.FeaturedRotation.Length];
         var traffic = Traffic.Sample(rng, world, camera.Position.X, camera.Position.Z, true, featured, rng.Uniform(0.3, 0.9));
-        var look = NightLook.Sample(rng, spec.TargetSize.Width, 1.0);
+        var look = NightLook.Sample(rng, spec.TargetSize.Width);
         return RenderNight(world, traffic, camera, look, rng);
     }
 
@@ -80,11 +80,14 @@ internal sealed class SynthNightRenderer(ulong seed, SynthScaleSpec spec)
         double length = spec.VideoFrames * VideoMetresPerFrame + 20;
         var world = StreetWorld.Generate(Rng(Stream.VideoWorld), length, 0.4);
         var rng = Rng(Stream.VideoWorld, 1);
-        var traffic = Traffic.Sample(rng, world, world.RoadHalfWidth / 2, 0, true, 0, 0.6, length + 120);
+        var traffic = Traffic.Sample(rng, world, VideoLaneX(world), 0, true, 0, 0.6, length + 120, clearEgoLane: true);
         return (world, traffic);
     }
 
     private double VideoMetresPerFrame => 12.0 / spec.VideoFps; // about 43 km/h
+
+    /// <summary>The centre of the first lane right of the centre line: where the drive goes.</summary>
+    private static double VideoLaneX(StreetWorld world) => world.LaneWidth * (world.Lanes % 2 == 0 ? 0.5 : 1.0);
 
     /// <summary>Frame <paramref name="index"/> of the night drive along <see cref="VideoStreet"/>.</summary>
     public Mat VideoFrame((StreetWorld World, List<SceneObject> Traffic) street, int index)
@@ -92,10 +95,10 @@ internal sealed class SynthNightRenderer(ulong seed, SynthScaleSpec spec)
         var (world, traffic) = street;
         var size = spec.VideoSize;
         double t = index / spec.VideoFps;
-        double x = world.LaneWidth * (world.Lanes % 2 == 0 ? 0.5 : 1.0) + 0.3 * Math.Sin(t * 0.4);
+        double x = VideoLaneX(world) + 0.3 * Math.Sin(t * 0.4);
         var camera = new PinholeCamera(size.Width, size.Height, CameraLook.Target.FocalFactor * size.Width,
             new Vec3(x, 1.45 + 0.01 * Math.Sin(t * 7), index * VideoMetresPerFrame), 0.03 * Math.Sin(t * 0.3), CameraLook.Target.Pitch);
-        var look = SequenceNightLook(10_000, size.Width, 2.0);
+        var look = NightLook.Drive(size.Width);
         using var frame = RenderNight(world, traffic, camera, look, Rng(Stream.VideoFrame, (ulong)index));
         return frame.Image.Clone();
     }
@@ -108,7 +111,7 @@ internal sealed class SynthNightRenderer(ulong seed, SynthScaleSpec spec)
         var camera = PlaceCamera(rng, world, CameraLook.Target, spec.TargetSize, 5 + frame * SequenceSpacing);
         int n = sequence * spec.FramesPerSequence + frame;
         var traffic = Traffic.Sample(rng, world, camera.Position.X, camera.Position.Z, true, Traffic.DynamicRotation[n % Traffic.DynamicRotation.Length], rng.Uniform(0.3, 0.9));
-        return RenderNight(world, traffic, camera, SequenceNightLook(sequence, spec.TargetSize.Width, 1.0), rng, stage);
+        return RenderNight(world, traffic, camera, SequenceNightLook(sequence, spec.TargetSize.Width), rng, stage);
     }
 
     private StreetWorld PairWorld(int sequence)
@@ -118,8 +121,8 @@ internal sealed class SynthNightRenderer(ulong seed, SynthScaleSpec spec)
         return StreetWorld.Generate(rng, spec.FramesPerSequence * SequenceSpacing + 20, lit);
     }
 
-    private NightLook SequenceNightLook(int sequence, int width, double speed) =>
-        NightLook.Sample(Rng(Stream.NightLook, (ulong)sequence), width, speed);
+    private NightLook SequenceNightLook(int sequence, int width) =>
+        NightLook.Sample(Rng(Stream.NightLook, (ulong)sequence), width);
 
     private static PinholeCamera PlaceCamera(SceneRandom rng, StreetWorld world, CameraLook look, Size size, double z)
     {

@@ -12,9 +12,10 @@ internal static class Traffic
     /// <summary>
     /// Samples traffic around a camera at (<paramref name="cameraX"/>, <paramref name="cameraZ"/>).
     /// <paramref name="featuredLabelId"/>, when not 0, guarantees one instance of that class in
-    /// clear view 9–22 m ahead, so that small sets still contain every class.
+    /// clear view 9–22 m ahead, so that small sets still contain every class. <paramref name="clearEgoLane"/>
+    /// keeps the camera's lane (and the kerb-side cyclists) free, for drives past static traffic.
     /// </summary>
-    public static List<SceneObject> Sample(SceneRandom rng, StreetWorld world, double cameraX, double cameraZ, bool night, byte featuredLabelId, double density, double span = 140)
+    public static List<SceneObject> Sample(SceneRandom rng, StreetWorld world, double cameraX, double cameraZ, bool night, byte featuredLabelId, double density, double span = 140, bool clearEgoLane = false)
     {
         var objects = new List<SceneObject>();
         double half = world.RoadHalfWidth, lw = world.LaneWidth;
@@ -27,6 +28,7 @@ internal static class Traffic
             bool oncoming = x < 0;
             bool parking = world.ParkingLanes && (lane == 0 || lane == world.Lanes - 1);
             bool egoLane = Math.Abs(x - cameraX) < lw / 2;
+            if (egoLane && clearEgoLane) continue; // a drive along the street must not pass through parked traffic
             double z = from + (egoLane ? rng.Uniform(6, 20) : rng.Uniform(-2, 15));
             while (z < to)
             {
@@ -57,7 +59,7 @@ internal static class Traffic
                 double x = side * (half + rng.Uniform(0.8, world.SidewalkWidth - 0.2));
                 objects.Add(Pedestrian(rng, new Vec3(x, 0, z)));
             }
-            if (rng.Chance(0.5 * density))
+            if (rng.Chance(0.5 * density) && !clearEgoLane)
             {
                 double z = rng.Uniform(from + 5, cameraZ + 60);
                 objects.Add(TwoWheeler(rng, new Vec3(side * (half - 0.7), 0, z), rng.Chance(0.4), false, night));

@@ -45,8 +45,16 @@ case "$cmd" in
     shift
     install_system_packages; require_dotnet
     rm -rf out/test-results
-    dotnet test DANNet.Edge.sln -c Release -nologo -v q \
-      --logger "trx" --logger "console;verbosity=normal" --results-directory out/test-results "$@"
+    dotnet build DANNet.Edge.sln -c Release -nologo -v q
+    status=0
+    for project in tests/*/*.csproj; do
+      name="$(basename "$project" .csproj)"
+      echo "==> $name"
+      dotnet test "$project" -c Release --no-build -nologo \
+        --logger "trx;LogFileName=$name.trx" --logger "console;verbosity=normal" \
+        --results-directory out/test-results "$@" || status=1
+    done
+    exit $status
     ;;
   *)
     sed -n '2,10p' "$0" | sed 's/^# \{0,1\}//'

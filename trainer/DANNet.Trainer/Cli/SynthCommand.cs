@@ -37,16 +37,22 @@ internal static class SynthCommand
         DefaultValueFactory = _ => Environment.ProcessorCount,
     };
 
+    public static readonly Option<bool> PreviewsOnly = new("--previews-only")
+    {
+        Description = "Write only the preview pictures, straight into --out (fast; used for the README pictures).",
+    };
+
     public static Command Create()
     {
         var command = new Command("synth", "Generate SynthNight: procedural day/night street scenes in the Cityscapes and Dark Zurich layouts, with exact labels, a night drive video and preview pictures.")
         {
-            Out, Scale, Seed, Previews, Jobs,
+            Out, Scale, Seed, Previews, Jobs, PreviewsOnly,
         };
         command.SetAction((parse, cancel) => Task.FromResult(CliErrors.Run(Console.Error, () =>
         {
             var options = new SynthOptions(parse.GetValue(Out)!.FullName, parse.GetValue(Scale), parse.GetValue(Seed), parse.GetValue(Previews), parse.GetValue(Jobs));
-            Generate(options, AnsiConsole.Console, cancel);
+            if (parse.GetValue(PreviewsOnly)) WritePreviews(options, AnsiConsole.Console);
+            else Generate(options, AnsiConsole.Console, cancel);
             return 0;
         })));
         return command;
@@ -59,6 +65,13 @@ internal static class SynthCommand
             if (Previews < 0) throw new ArgumentException($"--previews must be 0 or more (got {Previews}).");
             if (Jobs < 1) throw new ArgumentException($"--jobs must be at least 1 (got {Jobs}).");
         }
+    }
+
+    internal static void WritePreviews(SynthOptions options, IAnsiConsole console)
+    {
+        options.Validate();
+        new SynthNightGenerator(options.Scale, options.Seed) { PreviewCount = options.Previews }.WritePreviews(options.OutDir);
+        console.MarkupLineInterpolated($"SynthNight previews ({options.Scale.ToString().ToLowerInvariant()}, seed {options.Seed}) written to [bold]{options.OutDir}[/]");
     }
 
     /// <summary>Generates with a progress display per stage, then prints where everything went.</summary>

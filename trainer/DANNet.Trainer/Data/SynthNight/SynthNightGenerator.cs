@@ -163,7 +163,8 @@ public sealed class SynthNightGenerator
         File.Move(temp, path, overwrite: true);
     }
 
-    private void WritePreviews(string dir, IProgress<SynthProgress>? progress)
+    /// <summary>Writes only the preview pictures (pairs, source frames, night model, a video frame) into <paramref name="dir"/>.</summary>
+    public void WritePreviews(string dir, IProgress<SynthProgress>? progress = null)
     {
         int pairs = Math.Min(PreviewCount, _spec.Pairs), sources = Math.Min(PreviewCount, _spec.SourceTrain);
         for (int i = 0; i < pairs; i++)

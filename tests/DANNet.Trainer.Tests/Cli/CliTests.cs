@@ -1,0 +1,53 @@
+using System.CommandLine;
+using DANNet.Trainer.Cli;
+using DANNet.Trainer.Data.SynthNight;
+
+namespace DANNet.Trainer.Tests.Cli;
+
+public sealed class CliTests
+{
+    [Fact]
+    public void Synth_options_parse_scale_seed_and_jobs()
+    {
+        var command = SynthCommand.Create();
+        var parse = command.Parse(["--out", "/tmp/x", "--scale", "tiny", "--seed", "42", "-j", "1"]);
+        Assert.Empty(parse.Errors);
+        Assert.Equal(SynthScale.Tiny, parse.GetValue(SynthCommand.Scale));
+        Assert.Equal(42UL, parse.GetValue(SynthCommand.Seed));
+        Assert.Equal(1, parse.GetValue(SynthCommand.Jobs));
+    }
+
+    [Fact]
+    public void Synth_requires_out_and_rejects_an_unknown_scale()
+    {
+        var command = SynthCommand.Create();
+        Assert.NotEmpty(command.Parse(["--scale", "tiny"]).Errors);
+        Assert.NotEmpty(command.Parse(["--out", "/tmp/x", "--scale", "huge"]).Errors);
+    }
+
+    [Fact]
+    public void Bad_jobs_value_gives_a_clear_error_and_exit_code_1()
+    {
+        var error = new StringWriter();
+        int code = CliErrors.Run(error, () =>
+        {
+            new SynthCommand.SynthOptions("/tmp/never-written", SynthScale.Tiny, 1, 1, 0).Validate();
+            return 0;
+        });
+        Assert.Equal(1, code);
+        Assert.Contains("--jobs must be at least 1", error.ToString());
+        Assert.False(Directory.Exists("/tmp/never-written"));
+    }
+
+    [Fact]
+    public void Doctor_reports_torch_and_opencv_ok()
+    {
+        var output = new StringWriter();
+        var error = new StringWriter();
+        Assert.Equal(0, DoctorCommand.Run(output, error));
+        Assert.Contains("torch     ok", output.ToString());
+        Assert.Contains("opencv    ok", output.ToString());
+        Assert.Contains("FFMPEG: YES", output.ToString());
+        Assert.Equal("", error.ToString());
+    }
+}

@@ -22,6 +22,7 @@ internal static class DemoCommand
     {
         Description = "SynthNight scale for the demo (tiny takes seconds, small minutes).",
         DefaultValueFactory = _ => SynthScale.Tiny,
+        HelpName = "tiny|small|full",
     };
 
     public static Command Create()

@@ -17,6 +17,7 @@ internal static class SynthCommand
     {
         Description = "tiny: 256 px, seconds (tests); small: ~1000 px, 480 labelled + 480 pairs, minutes (benchmarks); full: Cityscapes and Dark Zurich sizes and counts, hours.",
         DefaultValueFactory = _ => SynthScale.Small,
+        HelpName = "tiny|small|full",
     };
 
     public static readonly Option<ulong> Seed = new("--seed")

@@ -19,19 +19,7 @@ public sealed class CityscapesDataset
         string images = DatasetPaths.RequireDirectory(Path.Combine(root, "leftImg8bit", split), "Cityscapes image", $"leftImg8bit/{split}/<city>/*{ImageSuffix}");
         string labels = DatasetPaths.RequireDirectory(Path.Combine(root, "gtFine", split), "Cityscapes label", $"gtFine/{split}/<city>/*{LabelSuffix}");
 
-        var samples = new List<LabelledSample>();
-        foreach (var image in DatasetPaths.FilesInSubfolders(images, ImageSuffix))
-        {
-            string stem = Path.GetFileName(image)[..^ImageSuffix.Length];
-            string city = Path.GetFileName(Path.GetDirectoryName(image)!);
-            string label = Path.Combine(labels, city, stem + LabelSuffix);
-            if (!File.Exists(label))
-                throw new DatasetException($"Image '{image}' has no label: '{label}' is missing. Generate labelIds with the Cityscapes scripts, or remove the image.");
-            samples.Add(new LabelledSample(stem, image, label));
-        }
-        if (samples.Count == 0)
-            throw new DatasetException($"No images in '{images}': expected <city>/*{ImageSuffix} files.");
-        Samples = samples;
+        Samples = DatasetPaths.LabelledImages(images, ImageSuffix, labels, LabelSuffix, "Image", "city");
     }
 
     public string Root { get; }

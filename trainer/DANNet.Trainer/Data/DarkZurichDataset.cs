@@ -74,19 +74,7 @@ public static class DarkZurichDataset
         DatasetPaths.RequireDirectory(root, "Dark Zurich root", "a folder holding rgb_anon/ and gt/");
         string images = DatasetPaths.RequireDirectory(Path.Combine(root, "rgb_anon", split, "night"), "Dark Zurich image", $"rgb_anon/{split}/night/<seq>/*{ImageSuffix}");
         string labels = DatasetPaths.RequireDirectory(Path.Combine(root, "gt", split, "night"), "Dark Zurich label", $"gt/{split}/night/<seq>/*{LabelSuffix}");
-        var samples = new List<LabelledSample>();
-        foreach (var image in DatasetPaths.FilesInSubfolders(images, ImageSuffix))
-        {
-            string stem = Path.GetFileName(image)[..^ImageSuffix.Length];
-            string seq = Path.GetFileName(Path.GetDirectoryName(image)!);
-            string label = Path.Combine(labels, seq, stem + LabelSuffix);
-            if (!File.Exists(label))
-                throw new DatasetException($"Night image '{image}' has no label: '{label}' is missing.");
-            samples.Add(new LabelledSample(stem, image, label));
-        }
-        if (samples.Count == 0)
-            throw new DatasetException($"No images in '{images}': expected <seq>/*{ImageSuffix} files.");
-        return new LabelledSet(root, split, samples);
+        return new LabelledSet(root, split, DatasetPaths.LabelledImages(images, ImageSuffix, labels, LabelSuffix, "Night image", "seq"));
     }
 
     private static string Resolve(string imagesRoot, string relative)

@@ -35,7 +35,7 @@ internal sealed record NightLook(double Ambient, double Exposure, double Gamma, 
         var warm = rng.Chance(0.6);
         return new NightLook(
             Ambient: rng.Uniform(0.02, 0.045),
-            Exposure: rng.Uniform(1.0, 2.0),
+            Exposure: rng.Uniform(0.9, 1.7),
             Gamma: rng.Uniform(1.15, 1.5),
             Cast: warm ? new Scalar(rng.Uniform(0.75, 0.9), 0.95, rng.Uniform(1.05, 1.2)) : new Scalar(rng.Uniform(1.03, 1.12), 1.0, rng.Uniform(0.88, 0.96)),
             NoiseShot: rng.Uniform(0.0015, 0.005),

@@ -361,7 +361,7 @@ internal static class SceneBuilder
             {
                 var source = new Vec3(lx, (ly0 + ly1) / 2, z0 - 0.05);
                 parts.Add(oncoming
-                    ? new LightPart(source, new Vec3(lx, 0, z0 - 9), 1.8, 9, Scale(Headlight, 0.5), 0.02, 0.45)
+                    ? new LightPart(source, new Vec3(lx, 0, z0 - 9), 1.8, 9, Scale(Headlight, 0.35), 0.02, 0.45)
                     : new LightPart(source, new Vec3(lx, 0, z0 - 1), 0.8, 1.2, Scale(TailLight, 0.3), 0, 0.35));
             }
         }

@@ -25,7 +25,7 @@ internal static class SceneRenderer
         if (egoHeadlights)
         {
             var p = camera.Position;
-            new LightPart(new Vec3(p.X, 0.7, p.Z + 1.5), new Vec3(p.X, 0, p.Z + 14), 3.5, 12, SceneBuilder.Scale(SceneBuilder.Headlight, 0.45), 0, 0).Draw(layers, camera);
+            new LightPart(new Vec3(p.X, 0.7, p.Z + 1.5), new Vec3(p.X, 0, p.Z + 14), 3.5, 12, SceneBuilder.Scale(SceneBuilder.Headlight, 0.3), 0, 0).Draw(layers, camera);
         }
         if (egoHood) DrawEgoHood(layers);
     }

@@ -167,7 +167,7 @@ internal sealed class StreetWorld
     private static void AddFurniture(SceneRandom rng, List<SceneObject> statics, int side, double half, double sidewalk,
         double start, double end, List<(double Z0, double Z1)> intersections, Scalar lampLight)
     {
-        double lampIntensity = rng.Uniform(0.8, 1.4);
+        double lampIntensity = rng.Uniform(0.35, 0.7);
         for (double z = start + rng.Uniform(0, 15); z < end; z += rng.Uniform(18, 32))
             if (!intersections.Any(i => z > i.Z0 - 1 && z < i.Z1 + 1))
                 statics.Add(StreetLamp(rng, new Vec3(side * (half + 0.6), 0, z), -side, lampLight, lampIntensity));

@@ -47,6 +47,31 @@ public sealed class DatasetLoaderTests(TinySynthNightFixture data)
     }
 
     [Fact]
+    public void Val_and_test_lists_select_the_same_images_as_the_folders()
+    {
+        foreach (var split in new[] { "val", "test" })
+        {
+            string list = Path.Combine(data.DarkZurich, "lists", $"zurich_{split}.txt");
+            var listed = DarkZurichDataset.LabelledNight(data.DarkZurich, split, list);
+            var folder = DarkZurichDataset.LabelledNight(data.DarkZurich, split);
+            Assert.Equal(folder.Samples.Select(s => (s.ImagePath, s.LabelPath)), listed.Samples.Select(s => (s.ImagePath, s.LabelPath)));
+        }
+    }
+
+    [Fact]
+    public void A_list_entry_without_its_image_names_the_list_line()
+    {
+        WithCopy(root =>
+        {
+            string list = Path.Combine(Dz(root), "lists", "zurich_val.txt");
+            File.AppendAllText(list, "# a comment\nval/night/GOPR3000/GOPR3000_frame_000099\n");
+            var ex = Assert.Throws<DatasetException>(() => DarkZurichDataset.LabelledNight(Dz(root), "val", list));
+            Assert.Contains($"{list}:6", ex.Message);
+            Assert.Contains("GOPR3000_frame_000099_rgb_anon.png", ex.Message);
+        });
+    }
+
+    [Fact]
     public void A_missing_folder_is_named()
     {
         string missing = Path.Combine(data.Root, "no-such-cityscapes");

@@ -47,12 +47,8 @@ public static class DarkZurichDataset
         var pairs = new List<DayNightPair>();
         foreach (var csv in csvs)
         {
-            int lineNumber = 0;
-            foreach (var raw in File.ReadLines(csv))
+            foreach (var (lineNumber, line) in ListLines(csv))
             {
-                lineNumber++;
-                string line = raw.Trim();
-                if (line.Length == 0 || line.StartsWith('#')) continue;
                 var fields = line.Split(',');
                 if (fields.Length != 2 || fields[0].Trim().Length == 0 || fields[1].Trim().Length == 0)
                     throw new DatasetException($"{csv}:{lineNumber}: expected 'night_path,day_path' (relative to rgb_anon/, no suffix), got '{line}'.");
@@ -68,20 +64,51 @@ public static class DarkZurichDataset
         return new DarkZurichPairs(root, string.Join(", ", csvs), pairs);
     }
 
-    /// <summary>The labelled night images of <paramref name="split"/> (val or test).</summary>
-    public static LabelledSet LabelledNight(string root, string split)
+    /// <summary>
+    /// The labelled night images of <paramref name="split"/> (val or test): every image under
+    /// <c>rgb_anon/&lt;split&gt;/night</c>, or only those in <paramref name="listPath"/> (one
+    /// <c>&lt;split&gt;/night/&lt;seq&gt;/&lt;stem&gt;</c> per line, relative to <c>rgb_anon/</c>, no suffix, as in
+    /// the reference implementation's <c>zurich_val.txt</c>).
+    /// </summary>
+    public static LabelledSet LabelledNight(string root, string split, string? listPath = null)
     {
         DatasetPaths.RequireDirectory(root, "Dark Zurich root", "a folder holding rgb_anon/ and gt/");
         string images = DatasetPaths.RequireDirectory(Path.Combine(root, "rgb_anon", split, "night"), "Dark Zurich image", $"rgb_anon/{split}/night/<seq>/*{ImageSuffix}");
         string labels = DatasetPaths.RequireDirectory(Path.Combine(root, "gt", split, "night"), "Dark Zurich label", $"gt/{split}/night/<seq>/*{LabelSuffix}");
-        return new LabelledSet(root, split, DatasetPaths.LabelledImages(images, ImageSuffix, labels, LabelSuffix, "Night image", "seq"));
+        if (listPath is null)
+            return new LabelledSet(root, split, DatasetPaths.LabelledImages(images, ImageSuffix, labels, LabelSuffix, "Night image", "seq"));
+
+        if (!File.Exists(listPath)) throw new DatasetException($"Image list '{listPath}' does not exist.");
+        var samples = new List<LabelledSample>();
+        foreach (var (lineNumber, entry) in ListLines(listPath))
+        {
+            string image = Resolve(Path.Combine(root, "rgb_anon"), entry);
+            string label = Path.Combine(root, "gt", StripSuffix(entry).Replace('/', Path.DirectorySeparatorChar) + LabelSuffix);
+            if (!File.Exists(image)) throw new DatasetException($"{listPath}:{lineNumber}: the image '{image}' does not exist.");
+            if (!File.Exists(label)) throw new DatasetException($"{listPath}:{lineNumber}: the label '{label}' of '{image}' does not exist.");
+            samples.Add(new LabelledSample(Path.GetFileName(StripSuffix(entry)), image, label));
+        }
+        if (samples.Count == 0) throw new DatasetException($"Image list '{listPath}' holds no entries.");
+        return new LabelledSet(root, split, samples);
     }
 
-    private static string Resolve(string imagesRoot, string relative)
+    /// <summary>Non-empty, non-comment lines of a list or CSV file, trimmed, with 1-based line numbers.</summary>
+    private static IEnumerable<(int Line, string Text)> ListLines(string path)
     {
-        if (relative.EndsWith(ImageSuffix, StringComparison.Ordinal)) relative = relative[..^ImageSuffix.Length];
-        return Path.Combine(imagesRoot, relative.Replace('/', Path.DirectorySeparatorChar) + ImageSuffix);
+        int lineNumber = 0;
+        foreach (var raw in File.ReadLines(path))
+        {
+            lineNumber++;
+            string line = raw.Trim();
+            if (line.Length > 0 && !line.StartsWith('#')) yield return (lineNumber, line);
+        }
     }
+
+    private static string StripSuffix(string relative) =>
+        relative.EndsWith(ImageSuffix, StringComparison.Ordinal) ? relative[..^ImageSuffix.Length] : relative;
+
+    private static string Resolve(string imagesRoot, string relative) =>
+        Path.Combine(imagesRoot, StripSuffix(relative).Replace('/', Path.DirectorySeparatorChar) + ImageSuffix);
 }
 
 /// <summary>A list of labelled images of one split.</summary>

@@ -57,8 +57,12 @@ public sealed class SynthNightGenerator
             var pairLines = new string[_spec.Pairs];
             Run("day/night pairs (Dark Zurich layout)", _spec.Pairs, i => pairLines[i] = WritePair(dz, i / _spec.FramesPerSequence, i % _spec.FramesPerSequence), progress, cancel);
             WritePairCsvs(dz, pairLines);
-            Run("night val (labelled)", _spec.ValImages, i => WriteEval(dz, "val", 0, i), progress, cancel);
-            Run("night test (labelled)", _spec.TestImages, i => WriteEval(dz, "test", 1, i), progress, cancel);
+            var valStems = new string[_spec.ValImages];
+            var testStems = new string[_spec.TestImages];
+            Run("night val (labelled)", _spec.ValImages, i => valStems[i] = WriteEval(dz, "val", 0, i), progress, cancel);
+            Run("night test (labelled)", _spec.TestImages, i => testStems[i] = WriteEval(dz, "test", 1, i), progress, cancel);
+            AtomicFile.WriteAllText(Path.Combine(dz, "lists", "zurich_val.txt"), string.Join('\n', valStems) + "\n");
+            AtomicFile.WriteAllText(Path.Combine(dz, "lists", "zurich_test.txt"), string.Join('\n', testStems) + "\n");
             WriteVideo(Path.Combine(outDir, VideoPath), progress, cancel);
             WritePreviews(Path.Combine(outDir, "preview"), progress);
             WriteManifest(outDir);
@@ -126,13 +130,14 @@ public sealed class SynthNightGenerator
             AtomicFile.WriteAllText(Path.Combine(root, "corresp", "train", "night", group.Key, group.Key + "_ref_day.csv"), string.Join('\n', group) + "\n");
     }
 
-    private void WriteEval(string root, string split, int splitId, int index)
+    private string WriteEval(string root, string split, int splitId, int index)
     {
         int sequence = (split == "val" ? 3000 : 3100) + index / 25;
         string stem = TargetStem(split, "night", sequence, index);
         using var frame = _renderer.EvalNight(splitId, index);
         ImageFiles.WritePng(Path.Combine(root, "rgb_anon", stem + "_rgb_anon.png"), frame.Image);
         ImageFiles.WritePng(Path.Combine(root, "gt", stem + "_gt_labelIds.png"), frame.LabelIds);
+        return stem;
     }
 
     private void WriteVideo(string path, IProgress<SynthProgress>? progress, CancellationToken cancel)

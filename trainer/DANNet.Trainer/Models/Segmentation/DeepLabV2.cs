@@ -1,0 +1,52 @@
+using TorchSharp;
+using DANNet.Trainer.Models.Backbones;
+using DANNet.Trainer.Models.Heads;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+using static TorchSharp.torch.nn;
+
+namespace DANNet.Trainer.Models.Segmentation;
+
+/// <summary>
+/// DeepLab-v2 (the reference's <c>ResNetMulti</c>): Caffe-style ResNet with frozen BatchNorm, ASPP
+/// classifiers with dilations 6, 12, 18, 24 on layer4 (<c>layer6</c>, main) and layer3 (<c>layer5</c>,
+/// auxiliary, loaded but not used).
+/// </summary>
+public sealed class DeepLabV2 : SegmentationNet
+{
+    private static readonly long[] Dilations = [6, 12, 18, 24];
+    private readonly AsppClassifier layer5;
+    private readonly AsppClassifier layer6;
+
+    public DeepLabV2(ResNetSpec spec, int numClasses = 19) : base(nameof(DeepLabV2), new ResNetTrunk(spec), numClasses)
+    {
+        var channels = spec.LayerChannels;
+        layer5 = new AsppClassifier(channels[2], Dilations, numClasses);
+        layer6 = new AsppClassifier(channels[3], Dilations, numClasses);
+        Trunk.RegisterInto(this);
+        RegisterComponents();
+        if (spec.FrozenBatchNorm) FreezeBatchNorm();
+    }
+
+    public override int OutputStride => Trunk.Spec.OutputStride;
+
+    public override Tensor forward(Tensor x)
+    {
+        using var scope = NewDisposeScope();
+        return layer6.call(Trunk.call(x).L4).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>Keeps frozen BatchNorm layers in inference mode whatever mode the net is put in.</summary>
+    public override void train(bool train = true)
+    {
+        base.train(train);
+        if (Trunk.Spec.FrozenBatchNorm)
+            foreach (var bn in modules().OfType<BatchNorm2d>()) bn.eval();
+    }
+
+    private void FreezeBatchNorm()
+    {
+        foreach (var bn in modules().OfType<BatchNorm2d>())
+            foreach (var p in bn.parameters()) p.requires_grad = false;
+    }
+}

@@ -1,0 +1,107 @@
+using System.Collections;
+using DANNet.Trainer.IO;
+using TorchSharp;
+using TorchSharp.PyBridge;
+using static TorchSharp.torch;
+
+namespace DANNet.Trainer.Models.Checkpoints;
+
+/// <summary>
+/// PyTorch checkpoints (<c>torch.save</c> of a state dict) in and out. Loading compares every key,
+/// shape and dtype with the model before anything is copied — PyBridge's own <c>load_py</c> checks
+/// names only, and would load a larger tensor than the file holds with part of it left random —
+/// and, strict by default, refuses a file that does not fit with a report naming every key.
+/// </summary>
+public static class Checkpoint
+{
+    /// <summary>Compares the checkpoint at <paramref name="path"/> with <paramref name="model"/> without loading it.</summary>
+    public static StateDictReport Inspect(nn.Module model, string path)
+    {
+        var (file, prefix) = Read(path);
+        try { return Compare(model, path, file, prefix); }
+        finally { foreach (var t in file.Values) t.Dispose(); }
+    }
+
+    /// <summary>
+    /// Loads a PyTorch state dict into <paramref name="model"/>. Strict: any missing, unexpected or
+    /// mis-shaped key throws <see cref="CheckpointException"/> with the full report, and the model is
+    /// left untouched. Not strict: the matching keys are loaded and the report says what was not.
+    /// A single <c>module.</c> prefix (DataParallel) or a <c>state_dict</c>/<c>model</c> wrapper is removed.
+    /// </summary>
+    public static StateDictReport Load(nn.Module model, string path, bool strict = true)
+    {
+        var (file, prefix) = Read(path);
+        try
+        {
+            var report = Compare(model, path, file, prefix);
+            if (strict && !report.IsExact)
+                throw new CheckpointException($"Checkpoint does not fit {model.GetName()} (strict):\n{report}\nUse a checkpoint of the same architecture, or load non-strictly to take the matching keys only.");
+            var matched = report.Matched.ToDictionary(k => k, k => file[k]);
+            using (no_grad())
+                model.load_state_dict(matched, strict: false);
+            return report;
+        }
+        finally
+        {
+            foreach (var t in file.Values) t.Dispose();
+        }
+    }
+
+    /// <summary>Saves <paramref name="model"/>'s state dict in PyTorch's format, atomically (temporary file, then rename).</summary>
+    public static void Save(nn.Module model, string path)
+    {
+        string full = Path.GetFullPath(path);
+        Directory.CreateDirectory(Path.GetDirectoryName(full)!);
+        using var buffer = new MemoryStream();
+        model.save_py(buffer, leaveOpen: true);
+        AtomicFile.WriteAllBytes(full, buffer.GetBuffer().AsSpan(0, (int)buffer.Length));
+    }
+
+    private static (Dictionary<string, Tensor> Tensors, string? Prefix) Read(string path)
+    {
+        if (!File.Exists(path)) throw new CheckpointException($"Checkpoint '{path}' does not exist.");
+        Hashtable table;
+        try
+        {
+            table = PyTorchUnpickler.UnpickleStateDict(path);
+        }
+        catch (Exception ex) when (ex is not OutOfMemoryException)
+        {
+            throw new CheckpointException($"Checkpoint '{path}' is not a readable PyTorch state dict ({ex.GetType().Name}: {ex.Message}). Save it with torch.save(model.state_dict(), path).", ex);
+        }
+        foreach (var wrapper in new[] { "state_dict", "model" })
+            if (table.Count == 1 && table[wrapper] is Hashtable inner) table = inner;
+
+        var tensors = new Dictionary<string, Tensor>(StringComparer.Ordinal);
+        foreach (DictionaryEntry e in table)
+        {
+            if (e.Value is Tensor t) tensors[(string)e.Key] = t;
+            else (e.Value as IDisposable)?.Dispose();
+        }
+        if (tensors.Count == 0) throw new CheckpointException($"Checkpoint '{path}' holds no tensors.");
+
+        const string dataParallel = "module.";
+        if (tensors.Keys.All(k => k.StartsWith(dataParallel, StringComparison.Ordinal)))
+            return (tensors.ToDictionary(kv => kv.Key[dataParallel.Length..], kv => kv.Value, StringComparer.Ordinal), dataParallel);
+        return (tensors, null);
+    }
+
+    private static StateDictReport Compare(nn.Module model, string path, Dictionary<string, Tensor> file, string? prefix)
+    {
+        // state_dict() hands out the model's own parameter and buffer tensors: never dispose them here.
+        var expected = model.state_dict();
+        var matched = new List<string>();
+        var mismatched = new List<MismatchedKey>();
+        foreach (var (key, t) in expected)
+        {
+            if (!file.TryGetValue(key, out var f)) continue;
+            if (t.shape.SequenceEqual(f.shape) && t.dtype == f.dtype) matched.Add(key);
+            else mismatched.Add(new MismatchedKey(key, Describe(t), Describe(f)));
+        }
+        var missing = expected.Keys.Where(k => !file.ContainsKey(k)).ToList();
+        var unexpected = file.Keys.Where(k => !expected.ContainsKey(k)).Order(StringComparer.Ordinal).ToList();
+        return new StateDictReport(path, matched, missing, unexpected, mismatched, prefix);
+    }
+
+    private static string Describe(Tensor t) => $"[{string.Join("x", t.shape)}] {t.dtype}";
+}

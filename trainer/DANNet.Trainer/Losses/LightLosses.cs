@@ -1,0 +1,86 @@
+using TorchSharp;
+using static TorchSharp.torch;
+using static TorchSharp.torch.nn;
+
+namespace DANNet.Trainer.Losses;
+
+/// <summary>Total variation of the relighting residual r: 2·(Σ(Δh r)²/((H−1)W) + Σ(Δw r)²/(H(W−1)))/B.</summary>
+public static class TotalVariationLoss
+{
+    public static Tensor Compute(Tensor r)
+    {
+        using var scope = NewDisposeScope();
+        long b = r.shape[0], h = r.shape[2], w = r.shape[3];
+        var dh = (r[.., .., 1.., ..] - r[.., .., ..(int)(h - 1), ..]).pow(2).sum();
+        var dw = (r[.., .., .., 1..] - r[.., .., .., ..(int)(w - 1)]).pow(2).sum();
+        return (2.0 * (dh / ((h - 1) * w) + dw / (h * (w - 1))) / b).MoveToOuterDisposeScope();
+    }
+}
+
+/// <summary>
+/// Structural dissimilarity between the relit image and the input: 3x3 average pools over
+/// reflection-padded inputs, C1 = 0.01², C2 = 0.03², clamp((1 − SSIM)/2, 0, 1), averaged.
+/// </summary>
+public static class SsimLoss
+{
+    private const double C1 = 0.01 * 0.01, C2 = 0.03 * 0.03;
+
+    public static Tensor Compute(Tensor x, Tensor y)
+    {
+        using var scope = NewDisposeScope();
+        var px = functional.pad(x, [1, 1, 1, 1], PaddingModes.Reflect);
+        var py = functional.pad(y, [1, 1, 1, 1], PaddingModes.Reflect);
+        Tensor Pool(Tensor t) => functional.avg_pool2d(t, 3, stride: 1);
+        var muX = Pool(px);
+        var muY = Pool(py);
+        var sigmaX = Pool(px * px) - muX * muX;
+        var sigmaY = Pool(py * py) - muY * muY;
+        var sigmaXY = Pool(px * py) - muX * muY;
+        var n = (2 * muX * muY + C1) * (2 * sigmaXY + C2);
+        var d = (muX * muX + muY * muY + C1) * (sigmaX + sigmaY + C2);
+        return clamp((1 - n / d) / 2, 0, 1).mean().MoveToOuterDisposeScope();
+    }
+}
+
+/// <summary>
+/// Exposure control: the channel mean of the relit image, average-pooled in 32x32 patches, should
+/// sit at the exposure level E; mean squared difference. E is the mean of the normalised night
+/// batch, recomputed each iteration and used for all three domains.
+/// </summary>
+public static class ExposureLoss
+{
+    public const int Patch = 32;
+
+    public static Tensor Compute(Tensor relit, double target, int patch = Patch)
+    {
+        using var scope = NewDisposeScope();
+        var mean = relit.mean([1], keepdim: true);
+        var pooled = functional.avg_pool2d(mean, patch, stride: patch);
+        return (pooled - target).pow(2).mean().MoveToOuterDisposeScope();
+    }
+
+    /// <summary>E: the mean of the (normalised) night batch, as a plain number (no gradient flows into it).</summary>
+    public static double Target(Tensor nightBatch)
+    {
+        using (no_grad()) return nightBatch.mean().item<float>();
+    }
+}
+
+/// <summary>The terms of the light loss, for logging.</summary>
+public sealed record LightLossTerms(Tensor Total, Tensor TotalVariation, Tensor Ssim, Tensor Exposure);
+
+/// <summary>DANNet's light loss on one domain: 10·TV(r) + SSIM_loss(x + r, x) + Exp(x + r, E).</summary>
+public static class LightLoss
+{
+    public const double TotalVariationWeight = 10;
+
+    public static LightLossTerms Compute(Tensor x, Tensor r, double exposureTarget)
+    {
+        var relit = x + r;
+        var tv = TotalVariationLoss.Compute(r);
+        var ssim = SsimLoss.Compute(relit, x);
+        var exposure = ExposureLoss.Compute(relit, exposureTarget);
+        relit.Dispose();
+        return new LightLossTerms(TotalVariationWeight * tv + ssim + exposure, tv, ssim, exposure);
+    }
+}

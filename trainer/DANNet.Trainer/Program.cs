@@ -6,5 +6,7 @@ var root = new RootCommand("dannet-train — DANNet night-time segmentation: dat
     SynthCommand.Create(),
     DemoCommand.Create(),
     DoctorCommand.Create(),
+    ModelCommands.ArchInfo(),
+    ModelCommands.BenchStep(),
 };
 return await root.Parse(args).InvokeAsync();

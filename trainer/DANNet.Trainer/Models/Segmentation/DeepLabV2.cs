@@ -12,7 +12,7 @@ namespace DANNet.Trainer.Models.Segmentation;
 /// classifiers with dilations 6, 12, 18, 24 on layer4 (<c>layer6</c>, main) and layer3 (<c>layer5</c>,
 /// auxiliary, loaded but not used).
 /// </summary>
-public sealed class DeepLabV2 : SegmentationNet
+public sealed class DeepLabV2 : SegmentationNet, IHasFrozenParameters
 {
     private static readonly long[] Dilations = [6, 12, 18, 24];
     private readonly AsppClassifier layer5;
@@ -44,9 +44,12 @@ public sealed class DeepLabV2 : SegmentationNet
             foreach (var bn in modules().OfType<BatchNorm2d>()) bn.eval();
     }
 
+    /// <summary>The BatchNorm parameters of a frozen-BN trunk (none otherwise).</summary>
+    public IEnumerable<Parameter> FrozenParameters() =>
+        Trunk.Spec.FrozenBatchNorm ? modules().OfType<BatchNorm2d>().SelectMany(bn => bn.parameters()) : [];
+
     private void FreezeBatchNorm()
     {
-        foreach (var bn in modules().OfType<BatchNorm2d>())
-            foreach (var p in bn.parameters()) p.requires_grad = false;
+        foreach (var p in FrozenParameters()) p.requires_grad = false;
     }
 }

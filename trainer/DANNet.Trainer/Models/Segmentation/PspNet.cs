@@ -18,16 +18,18 @@ public sealed class PspNet : SegmentationNet
 
     public PspNet(ResNetSpec spec, int numClasses = 19) : base(nameof(PspNet), new ResNetTrunk(spec), numClasses)
     {
+        // Head widths follow the trunk: 2048/4 = 512 pyramid channels and 1024/2 = 512 auxiliary
+        // channels on ResNet-50/101 (the reference), proportionally fewer on lighter trunks.
         var channels = spec.LayerChannels;
-        long mid = spec.Channels(512);
+        long mid = channels[3] / 4, auxMid = channels[2] / 2;
         head = Sequential(
             ("0", new PyramidPooling(channels[3], mid, [1, 2, 3, 6])),
             ("1", Conv2d(mid, numClasses, 1, bias: true)));
         dsn = Sequential(
-            ("0", Conv2d(channels[2], mid, 3, padding: 1, bias: true)),
-            ("1", BatchNorm2d(mid)),
+            ("0", Conv2d(channels[2], auxMid, 3, padding: 1, bias: true)),
+            ("1", BatchNorm2d(auxMid)),
             ("2", Dropout2d(0.1)),
-            ("3", Conv2d(mid, numClasses, 1, bias: true)));
+            ("3", Conv2d(auxMid, numClasses, 1, bias: true)));
         Trunk.RegisterInto(this);
         RegisterComponents();
     }

@@ -41,8 +41,10 @@ public sealed class RefineNet : SegmentationNet
 
     public RefineNet(ResNetSpec spec, int numClasses = 19) : base(nameof(RefineNet), new ResNetTrunk(spec), numClasses)
     {
+        // Decoder widths follow the trunk: 2048/4 = 512 and 1024/4 = 256 on ResNet-50/101 (the
+        // reference), proportionally fewer on lighter trunks.
         var c = spec.LayerChannels;
-        long wide = spec.Channels(512), narrow = spec.Channels(256);
+        long wide = c[3] / 4, narrow = c[2] / 4;
         static Conv2d Conv3(long i, long o) => Conv2d(i, o, 3, padding: 1, bias: false);
         static Sequential Rcu(long i, long o, int blocks) => Sequential(("0", new ResidualConvUnit(i, o, blocks, 2)));
         static Sequential Crp(long i, long o) => Sequential(("0", new ChainedResidualPooling(i, o, 4)));

@@ -1,0 +1,77 @@
+using System.Globalization;
+using System.Text.RegularExpressions;
+using DANNet.Trainer.Models.Backbones;
+using DANNet.Trainer.Models.Relighting;
+using DANNet.Trainer.Models.Segmentation;
+
+namespace DANNet.Trainer.Models;
+
+/// <summary>The segmentation head families.</summary>
+public enum SegmentationHead { PspNet, DeepLabV2, RefineNet }
+
+/// <summary>
+/// A complete DANNet generator: segmentation head on a ResNet trunk of some depth and width, plus
+/// the relighting net's base channels. Written on the command line as
+/// <c>&lt;head&gt;-r&lt;depth&gt;[-w&lt;width&gt;][-l&lt;light channels&gt;]</c>, e.g. <c>pspnet-r101</c> (the paper's),
+/// <c>pspnet-r18-w0.5-l16</c> (an edge variant).
+/// </summary>
+public sealed partial record ArchitectureSpec(SegmentationHead Head, ResNetDepth Depth, double Width = 1.0, int LightChannels = 64)
+{
+    /// <summary>The architectures documented in the README (paper nets and edge variants).</summary>
+    public static IReadOnlyList<ArchitectureSpec> Catalog { get; } =
+    [
+        Parse("pspnet-r101"), Parse("deeplabv2-r101"), Parse("refinenet-r101"),
+        Parse("pspnet-r50-l32"), Parse("pspnet-r18-l16"), Parse("pspnet-r18-w0.5-l16"),
+        Parse("deeplabv2-r18-l16"), Parse("refinenet-r18-l16"),
+    ];
+
+    public override string ToString()
+    {
+        string head = Head switch { SegmentationHead.PspNet => "pspnet", SegmentationHead.DeepLabV2 => "deeplabv2", _ => "refinenet" };
+        string s = $"{head}-r{(int)Depth}";
+        if (Width != 1.0) s += "-w" + Width.ToString("0.###", CultureInfo.InvariantCulture);
+        if (LightChannels != 64) s += "-l" + LightChannels.ToString(CultureInfo.InvariantCulture);
+        return s;
+    }
+
+    /// <summary>True for the three nets of the paper with the reference's LightNet (their checkpoints load).</summary>
+    public bool IsReference => Depth == ResNetDepth.ResNet101 && Width == 1.0 && LightChannels == 64;
+
+    public static ArchitectureSpec Parse(string text)
+    {
+        var m = NamePattern().Match(text.Trim().ToLowerInvariant());
+        if (!m.Success)
+            throw new ArgumentException($"Unknown architecture '{text}': expected <head>-r<depth>[-w<width>][-l<light channels>] with head pspnet|deeplabv2|refinenet and depth 18|34|50|101, e.g. pspnet-r101 or pspnet-r18-w0.5-l16.");
+        var head = m.Groups["head"].Value switch { "pspnet" => SegmentationHead.PspNet, "deeplabv2" => SegmentationHead.DeepLabV2, _ => SegmentationHead.RefineNet };
+        var depth = int.Parse(m.Groups["depth"].Value, CultureInfo.InvariantCulture) switch
+        {
+            18 => ResNetDepth.ResNet18, 34 => ResNetDepth.ResNet34, 50 => ResNetDepth.ResNet50, 101 => ResNetDepth.ResNet101,
+            var d => throw new ArgumentException($"Architecture '{text}': ResNet depth {d} is not supported (18, 34, 50, 101)."),
+        };
+        double width = m.Groups["width"].Success ? double.Parse(m.Groups["width"].Value, CultureInfo.InvariantCulture) : 1.0;
+        if (width is <= 0 or > 4) throw new ArgumentException($"Architecture '{text}': width multiplier must be in (0, 4].");
+        int light = m.Groups["light"].Success ? int.Parse(m.Groups["light"].Value, CultureInfo.InvariantCulture) : 64;
+        if (light < 4) throw new ArgumentException($"Architecture '{text}': LightNet needs at least 4 base channels.");
+        return new ArchitectureSpec(head, depth, width, light);
+    }
+
+    [GeneratedRegex(@"^(?<head>pspnet|deeplabv2|refinenet)-r(?<depth>\d+)(-w(?<width>\d+(\.\d+)?))?(-l(?<light>\d+))?$")]
+    private static partial Regex NamePattern();
+
+    /// <summary>The trunk of this architecture (stem, strides, dilations of its head's reference).</summary>
+    public ResNetSpec Trunk => Head switch
+    {
+        SegmentationHead.PspNet => ResNetSpec.PspNet(Depth, Width),
+        SegmentationHead.DeepLabV2 => ResNetSpec.DeepLabV2(Depth, Width),
+        _ => ResNetSpec.RefineNet(Depth, Width),
+    };
+
+    public SegmentationNet CreateSegmentationNet(int numClasses = 19) => Head switch
+    {
+        SegmentationHead.PspNet => new PspNet(Trunk, numClasses),
+        SegmentationHead.DeepLabV2 => new DeepLabV2(Trunk, numClasses),
+        _ => new RefineNet(Trunk, numClasses),
+    };
+
+    public LightNet CreateLightNet() => new(LightChannels);
+}

@@ -8,5 +8,6 @@ var root = new RootCommand("dannet-train — DANNet night-time segmentation: dat
     DoctorCommand.Create(),
     ModelCommands.ArchInfo(),
     ModelCommands.BenchStep(),
+    CheckpointCommand.Create(),
 };
 return await root.Parse(args).InvokeAsync();

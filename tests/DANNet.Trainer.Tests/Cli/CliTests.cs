@@ -51,3 +51,21 @@ public sealed class CliTests
         Assert.Equal("", error.ToString());
     }
 }
+
+public sealed class InspectCheckpointCommandTests
+{
+    [Fact]
+    public void The_reference_LightNet_checkpoint_fits_and_the_discriminator_one_does_not()
+    {
+        var arch = DANNet.Trainer.Models.ArchitectureSpec.Parse("pspnet-r101");
+        var output = new StringWriter();
+        var error = new StringWriter();
+        Assert.Equal(0, CheckpointCommand.Run(ReferenceData.File_("lightnet_seed2.pth"), arch, CheckpointCommand.NetRole.Light, output, error));
+        Assert.Contains("68 keys match, nothing missing", output.ToString());
+
+        output = new StringWriter();
+        Assert.Equal(1, CheckpointCommand.Run(ReferenceData.File_("fc_discriminator_seed3.pth"), arch, CheckpointCommand.NetRole.Light, output, error));
+        Assert.Contains("missing in the file (68)", output.ToString());
+        Assert.Contains("unexpected in the file (10): classifier.bias", output.ToString());
+    }
+}

@@ -9,5 +9,9 @@ var root = new RootCommand("dannet-train — DANNet night-time segmentation: dat
     ModelCommands.ArchInfo(),
     ModelCommands.BenchStep(),
     CheckpointCommand.Create(),
+    TrainCommand.Create(),
+    EvalCommands.Eval(),
+    EvalCommands.Predict(),
+    EvalCommands.Stats(),
 };
 return await root.Parse(args).InvokeAsync();

@@ -8,7 +8,7 @@ using static TorchSharp.torch;
 
 namespace DANNet.Trainer.Tests.Models;
 
-public sealed class ArchitectureTests(Xunit.Abstractions.ITestOutputHelper output)
+public sealed class ArchitectureTests
 {
     [Theory]
     [InlineData("pspnet-r101", SegmentationHead.PspNet, ResNetDepth.ResNet101, 1.0, 64)]
@@ -100,6 +100,11 @@ public sealed class ArchitectureTests(Xunit.Abstractions.ITestOutputHelper outpu
         net.Dispose();
     }
 
+}
+
+[Collection(DANNet.Trainer.Tests.Data.SynthNight.SerialCollection.Name)]
+public sealed class MemoryTests(Xunit.Abstractions.ITestOutputHelper output)
+{
     [Fact]
     public void A_200_step_training_loop_does_not_grow_native_memory()
     {

@@ -9,7 +9,7 @@ internal static class CliErrors
         {
             return action();
         }
-        catch (Exception ex) when (ex is IOException or InvalidDataException or UnauthorizedAccessException or ArgumentException or Data.DatasetException)
+        catch (Exception ex) when (ex is IOException or InvalidDataException or UnauthorizedAccessException or ArgumentException or Data.DatasetException or Models.Checkpoints.CheckpointException)
         {
             error.WriteLine($"error: {ex.Message}");
             return 1;

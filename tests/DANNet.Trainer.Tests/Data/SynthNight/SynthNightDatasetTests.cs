@@ -45,7 +45,7 @@ public sealed class SynthNightDatasetTests(TinySynthNightFixture data)
     {
         byte[] drawn = [.. CityscapesClasses.All.Select(c => c.LabelId), LabelIds.EgoVehicle];
         var labels = Directory.EnumerateFiles(data.Root, "*labelIds.png", SearchOption.AllDirectories).ToList();
-        Assert.Equal(16 + 4 + 4 + 4, labels.Count);
+        Assert.Equal(16 + 4 + 16 + 4 + 4, labels.Count); // source train, source val, night train (oracle), night val, night test
         foreach (var path in labels)
         {
             using var m = ImageFiles.ReadLabel(path);

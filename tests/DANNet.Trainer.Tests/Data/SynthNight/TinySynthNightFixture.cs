@@ -36,8 +36,19 @@ public sealed class TinySynthNightFixture : IDisposable
     }
 }
 
-[CollectionDefinition(Name)]
+/// <summary>
+/// Tests on the tiny set. Not run in parallel with anything: training tests need libtorch's global
+/// random generator and the process's memory to themselves to be exact.
+/// </summary>
+[CollectionDefinition(Name, DisableParallelization = true)]
 public sealed class TinySynthNightCollection : ICollectionFixture<TinySynthNightFixture>
 {
     public const string Name = "tiny SynthNight";
+}
+
+/// <summary>Tests that measure the whole process (resident memory) and must run alone.</summary>
+[CollectionDefinition(Name, DisableParallelization = true)]
+public sealed class SerialCollection
+{
+    public const string Name = "serial";
 }

@@ -119,6 +119,8 @@ public sealed class SynthNightGenerator
         {
             ImageFiles.WritePng(Path.Combine(root, "rgb_anon", night + "_rgb_anon.png"), n.Image);
             ImageFiles.WritePng(Path.Combine(root, "rgb_anon", day + "_rgb_anon.png"), d.Image);
+            // Night train labels do not exist in Dark Zurich; SynthNight has them, for the oracle (upper bound) only.
+            ImageFiles.WritePng(Path.Combine(root, "gt", night + "_gt_labelIds.png"), n.LabelIds);
         }
         return $"{night},{day}";
     }

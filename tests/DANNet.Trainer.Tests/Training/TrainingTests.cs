@@ -1,0 +1,167 @@
+using System.Text.Json.Nodes;
+using DANNet.Trainer.Data;
+using DANNet.Trainer.Tests.Data.SynthNight;
+using DANNet.Trainer.Training;
+
+namespace DANNet.Trainer.Tests.Training;
+
+/// <summary>The training loop on the tiny SynthNight set with a tiny edge net.</summary>
+[Collection(TinySynthNightCollection.Name)]
+public sealed class TrainingTests(TinySynthNightFixture data)
+{
+    private TrainingConfig Tiny(int iterations, TrainingMode mode = TrainingMode.Dannet) =>
+        TrainingConfigLoader.Load(null,
+        [
+            $"mode=\"{mode}\"",
+            $"data.source=\"{data.Cityscapes}\"",
+            $"data.target=\"{data.DarkZurich}\"",
+            "model.architecture=\"pspnet-r18-w0.25-l4\"",
+            $"optim.iterations={iterations}",
+            "augment.sourceCrop=64",
+            "augment.targetResize=64",
+            "run.evalHeight=72",
+            "run.evalWidth=128",
+            "run.checkpointEvery=3",
+            "run.keepCheckpoints=2",
+            "run.logEvery=1",
+            "run.threads=1",
+        ]);
+
+    private static string NewDir(string name) => Path.Combine(Path.GetTempPath(), "dannet-tests", name + "-" + Guid.NewGuid().ToString("N"));
+
+    private static List<string> Steps(string runDir) =>
+        File.ReadAllLines(Path.Combine(runDir, DannetTrainer.MetricsFile))
+            .Where(l => JsonNode.Parse(l)!["terms"] is not null)
+            .Select(l => { var n = JsonNode.Parse(l)!; return $"{n["iteration"]} {n["terms"]!.ToJsonString()}"; })
+            .ToList();
+
+    [Fact]
+    public void A_run_interrupted_and_resumed_gives_the_same_losses_as_one_uninterrupted()
+    {
+        string straight = NewDir("straight"), interrupted = NewDir("interrupted");
+        try
+        {
+            var config = Tiny(6);
+            new DannetTrainer(config, straight).Run(resume: false);
+
+            using var cancel = new CancellationTokenSource();
+            var progress = new InlineProgress(p => { if (p.Iteration == 4) cancel.Cancel(); });
+            Assert.ThrowsAny<OperationCanceledException>(() => new DannetTrainer(config, interrupted).Run(false, progress, cancel.Token));
+            Assert.Equal(3, new CheckpointStore(Path.Combine(interrupted, DannetTrainer.CheckpointsFolder), 2).Latest()!.Value.State.Iteration);
+            new DannetTrainer(config, interrupted).Run(resume: true);
+
+            var a = Steps(straight);
+            var b = Steps(interrupted);
+            Assert.Equal(6, a.Count);
+            Assert.Equal(a, b);
+            Assert.Contains("\"static\":", a[0]);
+            Assert.Contains("\"d_night\":", a[0]);
+            // Kept checkpoints: the last two.
+            var kept = new CheckpointStore(Path.Combine(straight, DannetTrainer.CheckpointsFolder), 2).Complete().Select(c => c.State.Iteration);
+            Assert.Equal([3L, 6L], kept);
+            Assert.True(File.Exists(Path.Combine(straight, DannetTrainer.CurvesFile)));
+            Assert.True(File.Exists(Path.Combine(straight, "eval", "iou.json")));
+            Assert.Contains("\"mode\": \"Dannet\"", File.ReadAllText(Path.Combine(straight, DannetTrainer.ConfigFile)));
+            Assert.StartsWith("code 0.1.0", File.ReadAllText(Path.Combine(straight, "version.txt")));
+        }
+        finally
+        {
+            foreach (var d in new[] { straight, interrupted }) if (Directory.Exists(d)) Directory.Delete(d, true);
+        }
+    }
+
+    [Theory]
+    [InlineData(TrainingMode.SourceOnly, "seg", "light_source")]
+    [InlineData(TrainingMode.Oracle, "light_source", "static")]
+    public void Source_only_and_oracle_run_the_labelled_pass_alone(TrainingMode mode, string present, string absent)
+    {
+        string dir = NewDir(mode.ToString());
+        try
+        {
+            new DannetTrainer(Tiny(2, mode), dir).Run(false);
+            var steps = Steps(dir);
+            Assert.Equal(2, steps.Count);
+            Assert.All(steps, s => Assert.Contains($"\"{present}\":", s));
+            Assert.All(steps, s => Assert.DoesNotContain($"\"{absent}\":", s));
+            Assert.All(steps, s => Assert.DoesNotContain("\"adv_day\":", s));
+        }
+        finally { if (Directory.Exists(dir)) Directory.Delete(dir, true); }
+    }
+
+    [Fact]
+    public void Ablation_switches_remove_their_terms()
+    {
+        string dir = NewDir("ablation");
+        try
+        {
+            var config = Tiny(1) with { Loss = new LossConfig { UseAdversarial = false, UseStatic = false } };
+            new DannetTrainer(config, dir).Run(false);
+            string step = Steps(dir).Single();
+            Assert.Contains("\"light_night\":", step);
+            Assert.DoesNotContain("\"static\":", step);
+            Assert.DoesNotContain("\"adv_night\":", step);
+            Assert.DoesNotContain("\"d_day\":", step);
+            Assert.False(File.Exists(Path.Combine(dir, DannetTrainer.CheckpointsFolder, "iter-000001", "d_day.pth")));
+        }
+        finally { if (Directory.Exists(dir)) Directory.Delete(dir, true); }
+    }
+
+    [Fact]
+    public void A_diverging_run_stops_naming_the_loss_term_and_keeps_only_good_checkpoints()
+    {
+        string dir = NewDir("nan");
+        try
+        {
+            var config = Tiny(6) with { Optim = Tiny(6).Optim with { GeneratorLr = 1e30 }, Run = Tiny(6).Run with { CheckpointEvery = 1 } };
+            var ex = Assert.Throws<NonFiniteLossException>(() => new DannetTrainer(config, dir).Run(false));
+            Assert.Contains($"Loss term '{ex.Term}'", ex.Message);
+            Assert.Contains($"at iteration {ex.Iteration}", ex.Message);
+            var store = new CheckpointStore(Path.Combine(dir, DannetTrainer.CheckpointsFolder), 2);
+            Assert.All(store.Complete(), c => Assert.True(c.State.Iteration <= ex.Iteration));
+            Assert.Empty(Directory.GetDirectories(Path.Combine(dir, DannetTrainer.CheckpointsFolder), "*.tmp*"));
+        }
+        finally { if (Directory.Exists(dir)) Directory.Delete(dir, true); }
+    }
+
+    [Fact]
+    public void Data_problems_stop_the_run_before_anything_is_written()
+    {
+        string broken = data.CopyTo("broken");
+        string dir = NewDir("nodata");
+        try
+        {
+            File.Delete(Path.Combine(broken, "dark_zurich", "zurich_dn_pair_train.csv"));
+            Directory.Delete(Path.Combine(broken, "dark_zurich", "corresp"), true);
+            var config = Tiny(2) with { Data = Tiny(2).Data with { Target = Path.Combine(broken, "dark_zurich") } };
+            var ex = Assert.Throws<DatasetException>(() => new DannetTrainer(config, dir).Run(false));
+            Assert.Contains("No day/night pair list", ex.Message);
+            Assert.False(Directory.Exists(dir));
+        }
+        finally
+        {
+            Directory.Delete(broken, true);
+            if (Directory.Exists(dir)) Directory.Delete(dir, true);
+        }
+    }
+
+    [Fact]
+    public void A_second_run_into_the_same_folder_must_say_resume()
+    {
+        string dir = NewDir("twice");
+        try
+        {
+            new DannetTrainer(Tiny(1, TrainingMode.SourceOnly), dir).Run(false);
+            var ex = Assert.Throws<ArgumentException>(() => new DannetTrainer(Tiny(1, TrainingMode.SourceOnly), dir).Run(false));
+            Assert.Contains("--resume", ex.Message);
+            var other = Tiny(2, TrainingMode.SourceOnly);
+            var mismatch = Assert.Throws<ArgumentException>(() => new DannetTrainer(other, dir).Run(true));
+            Assert.Contains("written with config", mismatch.Message);
+        }
+        finally { if (Directory.Exists(dir)) Directory.Delete(dir, true); }
+    }
+
+    private sealed class InlineProgress(Action<TrainingProgress> report) : IProgress<TrainingProgress>
+    {
+        public void Report(TrainingProgress value) => report(value);
+    }
+}

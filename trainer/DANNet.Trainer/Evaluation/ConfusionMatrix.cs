@@ -1,0 +1,71 @@
+using System.Globalization;
+using System.Text;
+using DANNet.Edge.Contracts;
+using static TorchSharp.torch;
+
+namespace DANNet.Trainer.Evaluation;
+
+/// <summary>
+/// A class confusion matrix (rows: ground truth, columns: prediction) over pixels whose label is
+/// not 255, with per-class IoU = TP / (TP + FP + FN) and mIoU = mean over classes with a defined
+/// IoU (classes absent from both labels and predictions are NaN and skipped, as in the reference).
+/// </summary>
+public sealed class ConfusionMatrix(int classes = CityscapesClasses.Count)
+{
+    private readonly long[] _counts = new long[classes * classes];
+
+    public int Classes { get; } = classes;
+
+    public long this[int truth, int predicted] => _counts[truth * Classes + predicted];
+
+    /// <summary>Adds label/prediction pairs (any shape, int64; labels ≥ classes are ignored).</summary>
+    public void Add(Tensor labels, Tensor predictions)
+    {
+        using var scope = NewDisposeScope();
+        var l = labels.flatten().to(ScalarType.Int64);
+        var p = predictions.flatten().to(ScalarType.Int64);
+        var valid = (l >= 0) & (l < Classes);
+        var index = l.masked_select(valid) * Classes + p.masked_select(valid);
+        var counts = index.bincount(null, Classes * Classes).data<long>().ToArray();
+        for (int i = 0; i < _counts.Length; i++) _counts[i] += counts[i];
+    }
+
+    /// <summary>Adds one label/prediction pair of plain class ids (for hand-made cases and tests).</summary>
+    public void Add(int truth, int predicted, long count = 1) => _counts[truth * Classes + predicted] += count;
+
+    public double[] IoU()
+    {
+        var iou = new double[Classes];
+        for (int c = 0; c < Classes; c++)
+        {
+            long tp = this[c, c], fn = 0, fp = 0;
+            for (int k = 0; k < Classes; k++)
+            {
+                if (k == c) continue;
+                fn += this[c, k];
+                fp += this[k, c];
+            }
+            long union = tp + fp + fn;
+            iou[c] = union == 0 ? double.NaN : (double)tp / union;
+        }
+        return iou;
+    }
+
+    public double MeanIoU()
+    {
+        var defined = IoU().Where(v => !double.IsNaN(v)).ToList();
+        return defined.Count == 0 ? double.NaN : defined.Average();
+    }
+
+    /// <summary>CSV with a header row of predicted class names and one row per true class.</summary>
+    public string ToCsv()
+    {
+        var names = CityscapesClasses.Names.Take(Classes).ToList();
+        var sb = new StringBuilder("truth\\predicted," + string.Join(',', names.Select(Quote)) + "\n");
+        for (int t = 0; t < Classes; t++)
+            sb.Append(Quote(names[t])).Append(',').AppendJoin(',', Enumerable.Range(0, Classes).Select(p => this[t, p].ToString(CultureInfo.InvariantCulture))).Append('\n');
+        return sb.ToString();
+    }
+
+    private static string Quote(string s) => s.Contains(' ') ? $"\"{s}\"" : s;
+}

@@ -1,0 +1,64 @@
+using DANNet.Edge.Contracts;
+using DANNet.Trainer.Data;
+using DANNet.Trainer.IO;
+using DANNet.Trainer.Training;
+using OpenCvSharp;
+using TorchSharp;
+using static TorchSharp.torch;
+using Size = OpenCvSharp.Size;
+
+namespace DANNet.Trainer.Evaluation;
+
+/// <summary>Per-class IoU, mIoU and the confusion matrix of one evaluation.</summary>
+public sealed record EvaluationResult(string Set, int Images, double MeanIoU, IReadOnlyList<double> ClassIoU, ConfusionMatrix Confusion);
+
+/// <summary>
+/// The reference evaluation protocol: resize the image to the evaluation size, relight (x + r),
+/// multiply the main-head logits by the class weights (s = 0.16), upsample bilinearly
+/// (align_corners) to the label size, argmax; single scale.
+/// </summary>
+public static class Evaluator
+{
+    public static EvaluationResult Evaluate(DannetNets nets, string setName, IReadOnlyList<LabelledSample> samples, int evalHeight, int evalWidth,
+        float[] testWeights, string? colourDir = null, Action<int, int>? progress = null, CancellationToken cancel = default)
+    {
+        var confusion = new ConfusionMatrix();
+        nets.Eval();
+        using var weights = tensor(testWeights).view(1, -1, 1, 1);
+        for (int i = 0; i < samples.Count; i++)
+        {
+            cancel.ThrowIfCancellationRequested();
+            using var sample = samples[i].Load();
+            using var scope = NewDisposeScope();
+            using var prediction = Predict(nets, sample.Image, evalHeight, evalWidth, weights, sample.TrainIds.Rows, sample.TrainIds.Cols);
+            confusion.Add(ImageTensors.StackLabels([sample.TrainIds]), prediction);
+            if (colourDir is not null) WritePrediction(colourDir, sample.Name, prediction);
+            progress?.Invoke(i + 1, samples.Count);
+        }
+        return new EvaluationResult(setName, samples.Count, confusion.MeanIoU(), confusion.IoU(), confusion);
+    }
+
+    /// <summary>trainIds (1×H×W int64) for a BGR image, at <paramref name="outHeight"/>×<paramref name="outWidth"/>.</summary>
+    public static Tensor Predict(DannetNets nets, Mat bgr, int evalHeight, int evalWidth, Tensor weights, int outHeight, int outWidth)
+    {
+        using var scope = NewDisposeScope();
+        using var noGrad = no_grad();
+        using var resized = bgr.Resize(new Size(evalWidth, evalHeight), 0, 0, InterpolationFlags.Linear);
+        var x = ImageTensors.Stack([resized]);
+        var (_, logits) = nets.Forward(x);
+        var up = DannetNets.Upsample(logits * weights, outHeight, outWidth);
+        return up.argmax(1).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>Writes a prediction as a trainId PNG and a colour PNG.</summary>
+    public static void WritePrediction(string dir, string name, Tensor prediction)
+    {
+        int h = (int)prediction.shape[^2], w = (int)prediction.shape[^1];
+        var ids = prediction.to(ScalarType.Byte).flatten().data<byte>().ToArray();
+        using var mask = new Mat(h, w, MatType.CV_8UC1);
+        mask.SetArray(ids);
+        using var colour = LabelMapping.ColorizeTrainIds(mask);
+        ImageFiles.WritePng(Path.Combine(dir, name + "_trainIds.png"), mask);
+        ImageFiles.WritePng(Path.Combine(dir, name + "_colour.png"), colour);
+    }
+}

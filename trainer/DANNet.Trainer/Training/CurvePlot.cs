@@ -1,0 +1,74 @@
+using System.Globalization;
+using OpenCvSharp;
+
+namespace DANNet.Trainer.Training;
+
+/// <summary>Line charts drawn with OpenCV (loss terms and mIoU over iterations), written as PNG.</summary>
+public static class CurvePlot
+{
+    private static readonly Scalar[] Colours =
+    [
+        new(180, 119, 31), new(14, 127, 255), new(44, 160, 44), new(40, 39, 214), new(189, 103, 148),
+        new(75, 86, 140), new(194, 119, 227), new(127, 127, 127), new(34, 189, 188), new(207, 190, 23),
+    ];
+
+    /// <summary>One panel per group of series, stacked vertically.</summary>
+    public static Mat Draw(IReadOnlyList<(string Title, IReadOnlyDictionary<string, List<(long X, double Y)>> Series)> panels, int width = 1000, int panelHeight = 320)
+    {
+        var img = new Mat(panelHeight * panels.Count, width, MatType.CV_8UC3, Scalar.All(255));
+        for (int p = 0; p < panels.Count; p++)
+            DrawPanel(img, new Rect(0, p * panelHeight, width, panelHeight), panels[p].Title, panels[p].Series);
+        return img;
+    }
+
+    private static void DrawPanel(Mat img, Rect area, string title, IReadOnlyDictionary<string, List<(long X, double Y)>> series)
+    {
+        const int left = 70, right = 170, top = 30, bottom = 40;
+        var plot = new Rect(area.X + left, area.Y + top, area.Width - left - right, area.Height - top - bottom);
+        Cv2.PutText(img, title, new Point(area.X + left, area.Y + 20), HersheyFonts.HersheySimplex, 0.55, Scalar.All(0), 1, LineTypes.AntiAlias);
+        Cv2.Rectangle(img, plot, Scalar.All(160));
+        var points = series.Values.SelectMany(s => s).ToList();
+        if (points.Count == 0)
+        {
+            Cv2.PutText(img, "no data", new Point(plot.X + 10, plot.Y + 25), HersheyFonts.HersheySimplex, 0.5, Scalar.All(120), 1, LineTypes.AntiAlias);
+            return;
+        }
+        double x0 = points.Min(q => q.X), x1 = Math.Max(points.Max(q => q.X), x0 + 1);
+        double y0 = Math.Min(0, points.Min(q => q.Y)), y1 = points.Max(q => q.Y);
+        if (y1 <= y0) y1 = y0 + 1;
+        Point Map(long x, double y) => new(plot.X + (int)((x - x0) / (x1 - x0) * plot.Width), plot.Bottom - (int)((y - y0) / (y1 - y0) * plot.Height));
+        for (int i = 0; i <= 4; i++)
+        {
+            double y = y0 + (y1 - y0) * i / 4;
+            var pt = Map((long)x0, y);
+            Cv2.Line(img, new Point(plot.X, pt.Y), new Point(plot.Right, pt.Y), Scalar.All(230), 1);
+            Cv2.PutText(img, y.ToString("G3", CultureInfo.InvariantCulture), new Point(area.X + 5, pt.Y + 4), HersheyFonts.HersheySimplex, 0.4, Scalar.All(60), 1, LineTypes.AntiAlias);
+        }
+        Cv2.PutText(img, $"iteration {x0:0} .. {x1:0}", new Point(plot.X, plot.Bottom + 25), HersheyFonts.HersheySimplex, 0.45, Scalar.All(60), 1, LineTypes.AntiAlias);
+        int k = 0;
+        foreach (var (name, s) in series)
+        {
+            var colour = Colours[k % Colours.Length];
+            var pts = s.OrderBy(q => q.X).Select(q => Map(q.X, q.Y)).ToArray();
+            if (pts.Length == 1) Cv2.Circle(img, pts[0], 3, colour, -1, LineTypes.AntiAlias);
+            else Cv2.Polylines(img, [pts], false, colour, 1, LineTypes.AntiAlias);
+            Cv2.Line(img, new Point(plot.Right + 10, plot.Y + 12 + 18 * k), new Point(plot.Right + 30, plot.Y + 12 + 18 * k), colour, 2);
+            Cv2.PutText(img, name, new Point(plot.Right + 35, plot.Y + 16 + 18 * k), HersheyFonts.HersheySimplex, 0.45, Scalar.All(0), 1, LineTypes.AntiAlias);
+            k++;
+        }
+    }
+
+    /// <summary>Moving average over <paramref name="window"/> points, to make noisy loss curves readable.</summary>
+    public static List<(long X, double Y)> Smooth(List<(long X, double Y)> s, int window)
+    {
+        var result = new List<(long, double)>(s.Count);
+        double sum = 0;
+        for (int i = 0; i < s.Count; i++)
+        {
+            sum += s[i].Y;
+            if (i >= window) sum -= s[i - window].Y;
+            result.Add((s[i].X, sum / Math.Min(i + 1, window)));
+        }
+        return result;
+    }
+}

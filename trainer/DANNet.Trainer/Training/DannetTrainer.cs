@@ -1,0 +1,153 @@
+using System.Diagnostics;
+using System.Text.Json;
+using DANNet.Trainer.Data;
+using DANNet.Trainer.Evaluation;
+using DANNet.Trainer.IO;
+using DANNet.Trainer.Losses;
+using DANNet.Trainer.Models;
+using DANNet.Trainer.Models.Checkpoints;
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
+namespace DANNet.Trainer.Training;
+
+/// <summary>
+/// The training loop: checks the data before anything else, writes the resolved config and code
+/// version next to the outputs, builds and initialises the nets, resumes exactly from the latest
+/// checkpoint when asked (same weights, optimiser states, data order and random streams), runs the
+/// DANNet iterations with poly learning-rate decay, logs metrics, checkpoints atomically, evaluates,
+/// and draws the curves at the end.
+/// </summary>
+public sealed class DannetTrainer(TrainingConfig config, string outDir)
+{
+    public const string ConfigFile = "config.json", MetricsFile = "metrics.jsonl", CurvesFile = "curves.png", CheckpointsFolder = "checkpoints";
+
+    public TrainingSummary Run(bool resume, IProgress<TrainingProgress>? progress = null, CancellationToken cancel = default)
+    {
+        TrainingConfigLoader.Validate(config);
+        var arch = ArchitectureSpec.Parse(config.Model.Architecture);
+        var data = OpenData();
+        Directory.CreateDirectory(outDir);
+        string hash = TrainingConfigLoader.Hash(config);
+        AtomicFile.WriteAllText(Path.Combine(outDir, ConfigFile), TrainingConfigLoader.ToJson(config) + "\n");
+        AtomicFile.WriteAllText(Path.Combine(outDir, "version.txt"), $"code {TrainingState.CurrentCodeVersion}\nconfig {hash}\n");
+        if (config.Run.Threads > 0) set_num_threads(config.Run.Threads);
+
+        random.manual_seed(unchecked((long)config.Run.Seed)); // weight initialisation
+        bool withLight = config.Mode != TrainingMode.SourceOnly && config.Loss.UseLight;
+        bool withDiscriminators = config.Mode == TrainingMode.Dannet && config.Loss.UseAdversarial;
+        using var nets = DannetNets.Create(arch, withLight, withDiscriminators);
+        if (config.Model.InitSegmentation is { } seg) Checkpoint.Load(nets.Segmentation, seg);
+        if (config.Model.InitLight is { } light && nets.Light is not null) Checkpoint.Load(nets.Light, light);
+
+        var o = config.Optim;
+        var gOpt = optim.SGD(nets.GeneratorParameters(), o.GeneratorLr, momentum: o.Momentum, weight_decay: o.WeightDecay);
+        OptimizerHelper? dOpt = withDiscriminators ? optim.Adam(nets.DiscriminatorParameters(), o.DiscriminatorLr, beta1: o.Beta1, beta2: o.Beta2) : null;
+
+        var store = new CheckpointStore(Path.Combine(outDir, CheckpointsFolder), config.Run.KeepCheckpoints);
+        var metrics = new MetricsLog(Path.Combine(outDir, MetricsFile));
+        long start = 0;
+        string? lastCheckpoint = null;
+        if (resume && store.Latest() is { } latest)
+        {
+            if (latest.State.ConfigHash != hash)
+                throw new ArgumentException($"Cannot resume from '{latest.Dir}': it was written with config {latest.State.ConfigHash}, this run's config is {hash}. Resume with the run's own {ConfigFile}, or start a new output folder.");
+            CheckpointStore.Load(latest.Dir, nets, gOpt, dOpt);
+            start = latest.State.Iteration;
+            lastCheckpoint = latest.Dir;
+            metrics.TruncateAfter(start);
+        }
+        else if (!resume)
+        {
+            if (store.Latest() is { } existing)
+                throw new ArgumentException($"'{outDir}' already holds checkpoints (latest '{existing.Dir}'): pass --resume to continue that run, or choose another --out.");
+            metrics.TruncateAfter(-1);
+        }
+
+        using var trainWeights = tensor(data.Weights(config.Loss.TrainStrength));
+        var testWeights = data.Weights(ClassWeights.TestStrength);
+        var iteration = new DannetIteration(nets, config, trainWeights);
+        double? lastMiou = null;
+        var clock = Stopwatch.StartNew();
+        long timedFrom = start;
+        for (long it = start; it < o.Iterations; it++)
+        {
+            cancel.ThrowIfCancellationRequested();
+            random.manual_seed(unchecked((long)(config.Run.Seed * 1_000_003UL) + it));
+            double decay = Math.Pow(1 - (double)it / o.Iterations, o.Power);
+            foreach (var g in gOpt.ParamGroups) g.LearningRate = o.GeneratorLr * decay;
+            if (dOpt is not null) foreach (var g in dOpt.ParamGroups) g.LearningRate = o.DiscriminatorLr * decay;
+
+            Dictionary<string, double> terms;
+            using (var labelled = data.Labelled.Next(it, o.BatchSize))
+            using (var pairs = data.Pairs?.Next(it, o.BatchSize))
+                terms = iteration.Run(it, labelled, pairs, gOpt, dOpt);
+
+            long done = it + 1;
+            double itPerSec = (done - timedFrom) / Math.Max(1e-9, clock.Elapsed.TotalSeconds);
+            if (done % config.Run.LogEvery == 0 || done == o.Iterations)
+                metrics.Append(MetricsLog.Step(done, o.GeneratorLr * decay, o.DiscriminatorLr * decay, itPerSec, terms));
+            if (done % config.Run.CheckpointEvery == 0 || done == o.Iterations)
+                lastCheckpoint = store.Save(new TrainingState(done, arch.ToString(), config.Mode, withLight, hash, TrainingState.CurrentCodeVersion), nets, gOpt, dOpt);
+            if (data.Validation is not null && config.Run.EvalEvery > 0 && done % config.Run.EvalEvery == 0 && done != o.Iterations)
+                lastMiou = EvaluateInto(metrics, done, nets, data.Validation, testWeights, cancel).MeanIoU;
+            progress?.Report(new TrainingProgress(done, o.Iterations, terms, itPerSec, lastMiou));
+        }
+
+        double? finalMiou = null;
+        if (data.Validation is not null)
+        {
+            var result = EvaluateInto(metrics, o.Iterations, nets, data.Validation, testWeights, cancel);
+            finalMiou = result.MeanIoU;
+            EvaluationReport.Write(Path.Combine(outDir, "eval"), result);
+            progress?.Report(new TrainingProgress(o.Iterations, o.Iterations, new Dictionary<string, double>(), 0, finalMiou));
+        }
+        string curves = Path.Combine(outDir, CurvesFile);
+        WriteCurves(metrics, curves);
+        return new TrainingSummary(o.Iterations, outDir, lastCheckpoint, finalMiou, curves);
+    }
+
+    private EvaluationResult EvaluateInto(MetricsLog metrics, long iteration, DannetNets nets, LabelledSet set, float[] testWeights, CancellationToken cancel)
+    {
+        var result = Evaluator.Evaluate(nets, $"{set.Root} ({set.Split})", set.Samples, config.Run.EvalHeight, config.Run.EvalWidth, testWeights, cancel: cancel);
+        metrics.Append(MetricsLog.Evaluation(iteration, result));
+        return result;
+    }
+
+    private static void WriteCurves(MetricsLog metrics, string path)
+    {
+        var (terms, miou) = metrics.Read();
+        var smoothed = terms.ToDictionary(kv => kv.Key, kv => CurvePlot.Smooth(kv.Value, 10));
+        var generator = smoothed.Where(kv => !kv.Key.StartsWith("d_", StringComparison.Ordinal)).ToDictionary();
+        var discriminators = smoothed.Where(kv => kv.Key.StartsWith("d_", StringComparison.Ordinal)).ToDictionary();
+        var panels = new List<(string, IReadOnlyDictionary<string, List<(long, double)>>)> { ("generator loss terms (moving average of 10 logged points)", generator) };
+        if (discriminators.Count > 0) panels.Add(("discriminator losses", discriminators));
+        panels.Add(("night val mIoU", new Dictionary<string, List<(long, double)>> { ["mIoU"] = miou }));
+        using var img = CurvePlot.Draw(panels);
+        ImageFiles.WritePng(path, img);
+    }
+
+    private sealed record RunData(LabelledSampler Labelled, PairSampler? Pairs, LabelledSet? Validation, double[] Frequencies)
+    {
+        public float[] Weights(double strength) => ClassWeights.FromFrequencies(Frequencies, strength);
+    }
+
+    /// <summary>Opens every data set the run needs — failing here, before any training, with the file named.</summary>
+    private RunData OpenData()
+    {
+        var a = config.Augment;
+        ulong seed = config.Run.Seed;
+        LabelledSampler labelled = config.Mode == TrainingMode.Oracle
+            ? new LabelledSampler(DarkZurichDataset.LabelledNight(config.Data.Target, config.Data.OracleSplit).Samples, a.SourceScaleMin, a.SourceScaleMax, a.SourceCrop, a.Flip, seed)
+            : new LabelledSampler(new CityscapesDataset(config.Data.Source, "train").Samples, a.SourceScaleMin, a.SourceScaleMax, a.SourceCrop, a.Flip, seed);
+        PairSampler? pairs = config.Mode == TrainingMode.Dannet
+            ? new PairSampler(DarkZurichDataset.TrainPairs(config.Data.Target, config.Data.PairCsv).Pairs, a, seed)
+            : null;
+        LabelledSet? validation = Directory.Exists(Path.Combine(config.Data.Target, "gt", "val", "night"))
+            ? DarkZurichDataset.LabelledNight(config.Data.Target, "val")
+            : null;
+        double[] frequencies = config.Data.ClassFrequencies is { } f ? ClassFrequencyFile.Read(f) : [.. ClassWeights.CityscapesFrequencies];
+        return new RunData(labelled, pairs, validation, frequencies);
+    }
+}

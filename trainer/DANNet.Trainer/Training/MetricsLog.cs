@@ -1,0 +1,74 @@
+using System.Globalization;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+
+namespace DANNet.Trainer.Training;
+
+/// <summary>
+/// Training metrics as JSON lines (<c>metrics.jsonl</c>): one object per logged iteration
+/// (<c>{"iteration", "lrGenerator", "lrDiscriminator", "itPerSec", "terms": {...}}</c>) and one per
+/// evaluation (<c>{"iteration", "eval": {"set", "miou", "iou": [...]}}</c>). On resume, lines past the
+/// checkpoint's iteration are dropped so the log reads as one uninterrupted run.
+/// </summary>
+public sealed class MetricsLog(string path)
+{
+    public string Path { get; } = path;
+
+    public void TruncateAfter(long iteration)
+    {
+        if (!File.Exists(Path)) return;
+        var kept = File.ReadAllLines(Path).Where(l => l.Length > 0 && IterationOf(l) <= iteration).ToList();
+        IO.AtomicFile.WriteAllText(Path, kept.Count == 0 ? "" : string.Join('\n', kept) + "\n");
+    }
+
+    public void Append(JsonObject record)
+    {
+        File.AppendAllText(Path, record.ToJsonString() + "\n");
+    }
+
+    public static JsonObject Step(long iteration, double lrGenerator, double lrDiscriminator, double itPerSec, IReadOnlyDictionary<string, double> terms)
+    {
+        var t = new JsonObject();
+        foreach (var (k, v) in terms) t[k] = v;
+        return new JsonObject { ["iteration"] = iteration, ["lrGenerator"] = lrGenerator, ["lrDiscriminator"] = lrDiscriminator, ["itPerSec"] = Math.Round(itPerSec, 4), ["terms"] = t };
+    }
+
+    public static JsonObject Evaluation(long iteration, Evaluation.EvaluationResult r) => new()
+    {
+        ["iteration"] = iteration,
+        ["eval"] = new JsonObject
+        {
+            ["set"] = r.Set,
+            ["images"] = r.Images,
+            ["miou"] = double.IsNaN(r.MeanIoU) ? null : r.MeanIoU,
+            ["iou"] = new JsonArray(r.ClassIoU.Select(v => (JsonNode?)(double.IsNaN(v) ? null : JsonValue.Create(v))).ToArray()),
+        },
+    };
+
+    /// <summary>Reads back (iteration, term → value) and (iteration, mIoU) series.</summary>
+    public (Dictionary<string, List<(long, double)>> Terms, List<(long, double)> MeanIoU) Read()
+    {
+        var terms = new Dictionary<string, List<(long, double)>>();
+        var miou = new List<(long, double)>();
+        if (!File.Exists(Path)) return (terms, miou);
+        foreach (var line in File.ReadLines(Path).Where(l => l.Length > 0))
+        {
+            var node = JsonNode.Parse(line)!;
+            long it = node["iteration"]!.GetValue<long>();
+            if (node["terms"] is JsonObject t)
+                foreach (var (k, v) in t)
+                {
+                    if (!terms.TryGetValue(k, out var list)) terms[k] = list = [];
+                    list.Add((it, v!.GetValue<double>()));
+                }
+            if (node["eval"]?["miou"] is JsonValue m) miou.Add((it, m.GetValue<double>()));
+        }
+        return (terms, miou);
+    }
+
+    private static long IterationOf(string line)
+    {
+        try { return JsonNode.Parse(line)?["iteration"]?.GetValue<long>() ?? long.MaxValue; }
+        catch (JsonException) { return long.MaxValue; }
+    }
+}

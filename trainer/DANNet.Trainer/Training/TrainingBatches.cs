@@ -1,0 +1,173 @@
+using DANNet.Edge.Contracts;
+using DANNet.Trainer.Data;
+using DANNet.Trainer.Data.SynthNight;
+using DANNet.Trainer.IO;
+using OpenCvSharp;
+using Size = OpenCvSharp.Size;
+using static TorchSharp.torch;
+
+namespace DANNet.Trainer.Training;
+
+/// <summary>A batch of labelled images: N×3×H×W normalised float, N×H×W int64 trainIds (255 ignored).</summary>
+public sealed record LabelledBatch(Tensor Images, Tensor Labels) : IDisposable
+{
+    public void Dispose() { Images.Dispose(); Labels.Dispose(); }
+}
+
+/// <summary>A batch of day/night pairs, both N×3×S×S normalised float, with the same augmentation per pair.</summary>
+public sealed record PairBatch(Tensor Day, Tensor Night) : IDisposable
+{
+    public void Dispose() { Day.Dispose(); Night.Dispose(); }
+}
+
+/// <summary>Camera bytes → the network's input: RGB, ImageNet mean/std normalisation, CHW float.</summary>
+public static class ImageTensors
+{
+    /// <summary>Writes an 8-bit BGR image as normalised RGB CHW floats into <paramref name="chw"/> (3·H·W values).</summary>
+    public static unsafe void NormaliseInto(Mat bgr, Span<float> chw)
+    {
+        int h = bgr.Rows, w = bgr.Cols, plane = h * w;
+        if (bgr.Type() != MatType.CV_8UC3 || !bgr.IsContinuous()) throw new ArgumentException("Expected a continuous 8-bit BGR image.", nameof(bgr));
+        if (chw.Length < 3 * plane) throw new ArgumentException("Destination too small.", nameof(chw));
+        var mean = ModelContract.MeanRgb;
+        var std = ModelContract.StdRgb;
+        float sr = 1f / (255f * std[0]), sg = 1f / (255f * std[1]), sb = 1f / (255f * std[2]);
+        float or = mean[0] / std[0], og = mean[1] / std[1], ob = mean[2] / std[2];
+        byte* p = (byte*)bgr.DataPointer;
+        for (int i = 0; i < plane; i++, p += 3)
+        {
+            chw[i] = p[2] * sr - or;
+            chw[plane + i] = p[1] * sg - og;
+            chw[2 * plane + i] = p[0] * sb - ob;
+        }
+    }
+
+    /// <summary>Stacks same-size BGR images into an N×3×H×W tensor.</summary>
+    public static Tensor Stack(IReadOnlyList<Mat> images)
+    {
+        int h = images[0].Rows, w = images[0].Cols, per = 3 * h * w;
+        var data = new float[images.Count * per];
+        for (int i = 0; i < images.Count; i++) NormaliseInto(images[i], data.AsSpan(i * per, per));
+        return tensor(data, [images.Count, 3, h, w]);
+    }
+
+    /// <summary>Stacks same-size trainId masks into an N×H×W int64 tensor.</summary>
+    public static Tensor StackLabels(IReadOnlyList<Mat> labels)
+    {
+        int h = labels[0].Rows, w = labels[0].Cols, per = h * w;
+        var data = new long[labels.Count * per];
+        for (int i = 0; i < labels.Count; i++)
+        {
+            labels[i].GetArray(out byte[] bytes);
+            for (int j = 0; j < per; j++) data[i * per + j] = bytes[j];
+        }
+        return tensor(data, [labels.Count, h, w]);
+    }
+}
+
+/// <summary>
+/// Labelled batches with the reference augmentation (random scale, random crop padded with ignore,
+/// horizontal flip). Batch <c>k</c> depends only on (seed, k): a resumed run sees the same data.
+/// </summary>
+public sealed class LabelledSampler(IReadOnlyList<LabelledSample> samples, double scaleMin, double scaleMax, int crop, bool flip, ulong seed)
+{
+    public LabelledBatch Next(long iteration, int batchSize)
+    {
+        var rng = new SceneRandom(seed, 0x5A, (ulong)iteration);
+        var images = new List<Mat>();
+        var labels = new List<Mat>();
+        try
+        {
+            for (int b = 0; b < batchSize; b++)
+            {
+                using var sample = samples[rng.Int(0, samples.Count)].Load();
+                double scale = rng.Uniform(scaleMin, scaleMax);
+                using var image = Augment.Resize(sample.Image, scale, InterpolationFlags.Linear);
+                using var label = Augment.Resize(sample.TrainIds, scale, InterpolationFlags.Nearest);
+                using var paddedImage = Augment.PadTo(image, crop, crop, Scalar.All(0));
+                using var paddedLabel = Augment.PadTo(label, crop, crop, Scalar.All(CityscapesClasses.Ignore));
+                int x = rng.Int(0, paddedImage.Cols - crop + 1), y = rng.Int(0, paddedImage.Rows - crop + 1);
+                bool mirror = flip && rng.Chance(0.5);
+                images.Add(Augment.CropFlip(paddedImage, new Rect(x, y, crop, crop), mirror));
+                labels.Add(Augment.CropFlip(paddedLabel, new Rect(x, y, crop, crop), mirror));
+            }
+            return new LabelledBatch(ImageTensors.Stack(images), ImageTensors.StackLabels(labels));
+        }
+        finally
+        {
+            foreach (var m in images.Concat(labels)) m.Dispose();
+        }
+    }
+}
+
+/// <summary>
+/// Day/night pair batches as in the reference: the same random scale, square crop and flip for the
+/// two images of a pair, then resized to the training size. The crop is the configured size or the
+/// shorter image side, whichever is smaller.
+/// </summary>
+public sealed class PairSampler(IReadOnlyList<DayNightPair> pairs, AugmentConfig augment, ulong seed)
+{
+    public PairBatch Next(long iteration, int batchSize)
+    {
+        var rng = new SceneRandom(seed, 0xDA, (ulong)iteration);
+        var days = new List<Mat>();
+        var nights = new List<Mat>();
+        try
+        {
+            for (int b = 0; b < batchSize; b++)
+            {
+                var pair = pairs[rng.Int(0, pairs.Count)];
+                using var nightRaw = ReadPairImage(pair.NightPath);
+                using var dayRaw = ReadPairImage(pair.DayPath);
+                using var dayAligned = dayRaw.Size() == nightRaw.Size() ? dayRaw.Clone() : dayRaw.Resize(nightRaw.Size(), 0, 0, InterpolationFlags.Linear);
+                double scale = rng.Uniform(augment.TargetScaleMin, augment.TargetScaleMax);
+                using var night = Augment.Resize(nightRaw, scale, InterpolationFlags.Linear);
+                using var day = Augment.Resize(dayAligned, scale, InterpolationFlags.Linear);
+                int crop = Math.Min(augment.TargetCrop, Math.Min(night.Rows, night.Cols));
+                int x = rng.Int(0, night.Cols - crop + 1), y = rng.Int(0, night.Rows - crop + 1);
+                bool mirror = augment.Flip && rng.Chance(0.5);
+                var size = new Size(augment.TargetResize, augment.TargetResize);
+                using var nightCrop = Augment.CropFlip(night, new Rect(x, y, crop, crop), mirror);
+                using var dayCrop = Augment.CropFlip(day, new Rect(x, y, crop, crop), mirror);
+                nights.Add(nightCrop.Resize(size, 0, 0, InterpolationFlags.Linear));
+                days.Add(dayCrop.Resize(size, 0, 0, InterpolationFlags.Linear));
+            }
+            return new PairBatch(ImageTensors.Stack(days), ImageTensors.Stack(nights));
+        }
+        finally
+        {
+            foreach (var m in days.Concat(nights)) m.Dispose();
+        }
+    }
+
+    private static Mat ReadPairImage(string path)
+    {
+        try { return ImageFiles.ReadColor(path); }
+        catch (Exception ex) when (ex is IOException or InvalidDataException) { throw new DatasetException(ex.Message, ex); }
+    }
+}
+
+/// <summary>OpenCV steps of the augmentation.</summary>
+internal static class Augment
+{
+    public static Mat Resize(Mat m, double scale, InterpolationFlags interpolation) =>
+        m.Resize(new Size(Math.Max(1, (int)Math.Round(m.Cols * scale)), Math.Max(1, (int)Math.Round(m.Rows * scale))), 0, 0, interpolation);
+
+    /// <summary>Pads bottom/right with <paramref name="value"/> up to at least <paramref name="h"/>×<paramref name="w"/>.</summary>
+    public static Mat PadTo(Mat m, int h, int w, Scalar value)
+    {
+        int padH = Math.Max(0, h - m.Rows), padW = Math.Max(0, w - m.Cols);
+        var result = new Mat();
+        Cv2.CopyMakeBorder(m, result, 0, padH, 0, padW, BorderTypes.Constant, value);
+        return result;
+    }
+
+    public static Mat CropFlip(Mat m, Rect roi, bool mirror)
+    {
+        using var view = new Mat(m, roi);
+        var result = new Mat();
+        if (mirror) Cv2.Flip(view, result, FlipMode.Y);
+        else view.CopyTo(result);
+        return result;
+    }
+}

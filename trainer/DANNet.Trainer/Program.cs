@@ -13,5 +13,6 @@ var root = new RootCommand("dannet-train — DANNet night-time segmentation: dat
     EvalCommands.Eval(),
     EvalCommands.Predict(),
     EvalCommands.Stats(),
+    EvalTableCommand.Create(),
 };
 return await root.Parse(args).InvokeAsync();

@@ -69,3 +69,27 @@ public sealed class InspectCheckpointCommandTests
         Assert.Contains("unexpected in the file (10): classifier.bias", output.ToString());
     }
 }
+
+public sealed class EvalTableCommandTests
+{
+    [Fact]
+    public void Evaluations_become_one_markdown_row_each()
+    {
+        string dir = Path.Combine(Path.GetTempPath(), "dannet-tests", "table-" + Guid.NewGuid().ToString("N"));
+        Directory.CreateDirectory(dir);
+        try
+        {
+            string a = Path.Combine(dir, "a.json");
+            File.WriteAllText(a, """{ "miou": 0.25, "iou": { "road": 0.9, "sidewalk": null, "bicycle": 0.05 } }""");
+            string table = EvalTableCommand.Table([$"base={a}", $"again={a}"]);
+            var lines = table.TrimEnd().Split('\n');
+            Assert.Equal(4, lines.Length);
+            Assert.StartsWith("| run | road | sidewalk |", lines[0]);
+            Assert.StartsWith("| base | 90.0 | – |", lines[2]);
+            Assert.EndsWith("| 5.0 | **25.0** |", lines[2]);
+            var ex = Assert.Throws<ArgumentException>(() => EvalTableCommand.Table([$"x={dir}/missing.json"]));
+            Assert.Contains("missing.json", ex.Message);
+        }
+        finally { Directory.Delete(dir, true); }
+    }
+}

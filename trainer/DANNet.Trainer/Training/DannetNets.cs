@@ -32,12 +32,12 @@ public sealed class DannetNets : IDisposable
     public FcDiscriminator? DayDiscriminator { get; }
     public FcDiscriminator? NightDiscriminator { get; }
 
-    public static DannetNets Create(ArchitectureSpec architecture, bool withLight, bool withDiscriminators) => new(
+    public static DannetNets Create(ArchitectureSpec architecture, bool withLight, bool withDiscriminators, int discriminatorChannels = 64) => new(
         architecture,
         withLight ? architecture.CreateLightNet() : null,
         architecture.CreateSegmentationNet(),
-        withDiscriminators ? new FcDiscriminator() : null,
-        withDiscriminators ? new FcDiscriminator() : null);
+        withDiscriminators ? new FcDiscriminator(ndf: discriminatorChannels) : null,
+        withDiscriminators ? new FcDiscriminator(ndf: discriminatorChannels) : null);
 
     /// <summary>Every net with its checkpoint file name.</summary>
     public IEnumerable<(string File, Module Net)> Named()

@@ -37,7 +37,7 @@ public sealed class DannetTrainer(TrainingConfig config, string outDir)
         random.manual_seed(unchecked((long)config.Run.Seed)); // weight initialisation
         bool withLight = config.Mode != TrainingMode.SourceOnly && config.Loss.UseLight;
         bool withDiscriminators = config.Mode == TrainingMode.Dannet && config.Loss.UseAdversarial;
-        using var nets = DannetNets.Create(arch, withLight, withDiscriminators);
+        using var nets = DannetNets.Create(arch, withLight, withDiscriminators, config.Model.DiscriminatorChannels);
         if (config.Model.InitSegmentation is { } seg) Checkpoint.Load(nets.Segmentation, seg);
         if (config.Model.InitLight is { } light && nets.Light is not null) Checkpoint.Load(nets.Light, light);
 

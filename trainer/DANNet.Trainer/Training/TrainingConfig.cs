@@ -46,6 +46,9 @@ public sealed record ModelConfig
 
     /// <summary>LightNet weights to start from (optional).</summary>
     public string? InitLight { get; init; }
+
+    /// <summary>Base channels of the discriminators (64 in the reference; fewer for fast CPU runs).</summary>
+    public int DiscriminatorChannels { get; init; } = 64;
 }
 
 /// <summary>Optimisation: SGD for the generator, Adam for the discriminators, both with poly decay (power 0.9).</summary>

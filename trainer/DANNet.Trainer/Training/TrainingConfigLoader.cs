@@ -108,6 +108,7 @@ public static class TrainingConfigLoader
         void Check(bool ok, string field, string rule) { if (!ok) errors.Add($"{field}: {rule}"); }
         try { ArchitectureSpec.Parse(c.Model.Architecture); }
         catch (ArgumentException ex) { errors.Add($"model.architecture: {ex.Message}"); }
+        Check(c.Model.DiscriminatorChannels >= 4, "model.discriminatorChannels", $"must be at least 4 (is {c.Model.DiscriminatorChannels}; the reference uses 64)");
         Check(c.Optim.Iterations >= 1, "optim.iterations", $"must be at least 1 (is {c.Optim.Iterations})");
         Check(c.Optim.BatchSize >= 1, "optim.batchSize", $"must be at least 1 (is {c.Optim.BatchSize})");
         Check(c.Optim.GeneratorLr > 0 && c.Optim.DiscriminatorLr > 0, "optim.generatorLr/discriminatorLr", "must be positive");

@@ -160,6 +160,37 @@ public sealed class TrainingTests(TinySynthNightFixture data)
         finally { if (Directory.Exists(dir)) Directory.Delete(dir, true); }
     }
 
+    [Fact]
+    public void A_run_folder_evaluates_and_predicts_with_the_reference_protocol()
+    {
+        string dir = NewDir("evaluate");
+        string predictions = NewDir("predictions");
+        try
+        {
+            new DannetTrainer(Tiny(1), dir).Run(false);
+            using var nets = DANNet.Trainer.Cli.EvalCommands.LoadNets(dir);
+            Assert.NotNull(nets.Light);
+            Assert.Null(nets.DayDiscriminator);
+            var test = DarkZurichDataset.LabelledNight(data.DarkZurich, "test");
+            var weights = DANNet.Trainer.Losses.ClassWeights.FromFrequencies(DANNet.Trainer.Losses.ClassWeights.CityscapesFrequencies, 0.16);
+            var result = DANNet.Trainer.Evaluation.Evaluator.Evaluate(nets, "test", test.Samples, 72, 128, weights, predictions);
+            Assert.Equal(4, result.Images);
+            Assert.Equal(19, result.ClassIoU.Count);
+            long pixels = Enumerable.Range(0, 19).Sum(t => Enumerable.Range(0, 19).Sum(p => result.Confusion[t, p]));
+            Assert.Equal(4L * 256 * 144, pixels); // night labels have no ignored pixels
+            foreach (var s in test.Samples)
+            {
+                using var ids = OpenCvSharp.Cv2.ImRead(Path.Combine(predictions, s.Name + "_trainIds.png"), OpenCvSharp.ImreadModes.Unchanged);
+                Assert.Equal(new OpenCvSharp.Size(256, 144), ids.Size());
+                Assert.True(File.Exists(Path.Combine(predictions, s.Name + "_colour.png")));
+            }
+        }
+        finally
+        {
+            foreach (var d in new[] { dir, predictions }) if (Directory.Exists(d)) Directory.Delete(d, true);
+        }
+    }
+
     private sealed class InlineProgress(Action<TrainingProgress> report) : IProgress<TrainingProgress>
     {
         public void Report(TrainingProgress value) => report(value);

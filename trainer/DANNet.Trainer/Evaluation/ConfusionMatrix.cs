@@ -18,16 +18,22 @@ public sealed class ConfusionMatrix(int classes = CityscapesClasses.Count)
 
     public long this[int truth, int predicted] => _counts[truth * Classes + predicted];
 
-    /// <summary>Adds label/prediction pairs (any shape, int64; labels ≥ classes are ignored).</summary>
+    /// <summary>Adds label/prediction pairs (any shape, integer; labels outside 0..classes−1, e.g. 255, are ignored).</summary>
     public void Add(Tensor labels, Tensor predictions)
     {
-        using var scope = NewDisposeScope();
-        var l = labels.flatten().to(ScalarType.Int64);
-        var p = predictions.flatten().to(ScalarType.Int64);
-        var valid = (l >= 0) & (l < Classes);
-        var index = l.masked_select(valid) * Classes + p.masked_select(valid);
-        var counts = index.bincount(null, Classes * Classes).data<long>().ToArray();
-        for (int i = 0; i < _counts.Length; i++) _counts[i] += counts[i];
+        // Counted in managed code: no implicit Scalars (their native handles can be finalised while
+        // libtorch still reads them), and one pass over two flat arrays is all this needs.
+        using var l = labels.flatten().to(ScalarType.Int64);
+        using var p = predictions.flatten().to(ScalarType.Int64);
+        var truth = l.data<long>();
+        var predicted = p.data<long>();
+        if (truth.Count != predicted.Count)
+            throw new ArgumentException($"Labels ({truth.Count} values) and predictions ({predicted.Count}) differ in size.");
+        for (int i = 0; i < truth.Count; i++)
+        {
+            long t = truth[i], q = predicted[i];
+            if (t >= 0 && t < Classes && q >= 0 && q < Classes) _counts[t * Classes + q]++;
+        }
     }
 
     /// <summary>Adds one label/prediction pair of plain class ids (for hand-made cases and tests).</summary>

@@ -58,11 +58,11 @@ public sealed class DannetTrainer(TrainingConfig config, string outDir)
             lastCheckpoint = latest.Dir;
             metrics.TruncateAfter(start);
         }
-        else if (!resume)
+        else
         {
-            if (store.Latest() is { } existing)
+            if (!resume && store.Latest() is { } existing)
                 throw new ArgumentException($"'{outDir}' already holds checkpoints (latest '{existing.Dir}'): pass --resume to continue that run, or choose another --out.");
-            metrics.TruncateAfter(-1);
+            metrics.TruncateAfter(-1); // a fresh start (or a resume with nothing to resume): no stale lines
         }
 
         using var trainWeights = tensor(data.Weights(config.Loss.TrainStrength));

@@ -45,7 +45,7 @@ public sealed class TrainingTests(TinySynthNightFixture data)
             new DannetTrainer(config, straight).Run(resume: false);
 
             using var cancel = new CancellationTokenSource();
-            var progress = new InlineProgress(p => { if (p.Iteration == 4) cancel.Cancel(); });
+            var progress = new DANNet.Trainer.Diagnostics.InlineProgress<TrainingProgress>(p => { if (p.Iteration == 4) cancel.Cancel(); });
             Assert.ThrowsAny<OperationCanceledException>(() => new DannetTrainer(config, interrupted).Run(false, progress, cancel.Token));
             Assert.Equal(3, new CheckpointStore(Path.Combine(interrupted, DannetTrainer.CheckpointsFolder), 2).Latest()!.Value.State.Iteration);
             new DannetTrainer(config, interrupted).Run(resume: true);
@@ -189,10 +189,5 @@ public sealed class TrainingTests(TinySynthNightFixture data)
         {
             foreach (var d in new[] { dir, predictions }) if (Directory.Exists(d)) Directory.Delete(d, true);
         }
-    }
-
-    private sealed class InlineProgress(Action<TrainingProgress> report) : IProgress<TrainingProgress>
-    {
-        public void Report(TrainingProgress value) => report(value);
     }
 }

@@ -87,7 +87,7 @@ internal static class SynthCommand
             {
                 var tasks = new Dictionary<string, ProgressTask>();
                 var gate = new object();
-                generator.Generate(options.OutDir, new SyncProgress(p =>
+                generator.Generate(options.OutDir, new Diagnostics.InlineProgress<SynthProgress>(p =>
                 {
                     lock (gate)
                     {
@@ -99,11 +99,5 @@ internal static class SynthCommand
             });
         console.MarkupLineInterpolated($"SynthNight ({options.Scale.ToString().ToLowerInvariant()}, seed {options.Seed}) written to [bold]{options.OutDir}[/] in {(DateTime.UtcNow - started).TotalSeconds:F1} s");
         console.MarkupLineInterpolated($"  pictures: {Path.Combine(options.OutDir, "preview")}");
-    }
-
-    /// <summary>An <see cref="IProgress{T}"/> that reports on the calling thread (Progress&lt;T&gt; would post to the thread pool).</summary>
-    private sealed class SyncProgress(Action<SynthProgress> report) : IProgress<SynthProgress>
-    {
-        public void Report(SynthProgress value) => report(value);
     }
 }

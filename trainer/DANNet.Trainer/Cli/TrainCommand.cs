@@ -72,7 +72,7 @@ internal static class TrainCommand
                 {
                     var task = ctx.AddTask("starting", maxValue: config.Optim.Iterations);
                     var trainer = new DannetTrainer(config, outDir);
-                    summary = trainer.Run(resume, new InlineProgress(p =>
+                    summary = trainer.Run(resume, new Diagnostics.InlineProgress<TrainingProgress>(p =>
                     {
                         task.Value = p.Iteration;
                         string terms = string.Join(" ", p.Terms.Select(kv => $"{kv.Key} {kv.Value:F3}"));
@@ -90,10 +90,5 @@ internal static class TrainCommand
         if (summary.FinalMeanIoU is { } m) console.MarkupLineInterpolated($"night val mIoU {EvaluationReport.Percent(m).Trim()} (per class: {Path.Combine(outDir, "eval", "iou.json")})");
         console.MarkupLineInterpolated($"curves: {summary.CurvesPng}");
         return 0;
-    }
-
-    private sealed class InlineProgress(Action<TrainingProgress> report) : IProgress<TrainingProgress>
-    {
-        public void Report(TrainingProgress value) => report(value);
     }
 }

@@ -31,11 +31,17 @@ PRE_CKPT=$OUT/pretrain/checkpoints/iter-$(printf %06d "$PRETRAIN")/segmentation.
 run() {
   local name=$1; shift
   local dir=$OUT/$name
-  if [ ! -f "$dir/eval/iou.json" ]; then
+  # A run that dies (TorchSharp has crashed sporadically with "Unknown scalar type") is resumed
+  # from its last checkpoint, up to three times; resume is exact, so the result is the same.
+  local attempt
+  for attempt in 1 2 3 4; do
+    [ -f "$dir/eval/iou.json" ] && return 0
     local resume=()
     [ -d "$dir/checkpoints" ] && resume=(--resume)
-    /usr/bin/time -f "$name: %e s wall, %M KB peak" "${T[@]}" train --out "$dir" "${COMMON[@]}" "${resume[@]}" "$@"
-  fi
+    /usr/bin/time -f "$name: %e s wall, %M KB peak" "${T[@]}" train --out "$dir" "${COMMON[@]}" "${resume[@]}" "$@" && continue
+    echo "$name: attempt $attempt failed; resuming" >&2
+  done
+  [ -f "$dir/eval/iou.json" ] || { echo "$name: failed 4 times" >&2; exit 1; }
 }
 test_eval() {
   local name=$1

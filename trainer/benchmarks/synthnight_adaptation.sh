@@ -26,6 +26,8 @@ COMMON=(--source "$DATA/cityscapes" --target "$DATA/dark_zurich" --arch "$ARCH"
   --set augment.targetCrop=540 --set augment.targetResize=256
   --set run.evalHeight=272 --set run.evalWidth=480 --set run.checkpointEvery=200 --set run.logEvery=10
   --set run.threads=2 --set model.discriminatorChannels=16 --set run.seed="$SEED")
+TIMER=()
+[ -x /usr/bin/time ] && TIMER=(/usr/bin/time -f "%C: %e s wall, %M KB peak")   # Debian package 'time'
 PRE_CKPT=$OUT/pretrain/checkpoints/iter-$(printf %06d "$PRETRAIN")/segmentation.pth
 
 run() {
@@ -38,7 +40,7 @@ run() {
     [ -f "$dir/eval/iou.json" ] && return 0
     local resume=()
     [ -d "$dir/checkpoints" ] && resume=(--resume)
-    /usr/bin/time -f "$name: %e s wall, %M KB peak" "${T[@]}" train --out "$dir" "${COMMON[@]}" "${resume[@]}" "$@" && continue
+    "${TIMER[@]}" "${T[@]}" train --out "$dir" "${COMMON[@]}" "${resume[@]}" "$@" && continue
     echo "$name: attempt $attempt failed; resuming" >&2
   done
   [ -f "$dir/eval/iou.json" ] || { echo "$name: failed 4 times" >&2; exit 1; }

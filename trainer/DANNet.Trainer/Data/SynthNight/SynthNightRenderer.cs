@@ -42,24 +42,31 @@ internal sealed class SynthNightRenderer(ulong seed, SynthScaleSpec spec)
     /// </summary>
     public (RenderedFrame Night, RenderedFrame Day) Pair(int sequence, int frame, bool withTraffic = true)
     {
-        var world = PairWorld(sequence);
-        var nightRng = Rng(Stream.PairNight, (ulong)sequence, (ulong)frame);
+        var night = PairNightScene(sequence, frame, withTraffic);
         var dayRng = Rng(Stream.PairDay, (ulong)sequence, (ulong)frame);
-        double z = 5 + frame * SequenceSpacing;
-        var nightCamera = PlaceCamera(nightRng, world, CameraLook.Target, spec.TargetSize, z);
-        var p = nightCamera.Position;
+        var p = night.Camera.Position;
         var dayPosition = new Vec3(
-            Math.Clamp(p.X + dayRng.Uniform(-1, 1), 0.5, world.RoadHalfWidth - 0.5),
+            Math.Clamp(p.X + dayRng.Uniform(-1, 1), 0.5, night.World.RoadHalfWidth - 0.5),
             p.Y + dayRng.Uniform(-0.05, 0.05),
             p.Z + dayRng.Uniform(-3, 3));
-        var dayCamera = new PinholeCamera(spec.TargetSize.Width, spec.TargetSize.Height, nightCamera.Focal, dayPosition,
-            nightCamera.Yaw + dayRng.Uniform(-0.05, 0.05), nightCamera.Pitch + dayRng.Uniform(-0.01, 0.01));
+        var dayCamera = new PinholeCamera(spec.TargetSize.Width, spec.TargetSize.Height, night.Camera.Focal, dayPosition,
+            night.Camera.Yaw + dayRng.Uniform(-0.05, 0.05), night.Camera.Pitch + dayRng.Uniform(-0.01, 0.01));
 
         int n = sequence * spec.FramesPerSequence + frame;
-        var nightTraffic = withTraffic ? Traffic.Sample(nightRng, world, p.X, p.Z, true, Traffic.DynamicRotation[n % Traffic.DynamicRotation.Length], nightRng.Uniform(0.3, 0.9)) : [];
-        var dayTraffic = withTraffic ? Traffic.Sample(dayRng, world, dayPosition.X, dayPosition.Z, false, Traffic.DynamicRotation[(n + 3) % Traffic.DynamicRotation.Length], dayRng.Uniform(0.5, 1.2)) : [];
-        var look = SequenceNightLook(sequence, spec.TargetSize.Width);
-        return (RenderNight(world, nightTraffic, nightCamera, look, nightRng), RenderDay(world, dayTraffic, dayCamera, CameraLook.Target, dayRng));
+        var dayTraffic = withTraffic ? Traffic.Sample(dayRng, night.World, dayPosition.X, dayPosition.Z, false, Traffic.DynamicRotation[(n + 3) % Traffic.DynamicRotation.Length], dayRng.Uniform(0.5, 1.2)) : [];
+        return (RenderNight(night.World, night.Traffic, night.Camera, SequenceNightLook(sequence, spec.TargetSize.Width), night.Rng),
+            RenderDay(night.World, dayTraffic, dayCamera, CameraLook.Target, dayRng));
+    }
+
+    /// <summary>The night side of a pair: street, camera, traffic and the random stream the rendering continues with.</summary>
+    private (StreetWorld World, PinholeCamera Camera, List<SceneObject> Traffic, SceneRandom Rng) PairNightScene(int sequence, int frame, bool withTraffic)
+    {
+        var world = PairWorld(sequence);
+        var rng = Rng(Stream.PairNight, (ulong)sequence, (ulong)frame);
+        var camera = PlaceCamera(rng, world, CameraLook.Target, spec.TargetSize, 5 + frame * SequenceSpacing);
+        int n = sequence * spec.FramesPerSequence + frame;
+        var traffic = withTraffic ? Traffic.Sample(rng, world, camera.Position.X, camera.Position.Z, true, Traffic.DynamicRotation[n % Traffic.DynamicRotation.Length], rng.Uniform(0.3, 0.9)) : [];
+        return (world, camera, traffic, rng);
     }
 
     /// <summary>A labelled night frame for evaluation. <paramref name="split"/>: 0 val, 1 test.</summary>
@@ -106,12 +113,8 @@ internal sealed class SynthNightRenderer(ulong seed, SynthScaleSpec spec)
     /// <summary>Renders a night frame and hands each stage of the night model to <paramref name="stage"/> (for the README).</summary>
     public RenderedFrame NightStages(int sequence, int frame, Action<string, Mat> stage)
     {
-        var world = PairWorld(sequence);
-        var rng = Rng(Stream.PairNight, (ulong)sequence, (ulong)frame);
-        var camera = PlaceCamera(rng, world, CameraLook.Target, spec.TargetSize, 5 + frame * SequenceSpacing);
-        int n = sequence * spec.FramesPerSequence + frame;
-        var traffic = Traffic.Sample(rng, world, camera.Position.X, camera.Position.Z, true, Traffic.DynamicRotation[n % Traffic.DynamicRotation.Length], rng.Uniform(0.3, 0.9));
-        return RenderNight(world, traffic, camera, SequenceNightLook(sequence, spec.TargetSize.Width), rng, stage);
+        var night = PairNightScene(sequence, frame, withTraffic: true);
+        return RenderNight(night.World, night.Traffic, night.Camera, SequenceNightLook(sequence, spec.TargetSize.Width), night.Rng, stage);
     }
 
     private StreetWorld PairWorld(int sequence)

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using DANNet.Trainer.Losses;
 using DANNet.Trainer.Models;
+using DANNet.Trainer.Training;
 using TorchSharp;
 using static TorchSharp.torch;
 using static TorchSharp.torch.nn;
@@ -39,11 +40,11 @@ public static class StepBenchmark
         o.Validate();
         if (o.Threads > 0) set_num_threads(o.Threads);
         random.manual_seed(0);
-        long baseline = Process.GetCurrentProcess().WorkingSet64;
+        long baseline;
+        using (var self = Process.GetCurrentProcess()) baseline = self.WorkingSet64;
 
-        using var light = o.Architecture.CreateLightNet();
-        using var seg = o.Architecture.CreateSegmentationNet();
-        var parameters = light.parameters().Concat(seg.parameters()).Where(p => p.requires_grad).ToList();
+        using var nets = DannetNets.Create(o.Architecture, withLight: true, withDiscriminators: false);
+        var parameters = nets.GeneratorParameters();
         var optimizer = optim.SGD(parameters, 2.5e-4, momentum: 0.9, weight_decay: 5e-4);
         using var weights = tensor(ClassWeights.FromFrequencies(ClassWeights.CityscapesFrequencies, ClassWeights.TrainingStrength));
         using var x = randn(o.Batch, 3, o.Height, o.Width);
@@ -51,22 +52,21 @@ public static class StepBenchmark
 
         var forward = Time("forward", o with { Iterations = o.ForwardIterations ?? o.Iterations }, progress, () =>
         {
-            light.eval(); seg.eval();
+            nets.Eval();
             using var scope = NewDisposeScope();
             using var noGrad = no_grad();
-            seg.call(x + light.call(x));
+            nets.Forward(x);
         });
         long rssAfterFirstStep = 0;
         int stepsDone = 0;
         var step = Time("train step", o, progress, () =>
         {
-            light.train(); seg.train();
+            nets.Train();
             using var scope = NewDisposeScope();
             optimizer.zero_grad();
-            var r = light.call(x);
-            var logits = seg.call(x + r);
-            var up = functional.interpolate(logits, [o.Height, o.Width], mode: InterpolationMode.Bilinear, align_corners: true);
-            var loss = WeightedCrossEntropy.Compute(up, labels, weights) + LightLoss.Compute(x, r, ExposureLoss.Target(x)).Total;
+            var (r, logits) = nets.Forward(x);
+            var up = DannetNets.Upsample(logits, o.Height, o.Width);
+            var loss = WeightedCrossEntropy.Compute(up, labels, weights) + LightLoss.Compute(x, r!, ExposureLoss.Target(x)).Total;
             loss.backward();
             optimizer.step();
             if (++stepsDone == o.Warmup + 1) rssAfterFirstStep = CurrentRss();
@@ -75,7 +75,7 @@ public static class StepBenchmark
 
         return new StepBenchmarkResult(o.Architecture.ToString(), o.Height, o.Width, o.Batch, get_num_threads(),
             Median(forward), Median(step), forward, step,
-            Process.GetCurrentProcess().PeakWorkingSet64, baseline, growth, parameters.Sum(p => p.numel()));
+            PeakRss(), baseline, growth, parameters.Sum(p => p.numel()));
     }
 
     /// <summary>Resident set size now, after a collection so that finalizable tensors do not count.</summary>
@@ -85,6 +85,12 @@ public static class StepBenchmark
         GC.WaitForPendingFinalizers();
         using var process = Process.GetCurrentProcess();
         return process.WorkingSet64;
+    }
+
+    private static long PeakRss()
+    {
+        using var process = Process.GetCurrentProcess();
+        return process.PeakWorkingSet64;
     }
 
     private static List<double> Time(string what, StepBenchmarkOptions o, Action<string>? progress, Action action)

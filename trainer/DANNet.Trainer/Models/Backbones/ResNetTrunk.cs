@@ -1,4 +1,5 @@
 using TorchSharp;
+using DANNet.Trainer.Export;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
 using static TorchSharp.torch.nn;
@@ -97,6 +98,33 @@ public sealed class ResNetTrunk : Module<Tensor, ResNetFeatures>
         var l3 = layer3.call(l2);
         var l4 = layer4.call(l3);
         return new ResNetFeatures(l1.MoveToOuterDisposeScope(), l2.MoveToOuterDisposeScope(), l3.MoveToOuterDisposeScope(), l4.MoveToOuterDisposeScope());
+    }
+
+    /// <summary>The trunk's ONNX nodes (its children named as registered in the owning net); the four feature values.</summary>
+    public (string L1, string L2, string L3, string L4) EmitOnnx(OnnxGraph g, string x)
+    {
+        string y;
+        using (g.Scope("conv1")) y = g.Relu(LayerEmitter.ConvBn(g, conv1, bn1, x));
+        if (conv2 is not null)
+        {
+            using (g.Scope("conv2")) y = g.Relu(LayerEmitter.ConvBn(g, conv2, bn2, y));
+            using (g.Scope("conv3")) y = g.Relu(LayerEmitter.ConvBn(g, conv3!, bn3, y));
+        }
+        using (g.Scope("maxpool")) y = LayerEmitter.Emit(g, maxpool, y);
+        string l1, l2, l3, l4;
+        using (g.Scope("layer1")) l1 = LayerEmitter.Sequence(g, layer1, y);
+        using (g.Scope("layer2")) l2 = LayerEmitter.Sequence(g, layer2, l1);
+        using (g.Scope("layer3")) l3 = LayerEmitter.Sequence(g, layer3, l2);
+        using (g.Scope("layer4")) l4 = LayerEmitter.Sequence(g, layer4, l3);
+        return (l1, l2, l3, l4);
+    }
+
+    /// <summary>A residual block's shortcut: the input itself, or its 1x1 projection (conv + BN, folded).</summary>
+    internal static string EmitShortcut(OnnxGraph g, Sequential? downsample, string x)
+    {
+        if (downsample is null) return x;
+        using var scope = g.Scope("downsample");
+        return LayerEmitter.Sequence(g, downsample, x);
     }
 
     /// <summary>Registers this trunk's children under <paramref name="owner"/>'s own names (conv1, bn1, layer1…).</summary>

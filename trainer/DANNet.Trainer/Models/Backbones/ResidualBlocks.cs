@@ -1,4 +1,5 @@
 using TorchSharp;
+using DANNet.Trainer.Export;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
 using static TorchSharp.torch.nn;
@@ -6,7 +7,7 @@ using static TorchSharp.torch.nn;
 namespace DANNet.Trainer.Models.Backbones;
 
 /// <summary>The ResNet bottleneck block (1x1 reduce, 3x3, 1x1 expand ×4). Field names are the state-dict keys.</summary>
-public sealed class Bottleneck : Module<Tensor, Tensor>
+public sealed class Bottleneck : Module<Tensor, Tensor>, IOnnxEmitter
 {
     private readonly Conv2d conv1;
     private readonly BatchNorm2d bn1;
@@ -37,10 +38,19 @@ public sealed class Bottleneck : Module<Tensor, Tensor>
         var identity = downsample is null ? x : downsample.call(x);
         return functional.relu(y + identity).MoveToOuterDisposeScope();
     }
+
+    public string EmitOnnx(OnnxGraph g, string x)
+    {
+        string y;
+        using (g.Scope("conv1")) y = g.Relu(LayerEmitter.ConvBn(g, conv1, bn1, x));
+        using (g.Scope("conv2")) y = g.Relu(LayerEmitter.ConvBn(g, conv2, bn2, y));
+        using (g.Scope("conv3")) y = LayerEmitter.ConvBn(g, conv3, bn3, y);
+        return g.Relu(g.Add(y, ResNetTrunk.EmitShortcut(g, downsample, x)));
+    }
 }
 
 /// <summary>The ResNet basic block (two 3x3), for ResNet-18/34 edge trunks.</summary>
-public sealed class BasicBlock : Module<Tensor, Tensor>
+public sealed class BasicBlock : Module<Tensor, Tensor>, IOnnxEmitter
 {
     private readonly Conv2d conv1;
     private readonly BatchNorm2d bn1;
@@ -65,5 +75,13 @@ public sealed class BasicBlock : Module<Tensor, Tensor>
         y = bn2.call(conv2.call(y));
         var identity = downsample is null ? x : downsample.call(x);
         return functional.relu(y + identity).MoveToOuterDisposeScope();
+    }
+
+    public string EmitOnnx(OnnxGraph g, string x)
+    {
+        string y;
+        using (g.Scope("conv1")) y = g.Relu(LayerEmitter.ConvBn(g, conv1, bn1, x));
+        using (g.Scope("conv2")) y = LayerEmitter.ConvBn(g, conv2, bn2, y);
+        return g.Relu(g.Add(y, ResNetTrunk.EmitShortcut(g, downsample, x)));
     }
 }

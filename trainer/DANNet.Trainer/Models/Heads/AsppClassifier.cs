@@ -1,4 +1,5 @@
 using TorchSharp;
+using DANNet.Trainer.Export;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
 using static TorchSharp.torch.nn;
@@ -6,7 +7,7 @@ using static TorchSharp.torch.nn;
 namespace DANNet.Trainer.Models.Heads;
 
 /// <summary>DeepLab-v2's ASPP classifier: parallel dilated 3x3 convs straight to class logits, summed.</summary>
-public sealed class AsppClassifier : Module<Tensor, Tensor>
+public sealed class AsppClassifier : Module<Tensor, Tensor>, IOnnxEmitter
 {
     private readonly ModuleList<Conv2d> conv2d_list;
 
@@ -24,5 +25,17 @@ public sealed class AsppClassifier : Module<Tensor, Tensor>
         var sum = conv2d_list[0].call(x);
         for (int i = 1; i < conv2d_list.Count; i++) sum = sum + conv2d_list[i].call(x);
         return sum.MoveToOuterDisposeScope();
+    }
+
+    public string EmitOnnx(OnnxGraph g, string x)
+    {
+        string? sum = null;
+        for (int i = 0; i < conv2d_list.Count; i++)
+        {
+            using var scope = g.Scope($"conv2d_list.{i}");
+            var y = LayerEmitter.Emit(g, conv2d_list[i], x);
+            sum = sum is null ? y : g.Add(sum, y);
+        }
+        return sum!;
     }
 }

@@ -1,4 +1,5 @@
 using TorchSharp;
+using DANNet.Trainer.Export;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
 using static TorchSharp.torch.nn;
@@ -10,7 +11,7 @@ namespace DANNet.Trainer.Models.Heads;
 /// (no BN, no bias), bilinear upsampling (align_corners) back to the feature size, concatenation
 /// [pooled…, features], then 3x3 conv + BN + Dropout2d(0.1) without ReLU — as in the reference.
 /// </summary>
-public sealed class PyramidPooling : Module<Tensor, Tensor>
+public sealed class PyramidPooling : Module<Tensor, Tensor>, IOnnxEmitter
 {
     private readonly ModuleList<Sequential> stages;
     private readonly Sequential bottleneck;
@@ -31,5 +32,18 @@ public sealed class PyramidPooling : Module<Tensor, Tensor>
         long h = x.shape[2], w = x.shape[3];
         var priors = stages.Select(s => functional.interpolate(s.call(x), [h, w], mode: InterpolationMode.Bilinear, align_corners: true)).Append(x).ToArray();
         return bottleneck.call(cat(priors, 1)).MoveToOuterDisposeScope();
+    }
+
+    public string EmitOnnx(OnnxGraph g, string x)
+    {
+        var shape = g.ShapeOf(x);
+        var priors = new List<string>();
+        for (int i = 0; i < stages.Count; i++)
+        {
+            using var scope = g.Scope($"stages.{i}");
+            priors.Add(g.ResizeBilinearAlignCorners(LayerEmitter.Sequence(g, stages[i], x), shape[2], shape[3]));
+        }
+        priors.Add(x);
+        using (g.Scope("bottleneck")) return LayerEmitter.Sequence(g, bottleneck, g.Concat(priors, 1));
     }
 }

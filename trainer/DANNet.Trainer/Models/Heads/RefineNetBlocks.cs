@@ -1,4 +1,5 @@
 using TorchSharp;
+using DANNet.Trainer.Export;
 using System.Globalization;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -11,7 +12,7 @@ namespace DANNet.Trainer.Models.Heads;
 /// each. Module names follow the reference (<c>1_conv</c>, <c>1_conv_relu_varout_dimred</c>, …), which
 /// is why they are registered by name rather than as fields.
 /// </summary>
-public sealed class ResidualConvUnit : Module<Tensor, Tensor>
+public sealed class ResidualConvUnit : Module<Tensor, Tensor>, IOnnxEmitter
 {
     private readonly Conv2d[][] _convs;
 
@@ -42,10 +43,23 @@ public sealed class ResidualConvUnit : Module<Tensor, Tensor>
         }
         return x.MoveToOuterDisposeScope();
     }
+
+    public string EmitOnnx(OnnxGraph g, string x)
+    {
+        var names = LayerEmitter.ChildNames(this);
+        foreach (var block in _convs)
+        {
+            var residual = x;
+            foreach (var conv in block)
+                using (g.Scope(names[conv])) x = LayerEmitter.Emit(g, conv, g.Relu(x));
+            x = g.Add(x, residual);
+        }
+        return x;
+    }
 }
 
 /// <summary>RefineNet's chained residual pooling: repeated 5x5/1 max-pool + 3x3 conv, each added to the input.</summary>
-public sealed class ChainedResidualPooling : Module<Tensor, Tensor>
+public sealed class ChainedResidualPooling : Module<Tensor, Tensor>, IOnnxEmitter
 {
     private readonly Conv2d[] _convs;
     private readonly MaxPool2d _pool = MaxPool2d(5, stride: 1, padding: 2);
@@ -70,5 +84,18 @@ public sealed class ChainedResidualPooling : Module<Tensor, Tensor>
             x = top + x;
         }
         return x.MoveToOuterDisposeScope();
+    }
+
+    public string EmitOnnx(OnnxGraph g, string x)
+    {
+        var names = LayerEmitter.ChildNames(this);
+        var top = x;
+        foreach (var conv in _convs)
+        {
+            using var scope = g.Scope(names[conv]);
+            top = LayerEmitter.Emit(g, conv, LayerEmitter.Emit(g, _pool, top));
+            x = g.Add(top, x);
+        }
+        return x;
     }
 }

@@ -1,4 +1,5 @@
 using TorchSharp;
+using DANNet.Trainer.Export;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
 using static TorchSharp.torch.nn;
@@ -11,7 +12,7 @@ namespace DANNet.Trainer.Models.Relighting;
 /// edge variants use fewer (the 64-channel net at full resolution is the costliest part of a CPU
 /// step). The layer indices inside <c>model</c> are the reference state-dict keys.
 /// </summary>
-public sealed class LightNet : Module<Tensor, Tensor>
+public sealed class LightNet : Module<Tensor, Tensor>, IOnnxEmitter
 {
     private readonly Sequential model;
 
@@ -54,10 +55,19 @@ public sealed class LightNet : Module<Tensor, Tensor>
             throw new ArgumentException($"LightNet needs height and width divisible by 4, got {x.shape[2]}x{x.shape[3]}.");
         return model.call(x);
     }
+
+    public string EmitOnnx(OnnxGraph g, string x)
+    {
+        var shape = g.ShapeOf(x);
+        if (shape[2] % 4 != 0 || shape[3] % 4 != 0)
+            throw new ArgumentException($"LightNet needs height and width divisible by 4, got {shape[2]}x{shape[3]}.");
+        using var scope = g.Scope("model");
+        return LayerEmitter.Sequence(g, model, x);
+    }
 }
 
 /// <summary>LightNet's residual block: reflect-pad, 3x3 conv, BN, ReLU, reflect-pad, 3x3 conv, BN, plus the input.</summary>
-public sealed class LightNetResidualBlock : Module<Tensor, Tensor>
+public sealed class LightNetResidualBlock : Module<Tensor, Tensor>, IOnnxEmitter
 {
     private readonly Sequential conv_block;
 
@@ -78,5 +88,10 @@ public sealed class LightNetResidualBlock : Module<Tensor, Tensor>
     {
         using var scope = NewDisposeScope();
         return (x + conv_block.call(x)).MoveToOuterDisposeScope();
+    }
+
+    public string EmitOnnx(OnnxGraph g, string x)
+    {
+        using (g.Scope("conv_block")) return g.Add(x, LayerEmitter.Sequence(g, conv_block, x));
     }
 }

@@ -1,4 +1,5 @@
 using TorchSharp;
+using DANNet.Trainer.Export;
 using DANNet.Trainer.Models.Backbones;
 using DANNet.Trainer.Models.Heads;
 using TorchSharp.Modules;
@@ -34,6 +35,12 @@ public sealed class DeepLabV2 : SegmentationNet, IHasFrozenParameters
     {
         using var scope = NewDisposeScope();
         return layer6.call(Trunk.call(x).L4).MoveToOuterDisposeScope();
+    }
+
+    public override string EmitOnnx(OnnxGraph g, string x)
+    {
+        var features = Trunk.EmitOnnx(g, x);
+        using (g.Scope("layer6")) return layer6.EmitOnnx(g, features.L4);
     }
 
     /// <summary>Keeps frozen BatchNorm layers in inference mode whatever mode the net is put in.</summary>

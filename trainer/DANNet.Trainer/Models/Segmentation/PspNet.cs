@@ -1,4 +1,5 @@
 using TorchSharp;
+using DANNet.Trainer.Export;
 using DANNet.Trainer.Models.Backbones;
 using DANNet.Trainer.Models.Heads;
 using TorchSharp.Modules;
@@ -41,6 +42,12 @@ public sealed class PspNet : SegmentationNet
         using var scope = NewDisposeScope();
         var features = Trunk.call(x);
         return head.call(features.L4).MoveToOuterDisposeScope();
+    }
+
+    public override string EmitOnnx(OnnxGraph g, string x)
+    {
+        var features = Trunk.EmitOnnx(g, x);
+        using (g.Scope("head")) return LayerEmitter.Sequence(g, head, features.L4);
     }
 
     /// <summary>Main and auxiliary (layer3) logits, as the reference returns them.</summary>

@@ -1,4 +1,5 @@
 using TorchSharp;
+using DANNet.Trainer.Export;
 using DANNet.Trainer.Models.Backbones;
 using DANNet.Trainer.Models.Heads;
 using TorchSharp.Modules;
@@ -99,6 +100,39 @@ public sealed class RefineNet : SegmentationNet
         var x1 = Fuse(l1, x2, p_ims1d2_outl4_dimred, adapt_stage4_b, adapt_stage4_b2_joint_varout_dimred, mflow_conv_g4_pool, mflow_conv_g4_b);
         x1 = functional.dropout(x1, 0.5, training);
         return clf_conv.call(x1).MoveToOuterDisposeScope();
+    }
+
+    public override string EmitOnnx(OnnxGraph g, string x)
+    {
+        var (l1, l2, l3, l4) = Trunk.EmitOnnx(g, x);
+        string x4 = g.Relu(Emit(g, nameof(adapt_stage1_b), adapt_stage1_b, Emit(g, nameof(p_ims1d2_outl1_dimred), p_ims1d2_outl1_dimred, l4)));
+        x4 = Emit(g, nameof(mflow_conv_g1_b3_joint_varout_dimred), mflow_conv_g1_b3_joint_varout_dimred,
+            Emit(g, nameof(mflow_conv_g1_b), mflow_conv_g1_b, Emit(g, nameof(mflow_conv_g1_pool), mflow_conv_g1_pool, x4)));
+
+        string x3 = EmitFuse(g, l3, x4, 2, p_ims1d2_outl2_dimred, adapt_stage2_b, adapt_stage2_b2_joint_varout_dimred, mflow_conv_g2_pool, mflow_conv_g2_b);
+        x3 = Emit(g, nameof(mflow_conv_g2_b3_joint_varout_dimred), mflow_conv_g2_b3_joint_varout_dimred, x3);
+        string x2 = EmitFuse(g, l2, x3, 3, p_ims1d2_outl3_dimred, adapt_stage3_b, adapt_stage3_b2_joint_varout_dimred, mflow_conv_g3_pool, mflow_conv_g3_b);
+        x2 = Emit(g, nameof(mflow_conv_g3_b3_joint_varout_dimred), mflow_conv_g3_b3_joint_varout_dimred, x2);
+        string x1 = EmitFuse(g, l1, x2, 4, p_ims1d2_outl4_dimred, adapt_stage4_b, adapt_stage4_b2_joint_varout_dimred, mflow_conv_g4_pool, mflow_conv_g4_b);
+        return Emit(g, nameof(clf_conv), clf_conv, x1);
+    }
+
+    private static string Emit(OnnxGraph g, string name, Module module, string x)
+    {
+        using var scope = g.Scope(name);
+        return LayerEmitter.Emit(g, module, x);
+    }
+
+    /// <summary>The ONNX twin of <see cref="Fuse"/>; <paramref name="stage"/> names the modules (adapt_stage{n}_b…).</summary>
+    private static string EmitFuse(OnnxGraph g, string skip, string deeper, int stage, Conv2d dimred, Sequential adapt, Conv2d joint, Sequential pool, Sequential rcu)
+    {
+        string s = Emit(g, $"p_ims1d2_outl{stage}_dimred", dimred, skip);
+        s = Emit(g, $"adapt_stage{stage}_b", adapt, s);
+        s = Emit(g, $"adapt_stage{stage}_b2_joint_varout_dimred", joint, s);
+        var shape = g.ShapeOf(skip);
+        string up = g.ResizeBilinearAlignCorners(deeper, shape[2], shape[3]);
+        string fused = g.Relu(g.Add(s, up));
+        return Emit(g, $"mflow_conv_g{stage}_b", rcu, Emit(g, $"mflow_conv_g{stage}_pool", pool, fused));
     }
 
     /// <summary>One refinement step: adapt the skip features, add the upsampled deeper path, ReLU, CRP, RCU.</summary>

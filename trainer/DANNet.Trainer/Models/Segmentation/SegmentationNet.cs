@@ -1,4 +1,5 @@
 using System.Runtime.CompilerServices;
+using DANNet.Trainer.Export;
 using DANNet.Trainer.Models.Backbones;
 using static TorchSharp.torch;
 using static TorchSharp.torch.nn;
@@ -10,7 +11,7 @@ namespace DANNet.Trainer.Models.Segmentation;
 /// 1/<see cref="OutputStride"/> of the input. Auxiliary heads of the reference nets exist (their
 /// weights load) but are not part of <c>forward</c>: DANNet trains and evaluates the main head only.
 /// </summary>
-public abstract class SegmentationNet : Module<Tensor, Tensor>
+public abstract class SegmentationNet : Module<Tensor, Tensor>, IOnnxEmitter
 {
     // Boxed so that RegisterComponents does not register the trunk itself (its layers are registered
     // one by one under this net's names; registering both would prefix every key with the field name).
@@ -29,4 +30,7 @@ public abstract class SegmentationNet : Module<Tensor, Tensor>
 
     /// <summary>Input size ÷ logits size.</summary>
     public abstract int OutputStride { get; }
+
+    /// <summary>The main-head logits' ONNX nodes (inference mode: no dropout, no auxiliary head).</summary>
+    public abstract string EmitOnnx(OnnxGraph graph, string input);
 }

@@ -14,5 +14,7 @@ var root = new RootCommand("dannet-train — DANNet night-time segmentation: dat
     EvalCommands.Predict(),
     EvalCommands.Stats(),
     EvalTableCommand.Create(),
+    ExportCommands.Export(),
+    ExportCommands.CheckOnnx(),
 };
 return await root.Parse(args).InvokeAsync();

@@ -190,4 +190,34 @@ public sealed class TrainingTests(TinySynthNightFixture data)
             foreach (var d in new[] { dir, predictions }) if (Directory.Exists(d)) Directory.Delete(d, true);
         }
     }
+    [Fact]
+    public void A_run_exports_to_onnx_that_predicts_what_eval_predicts()
+    {
+        string dir = NewDir("export");
+        try
+        {
+            new DannetTrainer(Tiny(1), dir).Run(false);
+            string onnx = Path.Combine(dir, "model.onnx");
+            Assert.Equal(0, DANNet.Trainer.Cli.ExportCommands.Export().Parse(["-c", dir, "--height", "72", "--width", "128", "-o", onnx]).Invoke());
+
+            // The same image through the eval protocol (TorchSharp) and through the exported graph (ONNX Runtime).
+            using var nets = DANNet.Trainer.Cli.EvalCommands.LoadNets(dir);
+            var sample = DarkZurichDataset.LabelledNight(data.DarkZurich, "test").Samples[0];
+            using var loaded = sample.Load();
+            using var image = loaded.Image.Resize(new OpenCvSharp.Size(128, 72), 0, 0, OpenCvSharp.InterpolationFlags.Linear);
+            using var weights = TorchSharp.torch.tensor(DANNet.Trainer.Losses.ClassWeights.FromFrequencies(DANNet.Trainer.Losses.ClassWeights.CityscapesFrequencies, 0.16)).view(1, -1, 1, 1);
+            using var expected = DANNet.Trainer.Evaluation.Evaluator.Predict(nets, image, 72, 128, weights, 72, 128);
+            var expectedIds = expected.to(TorchSharp.torch.ScalarType.Byte).flatten().data<byte>().ToArray();
+
+            using var session = DANNet.Trainer.Export.OnnxParity.CreateCpuSession(File.ReadAllBytes(onnx), 1);
+            using var input = Microsoft.ML.OnnxRuntime.OrtValue.CreateTensorValueFromMemory(DANNet.Trainer.Export.OnnxParity.ImageBytes(image), [1, 72, 128, 3]);
+            using var runOptions = new Microsoft.ML.OnnxRuntime.RunOptions();
+            using var outputs = session.Run(runOptions, ["image"], [input], ["mask"]);
+            var mask = outputs[0].GetTensorDataAsSpan<byte>().ToArray();
+            Assert.Equal(72 * 128, mask.Length);
+            int agree = mask.Zip(expectedIds).Count(p => p.First == p.Second);
+            Assert.True(agree >= 0.999 * mask.Length, $"{agree} of {mask.Length} pixels agree");
+        }
+        finally { if (Directory.Exists(dir)) Directory.Delete(dir, true); }
+    }
 }

@@ -103,16 +103,20 @@ internal static class EvalCommands
     /// <summary>Nets of a checkpoint folder (or a run folder's latest checkpoint), in eval mode.</summary>
     internal static DannetNets LoadNets(string path)
     {
-        string dir = File.Exists(Path.Combine(path, CheckpointStore.StateFile))
-            ? path
-            : new CheckpointStore(Path.Combine(path, DannetTrainer.CheckpointsFolder), 1).Latest()?.Dir
-              ?? throw new ArgumentException($"'{path}' is neither a checkpoint folder (with {CheckpointStore.StateFile}) nor a run folder with checkpoints.");
+        string dir = ResolveCheckpointDir(path);
         var state = CheckpointStore.ReadState(dir);
         var nets = DannetNets.Create(ArchitectureSpec.Parse(state.Architecture), state.UseLight, withDiscriminators: false);
         CheckpointStore.Load(dir, nets);
         nets.Eval();
         return nets;
     }
+
+    /// <summary>A checkpoint folder itself, or a run folder's latest checkpoint.</summary>
+    internal static string ResolveCheckpointDir(string path) =>
+        File.Exists(Path.Combine(path, CheckpointStore.StateFile))
+            ? path
+            : new CheckpointStore(Path.Combine(path, DannetTrainer.CheckpointsFolder), 1).Latest()?.Dir
+              ?? throw new ArgumentException($"'{path}' is neither a checkpoint folder (with {CheckpointStore.StateFile}) nor a run folder with checkpoints.");
 
     private static List<string> ExpandInputs(FileInfo[] inputs)
     {

@@ -56,11 +56,11 @@ public static class DannetExporter
             string r;
             using (g.Scope("light")) r = light.EmitOnnx(g, x);
             x = g.Add(x, r);
-            if (options.Relit) g.Output(x, ModelContract.RelitOutput);
+            if (options.Relit) x = g.Output(x, ModelContract.RelitOutput);
         }
         string logits;
         using (g.Scope("segmentation")) logits = segmentation.EmitOnnx(g, x);
-        if (options.Logits) g.Output(logits, ExportOptions.LogitsOutput);
+        if (options.Logits) logits = g.Output(logits, ExportOptions.LogitsOutput);
         using (g.Scope("postprocess"))
         {
             var weights = ClassWeights.FromFrequencies(ClassWeights.CityscapesFrequencies, options.ReweightStrength);

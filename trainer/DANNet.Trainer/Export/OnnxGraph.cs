@@ -68,10 +68,25 @@ public sealed class OnnxGraph
         return name;
     }
 
-    /// <summary>Makes <paramref name="value"/> a graph output named <paramref name="name"/> (an Identity when the names differ).</summary>
+    /// <summary>
+    /// Makes <paramref name="value"/> a graph output named <paramref name="name"/> by renaming it
+    /// everywhere (no Identity node: TensorRT would see a UINT8 mask pass through a layer). Returns
+    /// the new name, which later nodes must use.
+    /// </summary>
     public string Output(string value, string name)
     {
-        if (value != name) Node("Identity", [value], this[value].Type, ShapeOf(value), name, name);
+        if (value != name)
+        {
+            if (_graph.Input.Any(i => i.Name == value)) throw new ArgumentException($"Graph input '{value}' cannot also be output '{name}'.");
+            if (_values.ContainsKey(name)) throw new ArgumentException($"A value named '{name}' exists already.");
+            foreach (var node in _graph.Node)
+            {
+                for (int i = 0; i < node.Input.Count; i++) if (node.Input[i] == value) node.Input[i] = name;
+                for (int i = 0; i < node.Output.Count; i++) if (node.Output[i] == value) node.Output[i] = name;
+            }
+            _values[name] = _values[value];
+            _values.Remove(value);
+        }
         _graphOutputs.Add(name);
         var (type, shape) = this[name];
         _graph.Output.Add(ValueInfo(name, type, shape));

@@ -1,0 +1,123 @@
+using DANNet.Edge.Contracts;
+using DANNet.Trainer.Cli;
+using DANNet.Trainer.Export;
+using DANNet.Trainer.Models;
+using DANNet.Trainer.Models.Checkpoints;
+using DANNet.Trainer.Tests.Data.SynthNight;
+using Onnx;
+
+namespace DANNet.Trainer.Tests.Export;
+
+/// <summary><c>dannet-train export</c> and <c>check-onnx</c> as a user runs them.</summary>
+[Collection(SerialCollection.Name)]
+public sealed class ExportCommandTests : IDisposable
+{
+    private readonly string _dir = Path.Combine(Path.GetTempPath(), "dannet-tests", "export-" + Guid.NewGuid().ToString("N"));
+
+    public ExportCommandTests() => Directory.CreateDirectory(_dir);
+
+    public void Dispose() => Directory.Delete(_dir, true);
+
+    private static int Invoke(params string[] args) => ExportCommands.Export().Parse(args).Invoke();
+
+    [Fact]
+    public void Official_style_pth_files_export_in_one_command_and_pass_the_readiness_check()
+    {
+        // The official release is a torch.save'd state dict per net (dannet_psp.pth, dannet_psp_light.pth);
+        // files of the same format and keys stand in for them here.
+        var architecture = ArchitectureSpec.Parse("pspnet-r101");
+        var (light, segmentation) = ExportTestNets.Create(architecture, 64, 128);
+        string psp = Path.Combine(_dir, "dannet_psp.pth"), lightPth = Path.Combine(_dir, "dannet_psp_light.pth");
+        Checkpoint.Save(segmentation, psp);
+        Checkpoint.Save(light, lightPth);
+        string onnx = Path.Combine(_dir, "psp.onnx");
+
+        // --no-verify: random ResNet-101 weights give logits in the hundreds, beyond a fixed 1e-4 bound;
+        // parity on such nets is OnnxParityTests' job (with a float32-aware bound).
+        Assert.Equal(0, Invoke("--segmentation", psp, "--light", lightPth, "--arch", "pspnet-r101", "--height", "64", "--width", "128", "-o", onnx, "--no-verify"));
+
+        var model = ExportCommands.ReadModel(onnx);
+        Assert.True(TensorRtReadiness.Check(model).Ready);
+        var meta = model.MetadataProps.ToDictionary(p => p.Key, p => p.Value);
+        Assert.Equal("pspnet-r101", meta[ModelMetadataKeys.Architecture]);
+        Assert.Equal("true", meta[ModelMetadataKeys.Relighting]);
+        Assert.Contains("dannet_psp.pth", meta[ModelMetadataKeys.Source]);
+        Assert.Equal(0, ExportCommands.CheckOnnx().Parse([onnx]).Invoke());
+    }
+
+    [Fact]
+    public void The_graph_is_static_folded_and_labelled()
+    {
+        var architecture = ArchitectureSpec.Parse("pspnet-r18-w0.25-l4");
+        var (light, segmentation) = ExportTestNets.Create(architecture, 64, 96);
+        var model = DannetExporter.Export(architecture, light, segmentation, new ExportOptions(64, 96, Probabilities: true, Relit: true), new ExportProvenance("test", "abc123"));
+
+        Assert.Equal(17, model.OpsetImport.Single().Version);
+        var ops = model.Graph.Node.Select(n => n.OpType).ToHashSet();
+        Assert.DoesNotContain("BatchNormalization", ops);
+        Assert.DoesNotContain("Dropout", ops);
+        Assert.DoesNotContain("Identity", ops);
+        Assert.DoesNotContain("Pad", ops);
+        // No auxiliary head: PSPNet's dsn has 3x3 convs on layer3; none of its weights are exported.
+        Assert.DoesNotContain(model.Graph.Initializer, i => i.Name.Contains("dsn", StringComparison.Ordinal));
+        Assert.Equal([ModelContract.ImageInput], model.Graph.Input.Select(i => i.Name));
+        Assert.Equal([ModelContract.RelitOutput, ModelContract.ProbabilitiesOutput, ModelContract.MaskOutput], model.Graph.Output.Select(o => o.Name));
+        var mask = model.Graph.Output.Single(o => o.Name == ModelContract.MaskOutput).Type.TensorType;
+        Assert.Equal((int)TensorProto.Types.DataType.Uint8, mask.ElemType);
+        Assert.Equal([1L, 64, 96], mask.Shape.Dim.Select(d => d.DimValue));
+
+        var meta = model.MetadataProps.ToDictionary(p => p.Key, p => p.Value);
+        Assert.Equal(19, meta[ModelMetadataKeys.Classes].Split(',').Length);
+        Assert.StartsWith("road,sidewalk,building", meta[ModelMetadataKeys.Classes]);
+        Assert.Equal("#804080", meta[ModelMetadataKeys.Palette].Split(',')[0]);
+        Assert.Equal("64", meta[ModelMetadataKeys.InputHeight]);
+        Assert.Equal("96", meta[ModelMetadataKeys.InputWidth]);
+        Assert.Equal("0.16", meta[ModelMetadataKeys.ReweightStrength]);
+        Assert.Equal("abc123", meta[ModelMetadataKeys.ConfigHash]);
+        Assert.Equal("1", meta[ModelMetadataKeys.FormatVersion]);
+        Assert.Contains("BGR", meta[ModelMetadataKeys.Input]);
+    }
+
+    [Fact]
+    public void Bad_requests_name_the_problem_and_leave_an_existing_model_untouched()
+    {
+        string onnx = Path.Combine(_dir, "keep.onnx");
+        File.WriteAllText(onnx, "previous model");
+        var error = new StringWriter();
+        var original = Console.Error;
+        Console.SetError(error);
+        try
+        {
+            Assert.Equal(1, Invoke("-o", onnx));
+            Assert.Contains("Give either --checkpoint", error.ToString());
+            Assert.Equal(1, Invoke("--segmentation", Path.Combine(_dir, "x.pth"), "-o", onnx));
+            Assert.Contains("--segmentation needs --arch", error.ToString());
+
+            var architecture = ArchitectureSpec.Parse("pspnet-r18-w0.25-l4");
+            var (light, segmentation) = ExportTestNets.Create(architecture, 32, 32);
+            string pth = Path.Combine(_dir, "small.pth");
+            Checkpoint.Save(segmentation, pth);
+            Assert.Equal(1, Invoke("--segmentation", pth, "--arch", "pspnet-r101", "-o", onnx));
+            Assert.Contains("does not fit", error.ToString());
+            string lightPth = Path.Combine(_dir, "light.pth");
+            Checkpoint.Save(light, lightPth);
+            Assert.Equal(1, Invoke("--segmentation", pth, "--light", lightPth, "--arch", "pspnet-r18-w0.25-l4", "--height", "66", "--width", "96", "-o", onnx));
+            Assert.Contains("divisible by 4", error.ToString());
+        }
+        finally
+        {
+            Console.SetError(original);
+        }
+        Assert.Equal("previous model", File.ReadAllText(onnx));
+    }
+
+    [Fact]
+    public void Check_onnx_refuses_a_file_that_is_not_a_model()
+    {
+        string bogus = Path.Combine(_dir, "bogus.onnx");
+        File.WriteAllBytes(bogus, [0xff, 0xff, 0xff, 0x01, 0x02]);
+        var ex = Assert.Throws<InvalidDataException>(() => ExportCommands.ReadModel(bogus));
+        Assert.Contains("bogus.onnx", ex.Message);
+        Assert.Throws<FileNotFoundException>(() => ExportCommands.ReadModel(Path.Combine(_dir, "missing.onnx")));
+    }
+}

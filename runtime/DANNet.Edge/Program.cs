@@ -4,5 +4,6 @@ using DANNet.Edge.Cli;
 var root = new RootCommand("dannet-edge — night-capable semantic segmentation on the car: camera frames in, class masks out to shared memory.")
 {
     ClassesCommand.Create(),
+    ModelCommand.Create(),
 };
 return await root.Parse(args).InvokeAsync();

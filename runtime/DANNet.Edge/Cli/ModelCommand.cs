@@ -1,0 +1,81 @@
+using System.CommandLine;
+using System.Globalization;
+using DANNet.Edge.Inference;
+
+namespace DANNet.Edge.Cli;
+
+/// <summary><c>dannet-edge model</c>: what a model declares, and a short CPU run of it.</summary>
+internal static class ModelCommand
+{
+    public static readonly Option<FileInfo?> Model = new("--model", "-m") { Description = "An exported .onnx model (default: the embedded SynthNight model)." };
+    public static readonly Option<int> Frames = new("--frames", "-n") { Description = "Frames to run after one warm-up (0: only describe the model).", DefaultValueFactory = _ => 10 };
+    public static readonly Option<int> Threads = new("--threads") { Description = "ONNX Runtime intra-op threads (0: its default).", DefaultValueFactory = _ => 0 };
+
+    public static Command Create()
+    {
+        var command = new Command("model", "Describe a model (input size, classes, architecture, origin) and time it on the CPU with a synthetic frame, counting managed allocations per frame.")
+        {
+            Model, Frames, Threads,
+        };
+        command.SetAction(parse =>
+        {
+            try
+            {
+                return Run(parse.GetValue(Model)?.FullName ?? EdgeDefaults.ModelPath, parse.GetValue(Frames), parse.GetValue(Threads), Console.Out);
+            }
+            catch (Exception ex) when (ex is IOException or InvalidDataException or ArgumentException)
+            {
+                Console.Error.WriteLine($"error: {ex.Message}");
+                return 1;
+            }
+        });
+        return command;
+    }
+
+    internal static int Run(string path, int frames, int threads, TextWriter output)
+    {
+        if (frames < 0) throw new ArgumentException("--frames must not be negative.");
+        using var session = SegmentationSession.OpenCpu(path, threads);
+        var info = session.Info;
+        output.WriteLine(info.Path);
+        output.WriteLine($"  architecture  {info.Architecture}{(info.Relighting ? " with LightNet relighting" : " (no relighting)")}");
+        output.WriteLine($"  input         image uint8 [1,{info.Height},{info.Width},3] BGR");
+        output.WriteLine($"  output        mask uint8 [1,{info.Height},{info.Width}]{(info.ExtraOutputs.Count > 0 ? " + " + string.Join(", ", info.ExtraOutputs) : "")}");
+        output.WriteLine($"  classes       {info.Classes.Count}: {string.Join(", ", info.Classes)}");
+        foreach (var (key, value) in info.Metadata.OrderBy(kv => kv.Key, StringComparer.Ordinal))
+            if (key is "dannet.source" or "dannet.exporter_version" or "dannet.config_hash" && value.Length > 0) output.WriteLine($"  {key[7..],-13} {value}");
+        if (frames == 0) return 0;
+
+        FillTestFrame(session.Image, info.Height, info.Width);
+        session.Run();   // warm-up: first-run allocations and kernel selection
+        var times = new double[frames];
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        session.Time(times);
+        long allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+        Array.Sort(times);
+        var counts = new int[256];
+        foreach (var v in session.Mask) counts[v]++;
+        var classes = Enumerable.Range(0, info.Classes.Count).Where(c => counts[c] > 0).OrderByDescending(c => counts[c]).Take(5)
+            .Select(c => $"{info.Classes[c]} {100.0 * counts[c] / session.Mask.Length:F1} %");
+        output.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"  cpu latency   mean {times.Average():F1} ms, p50 {times[times.Length / 2]:F1} ms, max {times[^1]:F1} ms over {frames} frames ({threads switch { 0 => "default", var t => t.ToString(CultureInfo.InvariantCulture) }} threads)"));
+        output.WriteLine($"  allocations   {allocated} managed bytes over the {frames} timed frames");
+        output.WriteLine($"  test frame    {string.Join(", ", classes)}");
+        return 0;
+    }
+
+    /// <summary>A synthetic night street: dark sky, dim road, a few lights.</summary>
+    private static void FillTestFrame(Span<byte> bgr, int height, int width)
+    {
+        for (int y = 0; y < height; y++)
+            for (int x = 0; x < width; x++)
+            {
+                int i = (y * width + x) * 3;
+                int v = y < height / 2 ? 10 + 20 * y / height : 25 + 60 * (y - height / 2) / height;
+                bool light = (x % (width / 5)) < 4 && y > height / 4 && y < height / 3;
+                bgr[i] = (byte)(light ? 200 : v);
+                bgr[i + 1] = (byte)(light ? 230 : v);
+                bgr[i + 2] = (byte)(light ? 255 : v + 5);
+            }
+    }
+}

@@ -1,0 +1,42 @@
+using System.Globalization;
+using DANNet.Edge.Contracts;
+
+namespace DANNet.Edge.Inference;
+
+/// <summary>What an exported DANNet model declares about itself: its size, classes and origin.</summary>
+public sealed record ModelInfo(
+    string Path, int Height, int Width, string Architecture, bool Relighting, IReadOnlyList<string> Classes,
+    IReadOnlyList<Rgb> Palette, IReadOnlyList<string> ExtraOutputs, IReadOnlyDictionary<string, string> Metadata)
+{
+    /// <summary>Reads the contract from a model's inputs, outputs and metadata; errors name the file and what is wrong.</summary>
+    public static ModelInfo From(string path, IReadOnlyDictionary<string, (Type Type, int[] Shape)> inputs,
+        IReadOnlyDictionary<string, (Type Type, int[] Shape)> outputs, IReadOnlyDictionary<string, string> metadata)
+    {
+        string Fail(string what) => throw new InvalidDataException($"Model '{path}' does not follow the DANNet Edge model contract: {what}. Export it with 'dannet-train export'.");
+        if (!inputs.TryGetValue(ModelContract.ImageInput, out var image) || inputs.Count != 1)
+            Fail($"expected exactly one input '{ModelContract.ImageInput}', found {string.Join(", ", inputs.Keys)}");
+        if (image.Type != typeof(byte) || image.Shape.Length != 4 || image.Shape[0] != 1 || image.Shape[3] != ModelContract.ImageChannels || image.Shape[1] <= 0 || image.Shape[2] <= 0)
+            Fail($"input '{ModelContract.ImageInput}' must be uint8 [1,H,W,3], is {image.Type.Name} [{string.Join(",", image.Shape)}]");
+        if (!outputs.TryGetValue(ModelContract.MaskOutput, out var mask))
+            Fail($"no output '{ModelContract.MaskOutput}'");
+        if (mask.Type != typeof(byte) || mask.Shape.Length != 3 || mask.Shape[0] != 1 || mask.Shape[1] != image.Shape[1] || mask.Shape[2] != image.Shape[2])
+            Fail($"output '{ModelContract.MaskOutput}' must be uint8 [1,{image.Shape[1]},{image.Shape[2]}], is {mask.Type.Name} [{string.Join(",", mask.Shape)}]");
+
+        var classes = metadata.TryGetValue(ModelMetadataKeys.Classes, out var names) ? names.Split(',') : CityscapesClasses.Names.ToArray();
+        var palette = metadata.TryGetValue(ModelMetadataKeys.Palette, out var colours)
+            ? colours.Split(',').Select(c => ParseColour(c, path)).ToArray()
+            : CityscapesClasses.All.Select(c => c.Color).ToArray();
+        if (classes.Length != palette.Length) Fail($"{classes.Length} class names but {palette.Length} palette colours");
+        return new ModelInfo(path, image.Shape[1], image.Shape[2],
+            metadata.GetValueOrDefault(ModelMetadataKeys.Architecture, "unknown"),
+            metadata.GetValueOrDefault(ModelMetadataKeys.Relighting) == "true",
+            classes, palette, outputs.Keys.Where(k => k != ModelContract.MaskOutput).ToArray(), metadata);
+    }
+
+    private static Rgb ParseColour(string text, string path)
+    {
+        if (text.Length == 7 && text[0] == '#' && uint.TryParse(text.AsSpan(1), NumberStyles.HexNumber, CultureInfo.InvariantCulture, out uint v))
+            return new Rgb((byte)(v >> 16), (byte)(v >> 8), (byte)v);
+        throw new InvalidDataException($"Model '{path}': palette colour '{text}' in {ModelMetadataKeys.Palette} is not #rrggbb.");
+    }
+}

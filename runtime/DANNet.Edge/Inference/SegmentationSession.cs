@@ -1,0 +1,95 @@
+using System.Diagnostics;
+using DANNet.Edge.Contracts;
+using Microsoft.ML.OnnxRuntime;
+
+namespace DANNet.Edge.Inference;
+
+/// <summary>
+/// One exported DANNet model in ONNX Runtime, run the allocation-free way: the input and mask
+/// buffers and their <see cref="OrtValue"/>s are created and bound once (<see cref="OrtIoBinding"/>),
+/// and each frame is one <c>RunWithBinding</c> over them. This is the CPU path; GPU providers come with the
+/// daemon's provider list.
+/// </summary>
+public sealed class SegmentationSession : IDisposable
+{
+    private readonly InferenceSession _session;
+    private readonly RunOptions _runOptions = new();
+    private readonly byte[] _image;
+    private readonly byte[] _mask;
+    private readonly OrtValue _imageValue;
+    private readonly OrtValue _maskValue;
+    private readonly OrtIoBinding _binding;
+
+    private SegmentationSession(InferenceSession session, ModelInfo info)
+    {
+        _session = session;
+        Info = info;
+        _image = new byte[info.Height * info.Width * ModelContract.ImageChannels];
+        _mask = new byte[info.Height * info.Width];
+        _imageValue = OrtValue.CreateTensorValueFromMemory(_image, [1, info.Height, info.Width, ModelContract.ImageChannels]);
+        _maskValue = OrtValue.CreateTensorValueFromMemory(_mask, [1, info.Height, info.Width]);
+        // Bound once: a Run over a binding marshals no names and allocates nothing managed per frame.
+        _binding = session.CreateIoBinding();
+        _binding.BindInput(ModelContract.ImageInput, _imageValue);
+        _binding.BindOutput(ModelContract.MaskOutput, _maskValue);
+    }
+
+    public ModelInfo Info { get; }
+
+    /// <summary>The input buffer: write a BGR frame of the model's size here (H×W×3 bytes), then <see cref="Run"/>.</summary>
+    public Span<byte> Image => _image;
+
+    /// <summary>The mask of the last <see cref="Run"/> (H×W trainIds).</summary>
+    public ReadOnlySpan<byte> Mask => _mask;
+
+    /// <summary>Opens <paramref name="path"/> on the CPU provider with <paramref name="threads"/> intra-op threads (0: ONNX Runtime's default).</summary>
+    public static SegmentationSession OpenCpu(string path, int threads = 0)
+    {
+        if (!File.Exists(path)) throw new FileNotFoundException($"No model at '{path}'. Export one with 'dannet-train export', or use the embedded default.", path);
+        using var options = new SessionOptions { IntraOpNumThreads = threads, InterOpNumThreads = 1, GraphOptimizationLevel = GraphOptimizationLevel.ORT_ENABLE_ALL };
+        InferenceSession session;
+        try
+        {
+            session = new InferenceSession(path, options);
+        }
+        catch (OnnxRuntimeException ex)
+        {
+            throw new InvalidDataException($"ONNX Runtime cannot load '{path}': {ex.Message}", ex);
+        }
+        try
+        {
+            static Dictionary<string, (Type, int[])> Describe(IReadOnlyDictionary<string, NodeMetadata> nodes) =>
+                nodes.ToDictionary(kv => kv.Key, kv => (kv.Value.ElementType, kv.Value.Dimensions));
+            var info = ModelInfo.From(path, Describe(session.InputMetadata), Describe(session.OutputMetadata), session.ModelMetadata.CustomMetadataMap);
+            return new SegmentationSession(session, info);
+        }
+        catch
+        {
+            session.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>Segments the frame in <see cref="Image"/> into <see cref="Mask"/>.</summary>
+    public void Run() => _session.RunWithBinding(_runOptions, _binding);
+
+    /// <summary>Runs once per element of <paramref name="milliseconds"/>, storing each run's latency there.</summary>
+    public void Time(Span<double> milliseconds)
+    {
+        for (int i = 0; i < milliseconds.Length; i++)
+        {
+            long start = Stopwatch.GetTimestamp();
+            Run();
+            milliseconds[i] = Stopwatch.GetElapsedTime(start).TotalMilliseconds;
+        }
+    }
+
+    public void Dispose()
+    {
+        _binding.Dispose();
+        _imageValue.Dispose();
+        _maskValue.Dispose();
+        _runOptions.Dispose();
+        _session.Dispose();
+    }
+}

@@ -1,0 +1,98 @@
+using DANNet.Edge.Cli;
+using DANNet.Edge.Contracts;
+using DANNet.Edge.Inference;
+
+namespace DANNet.Edge.Tests.Inference;
+
+/// <summary>The embedded default model in ONNX Runtime (CPU), and the model contract's errors.</summary>
+public sealed class SegmentationSessionTests
+{
+    [Fact]
+    public void The_embedded_default_model_ships_with_the_runtime_and_follows_the_contract()
+    {
+        Assert.True(File.Exists(EdgeDefaults.ModelPath), EdgeDefaults.ModelPath);
+        Assert.InRange(new FileInfo(EdgeDefaults.ModelPath).Length, 1_000_000, 50_000_000);
+        using var session = SegmentationSession.OpenCpu(EdgeDefaults.ModelPath, threads: 1);
+        Assert.Equal((272, 480), (session.Info.Height, session.Info.Width));
+        Assert.Equal("pspnet-r18-w0.5-l16", session.Info.Architecture);
+        Assert.True(session.Info.Relighting);
+        Assert.Equal(CityscapesClasses.Names, session.Info.Classes);
+        Assert.Equal(CityscapesClasses.All.Select(c => c.Color), session.Info.Palette);
+        Assert.Empty(session.Info.ExtraOutputs);
+    }
+
+    [Fact]
+    public void A_frame_runs_without_managed_allocations_and_gives_class_ids()
+    {
+        using var session = SegmentationSession.OpenCpu(EdgeDefaults.ModelPath, threads: 1);
+        var rng = new Random(5);
+        rng.NextBytes(session.Image);
+        session.Run();   // warm-up
+        var times = new double[2];
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        session.Time(times);
+        long allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+        Assert.Equal(0, allocated);
+        Assert.Equal(272 * 480, session.Mask.Length);
+        foreach (var v in session.Mask) Assert.InRange(v, (byte)0, (byte)18);
+        Assert.All(times, t => Assert.True(t > 0));
+    }
+
+    [Fact]
+    public void A_file_that_is_not_a_model_is_named_in_the_error()
+    {
+        string path = Path.Combine(Path.GetTempPath(), $"not-a-model-{Guid.NewGuid():N}.onnx");
+        File.WriteAllText(path, "hello");
+        try
+        {
+            var ex = Assert.Throws<InvalidDataException>(() => SegmentationSession.OpenCpu(path));
+            Assert.Contains(path, ex.Message);
+            var missing = Assert.Throws<FileNotFoundException>(() => SegmentationSession.OpenCpu(path + ".missing"));
+            Assert.Contains("dannet-train export", missing.Message);
+        }
+        finally { File.Delete(path); }
+    }
+
+    private static readonly Dictionary<string, (Type, int[])> GoodInputs = new() { [ModelContract.ImageInput] = (typeof(byte), [1, 8, 16, 3]) };
+    private static readonly Dictionary<string, (Type, int[])> GoodOutputs = new() { [ModelContract.MaskOutput] = (typeof(byte), [1, 8, 16]) };
+
+    [Theory]
+    [InlineData("float-input", "input 'image' must be uint8 [1,H,W,3]")]
+    [InlineData("nchw-input", "input 'image' must be uint8 [1,H,W,3]")]
+    [InlineData("dynamic-input", "input 'image' must be uint8 [1,H,W,3]")]
+    [InlineData("no-mask", "no output 'mask'")]
+    [InlineData("mask-size", "output 'mask' must be uint8 [1,8,16]")]
+    [InlineData("two-inputs", "expected exactly one input 'image'")]
+    [InlineData("bad-palette", "is not #rrggbb")]
+    public void Contract_violations_name_the_model_and_the_fix(string breakage, string message)
+    {
+        var inputs = new Dictionary<string, (Type Type, int[] Shape)>(GoodInputs);
+        var outputs = new Dictionary<string, (Type Type, int[] Shape)>(GoodOutputs);
+        var metadata = new Dictionary<string, string>();
+        switch (breakage)
+        {
+            case "float-input": inputs[ModelContract.ImageInput] = (typeof(float), [1, 8, 16, 3]); break;
+            case "nchw-input": inputs[ModelContract.ImageInput] = (typeof(byte), [1, 3, 8, 16]); break;
+            case "dynamic-input": inputs[ModelContract.ImageInput] = (typeof(byte), [-1, 8, 16, 3]); break;
+            case "no-mask": outputs.Clear(); outputs["logits"] = (typeof(float), [1, 19, 1, 2]); break;
+            case "mask-size": outputs[ModelContract.MaskOutput] = (typeof(byte), [1, 4, 8]); break;
+            case "two-inputs": inputs["extra"] = (typeof(float), [1]); break;
+            case "bad-palette": metadata[ModelMetadataKeys.Palette] = "red,green"; metadata[ModelMetadataKeys.Classes] = "a,b"; break;
+        }
+        var ex = Assert.Throws<InvalidDataException>(() => ModelInfo.From("m.onnx", inputs, outputs, metadata));
+        Assert.Contains("m.onnx", ex.Message);
+        Assert.Contains(message, ex.Message);
+        Assert.NotNull(ModelInfo.From("m.onnx", GoodInputs.ToDictionary(kv => kv.Key, kv => kv.Value), GoodOutputs.ToDictionary(kv => kv.Key, kv => kv.Value), new Dictionary<string, string>()));
+    }
+
+    [Fact]
+    public void The_model_command_describes_and_times_the_default_model()
+    {
+        var output = new StringWriter();
+        Assert.Equal(0, ModelCommand.Run(EdgeDefaults.ModelPath, 2, 1, output));
+        string text = output.ToString();
+        Assert.Contains("image uint8 [1,272,480,3] BGR", text);
+        Assert.Contains("with LightNet relighting", text);
+        Assert.Contains("0 managed bytes over the 2 timed frames", text);
+    }
+}

@@ -1,0 +1,64 @@
+using System.CommandLine;
+using DANNet.Edge.Contracts;
+using DANNet.Edge.SharedMemory;
+using DANNet.Edge.Tap;
+
+namespace DANNet.Edge.Cli;
+
+/// <summary><c>dannet-edge publish-test-pattern</c>: a writer without a model, for testing readers.</summary>
+internal static class PublishTestPatternCommand
+{
+    public static Command Create()
+    {
+        var width = new Option<int>("--width") { Description = "Mask width.", DefaultValueFactory = _ => 480 };
+        var height = new Option<int>("--height") { Description = "Mask height.", DefaultValueFactory = _ => 272 };
+        var slots = new Option<int>("--slots") { Description = "Ring slots.", DefaultValueFactory = _ => 4 };
+        var frames = new Option<long>("--frames", "-n") { Description = "Frames to publish (0: until Ctrl+C or --seconds).", DefaultValueFactory = _ => 0 };
+        var seconds = new Option<double>("--seconds") { Description = "Stop after this many seconds (0: no limit).", DefaultValueFactory = _ => 0 };
+        var fps = new Option<double>("--fps") { Description = "Frames per second (0: as fast as possible).", DefaultValueFactory = _ => 30 };
+        var command = new Command("publish-test-pattern", "Publish synthetic masks (each frame a distinct pattern) to the ring, to test readers and 'tap --verify-pattern' without a model or camera.")
+        {
+            TapCommand.RingPath, width, height, slots, frames, seconds, fps,
+        };
+        command.SetAction((parse, cancel) =>
+        {
+            try
+            {
+                var geometry = new RingGeometry(parse.GetValue(slots), parse.GetValue(width), parse.GetValue(height), CityscapesClasses.Count);
+                long published = Publish(parse.GetValue(TapCommand.RingPath)!, geometry, parse.GetValue(frames),
+                    parse.GetValue(seconds) > 0 ? TimeSpan.FromSeconds(parse.GetValue(seconds)) : null, parse.GetValue(fps), cancel);
+                Console.WriteLine($"published {published} test-pattern frames to {parse.GetValue(TapCommand.RingPath)}");
+                return Task.FromResult(0);
+            }
+            catch (Exception ex) when (ex is IOException or ArgumentException)
+            {
+                Console.Error.WriteLine($"error: {ex.Message}");
+                return Task.FromResult(1);
+            }
+        });
+        return command;
+    }
+
+    internal static RingDescription Description() => new(TestPattern.ModelName, CityscapesClasses.Names,
+        CityscapesClasses.All.Select(c => (c.Color.R, c.Color.G, c.Color.B)).ToArray());
+
+    internal static long Publish(string path, RingGeometry geometry, long frames, TimeSpan? duration, double fps, CancellationToken cancel)
+    {
+        using var writer = MaskRingWriter.Create(path, geometry, Description());
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        long n = 0;
+        while (!cancel.IsCancellationRequested && (frames == 0 || n < frames) && (duration is null || clock.Elapsed < duration))
+        {
+            ulong capture = MonotonicClock.NowNs;
+            TestPattern.Fill(writer.BeginFrame(), writer.Published + 1, geometry.ClassCount);
+            writer.Commit(capture);
+            n++;
+            if (fps > 0)
+            {
+                var due = TimeSpan.FromSeconds(n / fps) - clock.Elapsed;
+                if (due > TimeSpan.Zero) Thread.Sleep(due);
+            }
+        }
+        return n;
+    }
+}

@@ -1,0 +1,50 @@
+using System.CommandLine;
+using System.Text.Json;
+using DANNet.Edge.Tap;
+
+namespace DANNet.Edge.Cli;
+
+/// <summary><c>dannet-edge tap</c>: follow the mask ring from outside the daemon.</summary>
+internal static class TapCommand
+{
+    public static readonly Option<string> RingPath = new("--path") { Description = "The ring file.", DefaultValueFactory = _ => TapOptions.DefaultPath };
+
+    public static Command Create()
+    {
+        var frames = new Option<long>("--frames", "-n") { Description = "Stop after this many frames (0: run until Ctrl+C or --seconds).", DefaultValueFactory = _ => 0 };
+        var seconds = new Option<double>("--seconds") { Description = "Stop after this many seconds (0: no limit).", DefaultValueFactory = _ => 0 };
+        var png = new Option<DirectoryInfo?>("--png") { Description = "Write frames as colour PNGs (mask-<frame id>.png) into this folder." };
+        var every = new Option<int>("--every") { Description = "With --png: write every N-th frame read.", DefaultValueFactory = _ => 1 };
+        var verify = new Option<bool>("--verify-pattern") { Description = "Check every frame against 'publish-test-pattern' masks, pixel by pixel (ring tests)." };
+        var stale = new Option<double>("--stale-after") { Description = "Seconds without a heartbeat after which the writer counts as dead.", DefaultValueFactory = _ => 2 };
+        var json = new Option<bool>("--json") { Description = "Print only a JSON summary at the end." };
+        var command = new Command("tap", "Follow the shared-memory mask ring like any consumer: live per-frame stats (latency, skipped, overruns, classes), optional colour PNGs, writer restart/death detection.")
+        {
+            RingPath, frames, seconds, png, every, verify, stale, json,
+        };
+        command.SetAction((parse, cancel) =>
+        {
+            if (parse.GetValue(every) < 1 || parse.GetValue(frames) < 0 || parse.GetValue(seconds) < 0 || parse.GetValue(stale) <= 0)
+            {
+                Console.Error.WriteLine("error: --every must be at least 1, --frames and --seconds not negative, --stale-after positive.");
+                return Task.FromResult(1);
+            }
+            var options = new TapOptions(parse.GetValue(RingPath)!, parse.GetValue(frames),
+                parse.GetValue(seconds) > 0 ? TimeSpan.FromSeconds(parse.GetValue(seconds)) : null, parse.GetValue(png)?.FullName, parse.GetValue(every),
+                parse.GetValue(verify), TimeSpan.FromSeconds(parse.GetValue(stale)), parse.GetValue(json));
+            return Task.FromResult(Run(options, Console.Out, cancel));
+        });
+        return command;
+    }
+
+    internal static int Run(TapOptions options, TextWriter output, CancellationToken cancel)
+    {
+        var summary = new RingTap(options, output).Run(cancel);
+        if (options.Json) output.WriteLine(JsonSerializer.Serialize(summary, new JsonSerializerOptions(JsonSerializerDefaults.Web)));
+        else
+            output.WriteLine($"read {summary.FramesRead} frames, skipped {summary.FramesSkipped}, overruns {summary.Overruns}, checksum failures {summary.ChecksumFailures}, " +
+                (options.VerifyPattern ? $"pattern mismatches {summary.PatternMismatches}, " : "") +
+                $"writer restarts {summary.WriterRestarts}; publish→read mean {summary.MeanPublishToReadMs:F2} ms (max {summary.MaxPublishToReadMs:F2}); writer {summary.LastWriterState}");
+        return summary.PatternMismatches == 0 && summary.ChecksumFailures == 0 ? 0 : 2;
+    }
+}

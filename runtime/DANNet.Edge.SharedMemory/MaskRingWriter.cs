@@ -132,6 +132,22 @@ public sealed unsafe class MaskRingWriter : IDisposable
         Encoding.UTF8.GetBytes(text, field);
     }
 
+    /// <summary>The slot the next (or the currently open) frame goes to.</summary>
+    public int NextSlot => (int)((_nextFrameId - 1) % (ulong)Geometry.SlotCount);
+
+    /// <summary>
+    /// Address of slot <paramref name="index"/>'s mask bytes, for producers that write into the slot
+    /// directly (an ONNX Runtime output bound to it). Write there only between <see cref="BeginFrame"/>
+    /// and <see cref="Commit"/> of a frame in that slot.
+    /// </summary>
+    public IntPtr SlotMaskAddress(int index)
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        ArgumentOutOfRangeException.ThrowIfNegative(index);
+        ArgumentOutOfRangeException.ThrowIfGreaterThanOrEqual(index, Geometry.SlotCount);
+        return (IntPtr)_file.Pointer(SlotStart(index) + ShmLayout.SlotHeaderSize);
+    }
+
     /// <summary>
     /// Opens the next slot for writing (its sequence becomes odd: readers skip it) and returns its
     /// mask bytes to fill. Finish with <see cref="Commit"/>.

@@ -1,5 +1,7 @@
 using System.Diagnostics;
 using DANNet.Edge.Contracts;
+using DANNet.Edge.Configuration;
+using Microsoft.Extensions.Logging;
 using Microsoft.ML.OnnxRuntime;
 
 namespace DANNet.Edge.Inference;
@@ -24,7 +26,8 @@ public sealed class SegmentationSession : IDisposable
     {
         _session = session;
         Info = info;
-        _image = new byte[info.Height * info.Width * ModelContract.ImageChannels];
+        // Pinned for good: OpenCV resizes camera frames straight into it through a Mat header.
+        _image = GC.AllocateArray<byte>(info.Height * info.Width * ModelContract.ImageChannels, pinned: true);
         _mask = new byte[info.Height * info.Width];
         _imageValue = OrtValue.CreateTensorValueFromMemory(_image, [1, info.Height, info.Width, ModelContract.ImageChannels]);
         _maskValue = OrtValue.CreateTensorValueFromMemory(_mask, [1, info.Height, info.Width]);
@@ -39,20 +42,30 @@ public sealed class SegmentationSession : IDisposable
     /// <summary>The input buffer: write a BGR frame of the model's size here (H×W×3 bytes), then <see cref="Run"/>.</summary>
     public Span<byte> Image => _image;
 
+    /// <summary>Address of <see cref="Image"/> (pinned), for native writers such as an OpenCV Mat header.</summary>
+    public IntPtr ImageAddress => System.Runtime.InteropServices.Marshal.UnsafeAddrOfPinnedArrayElement(_image, 0);
+
     /// <summary>The mask of the last <see cref="Run"/> (H×W trainIds).</summary>
     public ReadOnlySpan<byte> Mask => _mask;
 
+    /// <summary>The execution provider the model runs on (tensorrt, cuda or cpu).</summary>
+    public string Provider { get; private init; } = "cpu";
+
     /// <summary>Opens <paramref name="path"/> on the CPU provider with <paramref name="threads"/> intra-op threads (0: ONNX Runtime's default).</summary>
-    public static SegmentationSession OpenCpu(string path, int threads = 0)
+    public static SegmentationSession OpenCpu(string path, int threads = 0) =>
+        Open(path, new ModelOptions { Providers = ["cpu"], Threads = threads }, Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance);
+
+    /// <summary>Opens <paramref name="path"/> on the first provider of <paramref name="options"/> that works, checking the model contract.</summary>
+    public static SegmentationSession Open(string path, ModelOptions options, ILogger log)
     {
         if (!File.Exists(path)) throw new FileNotFoundException($"No model at '{path}'. Export one with 'dannet-train export', or use the embedded default.", path);
-        using var options = new SessionOptions { IntraOpNumThreads = threads, InterOpNumThreads = 1, GraphOptimizationLevel = GraphOptimizationLevel.ORT_ENABLE_ALL };
         InferenceSession session;
+        string provider;
         try
         {
-            session = new InferenceSession(path, options);
+            (session, provider) = ExecutionProviders.Open(path, options, log);
         }
-        catch (OnnxRuntimeException ex)
+        catch (InvalidOperationException ex)
         {
             throw new InvalidDataException($"ONNX Runtime cannot load '{path}': {ex.Message}", ex);
         }
@@ -61,7 +74,7 @@ public sealed class SegmentationSession : IDisposable
             static Dictionary<string, (Type, int[])> Describe(IReadOnlyDictionary<string, NodeMetadata> nodes) =>
                 nodes.ToDictionary(kv => kv.Key, kv => (kv.Value.ElementType, kv.Value.Dimensions));
             var info = ModelInfo.From(path, Describe(session.InputMetadata), Describe(session.OutputMetadata), session.ModelMetadata.CustomMetadataMap);
-            return new SegmentationSession(session, info);
+            return new SegmentationSession(session, info) { Provider = provider };
         }
         catch
         {
@@ -69,6 +82,32 @@ public sealed class SegmentationSession : IDisposable
             throw;
         }
     }
+
+    private OrtIoBinding[] _slotBindings = [];
+    private OrtValue[] _slotValues = [];
+
+    /// <summary>
+    /// Binds the mask output straight to each of <paramref name="masks"/> (e.g. the slots of the
+    /// shared-memory ring, each width·height bytes), one binding per buffer made once, so that
+    /// <see cref="RunInto"/> writes a frame's mask where readers read it: no copy, no allocation.
+    /// </summary>
+    public void BindOutputBuffers(IReadOnlyList<IntPtr> masks)
+    {
+        foreach (var b in _slotBindings) b.Dispose();
+        foreach (var v in _slotValues) v.Dispose();
+        long[] shape = [1, Info.Height, Info.Width];
+        _slotValues = masks.Select(p => OrtValue.CreateTensorValueWithData(OrtMemoryInfo.DefaultInstance, Microsoft.ML.OnnxRuntime.Tensors.TensorElementType.UInt8, shape, p, (long)Info.Height * Info.Width)).ToArray();
+        _slotBindings = _slotValues.Select(v =>
+        {
+            var binding = _session.CreateIoBinding();
+            binding.BindInput(ModelContract.ImageInput, _imageValue);
+            binding.BindOutput(ModelContract.MaskOutput, v);
+            return binding;
+        }).ToArray();
+    }
+
+    /// <summary>Segments the frame in <see cref="Image"/> into output buffer <paramref name="index"/> of <see cref="BindOutputBuffers"/>.</summary>
+    public void RunInto(int index) => _session.RunWithBinding(_runOptions, _slotBindings[index]);
 
     /// <summary>Segments the frame in <see cref="Image"/> into <see cref="Mask"/>.</summary>
     public void Run() => _session.RunWithBinding(_runOptions, _binding);
@@ -86,6 +125,8 @@ public sealed class SegmentationSession : IDisposable
 
     public void Dispose()
     {
+        foreach (var b in _slotBindings) b.Dispose();
+        foreach (var v in _slotValues) v.Dispose();
         _binding.Dispose();
         _imageValue.Dispose();
         _maskValue.Dispose();

@@ -1,0 +1,78 @@
+using System.CommandLine;
+using DANNet.Edge.Configuration;
+using DANNet.Edge.Service;
+using DANNet.Edge.Sources;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+
+namespace DANNet.Edge.Cli;
+
+/// <summary><c>dannet-edge run</c>: the daemon on the .NET Generic Host (systemd-aware).</summary>
+internal static class RunCommand
+{
+    public static readonly Option<FileInfo?> Config = new("--config", "-c") { Description = $"JSON configuration (default: {EdgeConfiguration.InstalledFile} if present, else built-in defaults)." };
+    public static readonly Option<string?> Source = new("--source", "-s") { Description = "Frame source URI (v4l2:///dev/video0, csi://0, gst://…, rtsp://…, file:///…, a folder); default: the SynthNight night drive video, looping." };
+    public static readonly Option<string?> Model = new("--model", "-m") { Description = "Exported .onnx model; default: the embedded SynthNight model." };
+    public static readonly Option<string?> Providers = new("--providers") { Description = "Execution providers in order, comma-separated (default tensorrt,cuda,cpu)." };
+    public static readonly Option<string?> Output = new("--output", "-o") { Description = "Ring file (default /dev/shm/dannet-edge)." };
+    public static readonly Option<long?> Frames = new("--frames", "-n") { Description = "Stop after this many published frames." };
+
+    public static Command Create()
+    {
+        var command = new Command("run", "Run the daemon: frames from the source, relighting + segmentation via ONNX Runtime (TensorRT/CUDA/CPU), masks to the shared-memory ring. With no options it segments the embedded night drive with the embedded model.")
+        {
+            Config, Source, Model, Providers, Output, Frames,
+        };
+        command.SetAction(async (parse, cancel) =>
+        {
+            var overrides = new Dictionary<string, string?>();
+            if (parse.GetValue(Source) is { } s) overrides["Source:Uri"] = s;
+            if (parse.GetValue(Model) is { } m) overrides["Model:Path"] = m;
+            if (parse.GetValue(Output) is { } o) overrides["Output:Path"] = o;
+            if (parse.GetValue(Frames) is { } n) overrides["Run:Frames"] = n.ToString(System.Globalization.CultureInfo.InvariantCulture);
+            if (parse.GetValue(Providers) is { } p)
+            {
+                var list = p.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+                for (int i = 0; i < list.Length; i++) overrides[$"Model:Providers:{i}"] = list[i];
+                // Array settings merge by index: clear what a file or the defaults listed beyond.
+                for (int i = list.Length; i < 8; i++) overrides[$"Model:Providers:{i}"] = null;
+            }
+            EdgeOptions options;
+            try
+            {
+                options = EdgeConfiguration.Load(parse.GetValue(Config)?.FullName, overrides);
+                if (parse.GetValue(Providers) is not null) options = options with { Model = options.Model with { Providers = options.Model.Providers.Where(x => x is not null).ToArray() } };
+            }
+            catch (ArgumentException ex)
+            {
+                Console.Error.WriteLine($"error: {ex.Message}");
+                return 2;
+            }
+            return await RunAsync(options, cancel);
+        });
+        return command;
+    }
+
+    internal static async Task<int> RunAsync(EdgeOptions options, CancellationToken cancel)
+    {
+        var builder = Host.CreateApplicationBuilder();
+        builder.Services.AddSystemd();
+        builder.Logging.AddFilter("Microsoft.Hosting.Lifetime", LogLevel.Warning);
+        builder.Services.AddSingleton(options);
+        builder.Services.AddSingleton<EdgeService>();
+        builder.Services.AddHostedService(sp => sp.GetRequiredService<EdgeService>());
+        using var host = builder.Build();
+        var service = host.Services.GetRequiredService<EdgeService>();
+        try
+        {
+            await host.RunAsync(cancel);
+        }
+        catch (Exception ex) when (ex is FrameSourceException or InvalidDataException or FileNotFoundException or IOException or InvalidOperationException or ArgumentException)
+        {
+            host.Services.GetRequiredService<ILogger<EdgeService>>().LogCritical("Cannot start: {Message}", ex.Message);
+            return 1;
+        }
+        return service.ExitCode;
+    }
+}

@@ -1,0 +1,104 @@
+namespace DANNet.Edge.Configuration;
+
+/// <summary>
+/// The daemon's whole configuration, bound once at start from (later wins): built-in defaults,
+/// the JSON file, <c>DANNET_EDGE_</c> environment variables (<c>DANNET_EDGE_Source__Uri</c>) and
+/// the command line. <see cref="EdgeOptionsValidator"/> checks it before anything opens.
+/// </summary>
+public sealed record EdgeOptions
+{
+    public SourceOptions Source { get; init; } = new();
+    public ModelOptions Model { get; init; } = new();
+    public OutputOptions Output { get; init; } = new();
+    public RunSettings Run { get; init; } = new();
+}
+
+/// <summary>Where frames come from (the URI forms are listed in README, "Frame sources").</summary>
+public sealed record SourceOptions
+{
+    /// <summary>Frame source URI; empty: the embedded SynthNight night drive video.</summary>
+    public string Uri { get; init; } = "";
+
+    /// <summary>Start a file source again at its end (a camera-like endless stream).</summary>
+    public bool Loop { get; init; } = true;
+
+    /// <summary>Play files at their own frame rate, like a camera (false: as fast as they decode).</summary>
+    public bool Realtime { get; init; } = true;
+
+    /// <summary>Requested capture width/height/fps for cameras (0: the device's default).</summary>
+    public int Width { get; init; }
+
+    public int Height { get; init; }
+
+    public double Fps { get; init; }
+
+    /// <summary>Requested V4L2 pixel format, four characters (e.g. MJPG, YUYV); empty: the device's default.</summary>
+    public string Fourcc { get; init; } = "";
+
+    /// <summary>A read that takes longer than this is a timeout (then the source reconnects).</summary>
+    public double TimeoutSeconds { get; init; } = 5;
+
+    /// <summary>First wait before reconnecting a faulted source; doubles up to <see cref="ReconnectMaxSeconds"/>.</summary>
+    public double ReconnectInitialSeconds { get; init; } = 0.5;
+
+    public double ReconnectMaxSeconds { get; init; } = 30;
+}
+
+/// <summary>The model and how ONNX Runtime runs it.</summary>
+public sealed record ModelOptions
+{
+    /// <summary>Exported .onnx model; empty: the embedded default (models/README.md).</summary>
+    public string Path { get; init; } = "";
+
+    /// <summary>Execution providers in order of preference: tensorrt, cuda, cpu. One that fails to load is skipped with the reason logged.</summary>
+    public string[] Providers { get; init; } = ["tensorrt", "cuda", "cpu"];
+
+    /// <summary>CPU intra-op threads (0: ONNX Runtime's default).</summary>
+    public int Threads { get; init; }
+
+    /// <summary>CUDA device for the cuda and tensorrt providers.</summary>
+    public int DeviceId { get; init; }
+
+    public TensorRtOptions TensorRt { get; init; } = new();
+
+    /// <summary>Frames run before the service reports ready (kernel selection, engine build).</summary>
+    public int WarmupFrames { get; init; } = 3;
+}
+
+/// <summary>TensorRT provider options (ONNX Runtime's trt_* options).</summary>
+public sealed record TensorRtOptions
+{
+    public bool Fp16 { get; init; } = true;
+    public bool Int8 { get; init; }
+
+    /// <summary>INT8 calibration table (from dannet-calibrate), with <see cref="Int8"/>.</summary>
+    public string Int8CalibrationTable { get; init; } = "";
+
+    /// <summary>Where built engines are cached (first builds take minutes on a Jetson); empty: no cache.</summary>
+    public string EngineCachePath { get; init; } = "/var/cache/dannet-edge/tensorrt";
+
+    public string TimingCachePath { get; init; } = "/var/cache/dannet-edge/tensorrt";
+
+    public int WorkspaceMb { get; init; } = 1024;
+
+    public int BuilderOptimizationLevel { get; init; } = 3;
+}
+
+/// <summary>Where masks go.</summary>
+public sealed record OutputOptions
+{
+    /// <summary>The shared-memory ring file (docs/shm-layout.md).</summary>
+    public string Path { get; init; } = "/dev/shm/dannet-edge";
+
+    public int Slots { get; init; } = 4;
+}
+
+/// <summary>How long to run and how often to report.</summary>
+public sealed record RunSettings
+{
+    /// <summary>Stop after this many published frames (0: until stopped).</summary>
+    public long Frames { get; init; }
+
+    /// <summary>Seconds between statistics log lines.</summary>
+    public double StatsIntervalSeconds { get; init; } = 5;
+}

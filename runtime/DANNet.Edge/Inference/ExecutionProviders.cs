@@ -1,0 +1,135 @@
+using System.Globalization;
+using System.Runtime.InteropServices;
+using System.Text.RegularExpressions;
+using DANNet.Edge.Configuration;
+using Microsoft.Extensions.Logging;
+using Microsoft.ML.OnnxRuntime;
+
+namespace DANNet.Edge.Inference;
+
+/// <summary>
+/// Opens a model on the first execution provider of an ordered list that works: TensorRT (with
+/// CUDA behind it for nodes TensorRT leaves), CUDA, CPU. A provider that fails to load is logged
+/// with the reason (the missing library, read from the loader) and the next one is tried.
+/// </summary>
+public static class ExecutionProviders
+{
+    public static (InferenceSession Session, string Provider) Open(string path, ModelOptions options, ILogger log)
+    {
+        var failures = new List<string>();
+        for (int i = 0; i < options.Providers.Length; i++)
+        {
+            string provider = options.Providers[i];
+            var sessionOptions = new SessionOptions
+            {
+                IntraOpNumThreads = options.Threads,
+                InterOpNumThreads = 1,
+                GraphOptimizationLevel = GraphOptimizationLevel.ORT_ENABLE_ALL,
+                LogSeverityLevel = OrtLoggingLevel.ORT_LOGGING_LEVEL_FATAL,
+            };
+            try
+            {
+                Append(sessionOptions, provider, options);
+                // TensorRT hands the nodes it cannot take to the next GPU provider if one is listed.
+                if (provider == "tensorrt" && options.Providers.Skip(i + 1).Contains("cuda")) TryAppend(sessionOptions, "cuda", options, log);
+                var session = new InferenceSession(path, sessionOptions);
+                log.LogInformation("Model {Path} runs on the {Provider} execution provider{Skipped}", path, provider,
+                    failures.Count > 0 ? $" (skipped: {string.Join("; ", failures)})" : "");
+                return (session, provider);
+            }
+            catch (OnnxRuntimeException ex)
+            {
+                string reason = Reason(provider, ex);
+                failures.Add($"{provider}: {reason}");
+                log.LogWarning("Execution provider {Provider} could not be used: {Reason}; trying the next one", provider, reason);
+            }
+            finally
+            {
+                sessionOptions.Dispose();
+            }
+        }
+        throw new InvalidOperationException($"No execution provider could run '{path}': {string.Join("; ", failures)}. Add cpu to Model:Providers as the last resort.");
+    }
+
+    private static void TryAppend(SessionOptions o, string provider, ModelOptions options, ILogger log)
+    {
+        try { Append(o, provider, options); }
+        catch (OnnxRuntimeException ex) { log.LogWarning("{Provider} behind TensorRT is unavailable: {Reason}", provider, Reason(provider, ex)); }
+    }
+
+    private static void Append(SessionOptions o, string provider, ModelOptions options)
+    {
+        string device = options.DeviceId.ToString(CultureInfo.InvariantCulture);
+        switch (provider)
+        {
+            case "tensorrt":
+                using (var trt = new OrtTensorRTProviderOptions())
+                {
+                    trt.UpdateOptions(TensorRtSettings(options));
+                    o.AppendExecutionProvider_Tensorrt(trt);
+                }
+                break;
+            case "cuda":
+                using (var cuda = new OrtCUDAProviderOptions())
+                {
+                    cuda.UpdateOptions(new Dictionary<string, string> { ["device_id"] = device });
+                    o.AppendExecutionProvider_CUDA(cuda);
+                }
+                break;
+            case "cpu":
+                break;
+            default:
+                throw new ArgumentException($"Unknown execution provider '{provider}' (tensorrt, cuda, cpu).");
+        }
+    }
+
+    /// <summary>ONNX Runtime's TensorRT options for <paramref name="options"/> (the trt_* keys of its documentation).</summary>
+    public static Dictionary<string, string> TensorRtSettings(ModelOptions options)
+    {
+        var t = options.TensorRt;
+        var s = new Dictionary<string, string>
+        {
+            ["device_id"] = options.DeviceId.ToString(CultureInfo.InvariantCulture),
+            ["trt_fp16_enable"] = t.Fp16 ? "1" : "0",
+            ["trt_int8_enable"] = t.Int8 ? "1" : "0",
+            ["trt_max_workspace_size"] = ((long)t.WorkspaceMb * 1024 * 1024).ToString(CultureInfo.InvariantCulture),
+            ["trt_builder_optimization_level"] = t.BuilderOptimizationLevel.ToString(CultureInfo.InvariantCulture),
+        };
+        if (t.Int8 && t.Int8CalibrationTable.Length > 0)
+        {
+            s["trt_int8_calibration_table_name"] = t.Int8CalibrationTable;
+            s["trt_int8_use_native_calibration_table"] = "0";
+        }
+        if (t.EngineCachePath.Length > 0)
+        {
+            s["trt_engine_cache_enable"] = "1";
+            s["trt_engine_cache_path"] = t.EngineCachePath;
+        }
+        if (t.TimingCachePath.Length > 0)
+        {
+            s["trt_timing_cache_enable"] = "1";
+            s["trt_timing_cache_path"] = t.TimingCachePath;
+        }
+        return s;
+    }
+
+    /// <summary>
+    /// Why a provider failed, in one line: ONNX Runtime's message carries the loader's error
+    /// ("… with error: libcublasLt.so.13: cannot open shared object file …"); keep that part and say
+    /// what to install. Otherwise the loader is asked directly by loading the provider library.
+    /// </summary>
+    internal static string Reason(string provider, Exception ex)
+    {
+        string message = ex.Message.Split('\n')[0].Trim();
+        var loader = Regex.Match(message, @"with error: (?<why>.+?)(: No such file or directory)?$");
+        string hint = provider is "cuda" or "tensorrt" ? " (the CUDA 13 / TensorRT libraries are missing: install them, as JetPack does, or drop the provider)" : "";
+        if (loader.Success) return loader.Groups["why"].Value.Trim() + hint;
+        if (provider is "cuda" or "tensorrt")
+        {
+            string file = Path.Combine(AppContext.BaseDirectory, "runtimes", RuntimeInformation.RuntimeIdentifier, "native", $"libonnxruntime_providers_{provider}.so");
+            if (File.Exists(file) && !NativeLibrary.TryLoad(file, out _)) return $"{message}; the provider library {file} does not load{hint}";
+            if (!File.Exists(file)) return $"{message}; this build has no {Path.GetFileName(file)}";
+        }
+        return message;
+    }
+}

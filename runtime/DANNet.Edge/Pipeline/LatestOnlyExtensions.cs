@@ -1,0 +1,70 @@
+using System.Reactive.Disposables;
+using System.Reactive.Linq;
+
+namespace DANNet.Edge.Pipeline;
+
+/// <summary>The latest-frame-wins hand-off between capture and inference.</summary>
+public static class LatestOnlyExtensions
+{
+    /// <summary>
+    /// Delivers items on a dedicated thread, always the newest: an item that arrives while an older
+    /// one still waits replaces it, and the older one goes to <paramref name="dropped"/> (to count it
+    /// and return its buffer). Never queues more than one item; the producer never waits. Errors and
+    /// completion are delivered after the waiting item.
+    /// </summary>
+    public static IObservable<T> ObserveLatestOn<T>(this IObservable<T> source, string threadName, Action<T> dropped) where T : class =>
+        Observable.Create<T>(observer =>
+        {
+            T? pending = null;
+            Exception? error = null;
+            bool completed = false;
+            var signal = new AutoResetEvent(false);
+            var stop = new CancellationTokenSource();
+            var consumer = new Thread(() =>
+            {
+                try
+                {
+                    // Look before waiting: a signal set while an item was being processed is not lost.
+                    while (!stop.IsCancellationRequested)
+                    {
+                        var item = Interlocked.Exchange(ref pending, null);
+                        if (item is not null)
+                        {
+                            observer.OnNext(item);
+                            continue;
+                        }
+                        if (Volatile.Read(ref error) is { } e) { observer.OnError(e); return; }
+                        if (Volatile.Read(ref completed)) { observer.OnCompleted(); return; }
+                        signal.WaitOne();
+                    }
+                }
+                catch (Exception ex)
+                {
+                    observer.OnError(ex);
+                }
+            }) { IsBackground = true, Name = threadName };
+
+            void Wake() => signal.Set();
+
+            var subscription = source.Subscribe(
+                item =>
+                {
+                    var old = Interlocked.Exchange(ref pending, item);
+                    if (old is not null) dropped(old);
+                    Wake();
+                },
+                ex => { Volatile.Write(ref error, ex); Wake(); },
+                () => { Volatile.Write(ref completed, true); Wake(); });
+            consumer.Start();
+            return Disposable.Create(() =>
+            {
+                subscription.Dispose();
+                stop.Cancel();
+                signal.Set();
+                if (Thread.CurrentThread != consumer) consumer.Join();
+                if (Interlocked.Exchange(ref pending, null) is { } left) dropped(left);
+                signal.Dispose();
+                stop.Dispose();
+            });
+        });
+}

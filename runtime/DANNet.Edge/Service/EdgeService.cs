@@ -1,0 +1,130 @@
+using System.Globalization;
+using DANNet.Edge.Configuration;
+using DANNet.Edge.Inference;
+using DANNet.Edge.Pipeline;
+using DANNet.Edge.SharedMemory;
+using DANNet.Edge.Sources;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Hosting.Systemd;
+using Microsoft.Extensions.Logging;
+
+namespace DANNet.Edge.Service;
+
+/// <summary>
+/// The daemon: opens the model (first working provider) and warms it up, creates the ring, opens
+/// the source, then runs the pipeline until the source ends, fails or the host stops. Start-up work
+/// happens in <see cref="StartAsync"/>, so systemd hears READY=1 only once frames can flow; a
+/// watchdog ping (WATCHDOG=1) is sent only while frames are being published or the source is
+/// reconnecting.
+/// </summary>
+public sealed class EdgeService(EdgeOptions options, IHostApplicationLifetime lifetime, ILogger<EdgeService> log, ISystemdNotifier? notifier = null) : IHostedService, IDisposable
+{
+    private SegmentationSession? _session;
+    private MaskRingWriter? _ring;
+    private IFrameSource? _source;
+    private FramePipeline? _pipeline;
+    private IDisposable? _subscription;
+    private Timer? _statsTimer;
+    private Timer? _watchdog;
+    private long _lastProgressNs;
+    private long _droppedAtLastReport;
+
+    /// <summary>0 when the run ended normally (end of stream, frame limit, stop), 1 when it failed.</summary>
+    public int ExitCode { get; private set; }
+
+    public Task StartAsync(CancellationToken cancellationToken)
+    {
+        string modelPath = options.Model.Path.Length > 0 ? options.Model.Path : EdgeDefaults.ModelPath;
+        var sourceOptions = options.Source.Uri.Length > 0 ? options.Source : options.Source with { Uri = "file://" + EdgeDefaults.VideoPath };
+        Notify("STATUS=loading model");
+        // A TensorRT engine build can take minutes on a Jetson: keep systemd from timing out the start.
+        Notify("EXTEND_TIMEOUT_USEC=" + (600L * 1_000_000).ToString(CultureInfo.InvariantCulture));
+        _session = SegmentationSession.Open(modelPath, options.Model, log);
+        log.LogInformation("Model {Architecture} {Width}x{Height} from {Path} on {Provider}", _session.Info.Architecture, _session.Info.Width, _session.Info.Height, modelPath, _session.Provider);
+        var warmup = new double[options.Model.WarmupFrames];
+        _session.Time(warmup);
+        if (warmup.Length > 0) log.LogInformation("Warm-up: {Frames} frames, last {Ms:F1} ms", warmup.Length, warmup[^1]);
+
+        var geometry = new RingGeometry(options.Output.Slots, _session.Info.Width, _session.Info.Height, _session.Info.Classes.Count);
+        _ring = MaskRingWriter.Create(options.Output.Path, geometry,
+            new RingDescription(_session.Info.Architecture, _session.Info.Classes, _session.Info.Palette.Select(c => (c.R, c.G, c.B)).ToArray()));
+        log.LogInformation("Publishing {Width}x{Height} masks to {Path} ({Slots} slots)", geometry.Width, geometry.Height, _ring.Path, geometry.SlotCount);
+
+        _source = FrameSourceFactory.Create(sourceOptions);
+        _pipeline = new FramePipeline(_source, _session, _ring, sourceOptions, log);
+        Interlocked.Exchange(ref _lastProgressNs, (long)MonotonicClock.NowNs);
+        _subscription = _pipeline.Frames().Subscribe(OnFrame, OnError, OnCompleted);
+        _statsTimer = new Timer(_ => ReportStats(), null, TimeSpan.FromSeconds(options.Run.StatsIntervalSeconds), TimeSpan.FromSeconds(options.Run.StatsIntervalSeconds));
+        StartWatchdog();
+        Notify("STATUS=running");
+        return Task.CompletedTask;
+    }
+
+    private void OnFrame(FrameTimings timings)
+    {
+        Interlocked.Exchange(ref _lastProgressNs, (long)timings.PublishedNs);
+        if (options.Run.Frames > 0 && _pipeline!.Stats.Published >= options.Run.Frames)
+        {
+            log.LogInformation("Published {Frames} frames (Run:Frames); stopping", _pipeline.Stats.Published);
+            lifetime.StopApplication();
+        }
+    }
+
+    private void OnError(Exception ex)
+    {
+        log.LogError("Pipeline failed: {Message}", ex.Message);
+        ExitCode = 1;
+        lifetime.StopApplication();
+    }
+
+    private void OnCompleted()
+    {
+        log.LogInformation("Source ended; {Frames} frames published, {Dropped} dropped", _pipeline!.Stats.Published, _pipeline.Stats.Dropped);
+        lifetime.StopApplication();
+    }
+
+    private void ReportStats()
+    {
+        if (_pipeline is null) return;
+        long dropped = _pipeline.Stats.Dropped;
+        log.LogInformation("{Stats}", _pipeline.Stats.Report(MonotonicClock.NowNs, Interlocked.Exchange(ref _droppedAtLastReport, dropped)));
+    }
+
+    private void StartWatchdog()
+    {
+        if (notifier is not { IsEnabled: true }) return;
+        string? usec = Environment.GetEnvironmentVariable("WATCHDOG_USEC");
+        if (!long.TryParse(usec, NumberStyles.None, CultureInfo.InvariantCulture, out long microseconds) || microseconds <= 0) return;
+        var interval = TimeSpan.FromMicroseconds(microseconds);
+        _watchdog = new Timer(_ =>
+        {
+            // Ping only while work gets done: a hung inference stops the pings and systemd restarts the service.
+            long age = (long)MonotonicClock.NowNs - Interlocked.Read(ref _lastProgressNs);
+            if (TimeSpan.FromTicks(age / 100) < interval) Notify("WATCHDOG=1");
+        }, null, interval / 2, interval / 2);
+    }
+
+    private void Notify(string state)
+    {
+        if (notifier is { IsEnabled: true }) notifier.Notify(new ServiceState(state));
+    }
+
+    public Task StopAsync(CancellationToken cancellationToken)
+    {
+        _watchdog?.Dispose();
+        _statsTimer?.Dispose();
+        _subscription?.Dispose();
+        _subscription = null;
+        if (_pipeline is not null) ReportStats();
+        return Task.CompletedTask;
+    }
+
+    public void Dispose()
+    {
+        _subscription?.Dispose();
+        _pipeline?.Dispose();
+        _source?.Dispose();
+        _ring?.Dispose();
+        _session?.Dispose();
+    }
+}

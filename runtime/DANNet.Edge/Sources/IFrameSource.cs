@@ -1,0 +1,23 @@
+using OpenCvSharp;
+
+namespace DANNet.Edge.Sources;
+
+/// <summary>
+/// A stream of BGR frames (like jetson-utils' videoSource). <see cref="Open"/> throws
+/// <see cref="FrameSourceException"/> when the source cannot exist as configured; on the frame
+/// path, <see cref="Read"/> reports end-of-stream, timeout and fault apart and never throws.
+/// </summary>
+public interface IFrameSource : IDisposable
+{
+    /// <summary>What this source reads, for logs (the URI and the back-end).</summary>
+    string Description { get; }
+
+    /// <summary>Whether a fault is worth reconnecting for (cameras, network streams) or final (files, folders).</summary>
+    bool IsLive { get; }
+
+    /// <summary>Opens (or re-opens) the source.</summary>
+    void Open();
+
+    /// <summary>Reads the next frame into <paramref name="frame"/> (reusing its buffer when the size fits).</summary>
+    FrameReadStatus Read(Mat frame, out string? problem);
+}

@@ -1,0 +1,124 @@
+using System.Diagnostics;
+using DANNet.Edge.Configuration;
+using OpenCvSharp;
+
+namespace DANNet.Edge.Sources;
+
+/// <summary>
+/// A video file, V4L2 camera, network stream or GStreamer pipeline through OpenCV's VideoCapture.
+/// Files can loop and be paced at their own frame rate, so a recorded drive behaves like a camera.
+/// </summary>
+public sealed class VideoCaptureSource : IFrameSource
+{
+    private readonly string _uri;
+    private readonly string _target;
+    private readonly VideoCaptureAPIs _api;
+    private readonly SourceOptions _options;
+    private readonly Stopwatch _pace = new();
+    private VideoCapture? _capture;
+    private double _fps;
+    private long _framesSincePace;
+
+    public VideoCaptureSource(string uri, string target, VideoCaptureAPIs api, bool live, SourceOptions options)
+    {
+        _uri = uri;
+        _target = target;
+        _api = api;
+        IsLive = live;
+        _options = options;
+    }
+
+    public string Description => $"{_uri} (OpenCV {_api})";
+
+    public bool IsLive { get; }
+
+    /// <summary>Frame rate reported by the source (0 when unknown).</summary>
+    public double Fps => _fps;
+
+    public void Open()
+    {
+        _capture?.Dispose();
+        _capture = null;
+        if (_api == VideoCaptureAPIs.GSTREAMER && !FrameSourceFactory.HasBackend("GStreamer"))
+            throw new FrameSourceException($"Source '{_uri}' needs OpenCV's GStreamer back-end, and this OpenCV build has none (NuGet's OpenCvSharp runtime is built without it). " +
+                "On a Jetson use JetPack's OpenCV (built with GStreamer) with its libOpenCvSharpExtern, or use a v4l2:// camera.");
+        var capture = _api == VideoCaptureAPIs.V4L2 && int.TryParse(_target.AsSpan("/dev/video".Length), out int index)
+            ? new VideoCapture(index, VideoCaptureAPIs.V4L2)
+            : new VideoCapture(_target, _api);
+        if (!capture.IsOpened())
+        {
+            capture.Dispose();
+            throw new FrameSourceException($"Source '{_uri}' could not be opened through OpenCV {_api}: " + (IsLive ? "is the device connected / the stream reachable?" : "is it a video OpenCV's FFmpeg can decode (mp4/h264, avi/MJPG)?"));
+        }
+        if (IsLive) Configure(capture);
+        _fps = capture.Fps is > 0 and < 1000 ? capture.Fps : 0;
+        _capture = capture;
+        _pace.Restart();
+        _framesSincePace = 0;
+    }
+
+    private void Configure(VideoCapture capture)
+    {
+        if (_options.Fourcc.Length == 4) capture.Set(VideoCaptureProperties.FourCC, VideoWriter.FourCC(_options.Fourcc));
+        if (_options.Width > 0) capture.Set(VideoCaptureProperties.FrameWidth, _options.Width);
+        if (_options.Height > 0) capture.Set(VideoCaptureProperties.FrameHeight, _options.Height);
+        if (_options.Fps > 0) capture.Set(VideoCaptureProperties.Fps, _options.Fps);
+        // Keep the driver's queue short: a stale frame is worse than a dropped one.
+        capture.Set(VideoCaptureProperties.BufferSize, 1);
+    }
+
+    public FrameReadStatus Read(Mat frame, out string? problem)
+    {
+        problem = null;
+        if (_capture is null)
+        {
+            problem = "source is not open";
+            return FrameReadStatus.Fault;
+        }
+        long start = Stopwatch.GetTimestamp();
+        bool ok;
+        try
+        {
+            ok = _capture.Read(frame);
+        }
+        catch (OpenCVException ex)
+        {
+            problem = ex.Message;
+            return FrameReadStatus.Fault;
+        }
+        var took = Stopwatch.GetElapsedTime(start);
+        if (ok && !frame.Empty())
+        {
+            if (!IsLive && _options.Realtime) Pace();
+            return FrameReadStatus.Frame;
+        }
+        if (!IsLive)
+        {
+            if (_options.Loop && _capture.Set(VideoCaptureProperties.PosFrames, 0) && _capture.Read(frame) && !frame.Empty())
+            {
+                _pace.Restart();
+                _framesSincePace = 1;
+                return FrameReadStatus.Frame;
+            }
+            return FrameReadStatus.EndOfStream;
+        }
+        if (took.TotalSeconds >= _options.TimeoutSeconds)
+        {
+            problem = $"no frame for {took.TotalSeconds:F1} s";
+            return FrameReadStatus.Timeout;
+        }
+        problem = "the capture returned no frame";
+        return FrameReadStatus.Fault;
+    }
+
+    /// <summary>Sleeps so that a file plays at its own frame rate.</summary>
+    private void Pace()
+    {
+        if (_fps <= 0) return;
+        _framesSincePace++;
+        var due = TimeSpan.FromSeconds(_framesSincePace / _fps) - _pace.Elapsed;
+        if (due > TimeSpan.Zero) Thread.Sleep(due);
+    }
+
+    public void Dispose() => _capture?.Dispose();
+}

@@ -35,14 +35,13 @@ internal static class RunCommand
             {
                 var list = p.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
                 for (int i = 0; i < list.Length; i++) overrides[$"Model:Providers:{i}"] = list[i];
-                // Array settings merge by index: clear what a file or the defaults listed beyond.
+                // Array settings merge by index: blank out what a file listed beyond (blanks are dropped).
                 for (int i = list.Length; i < 8; i++) overrides[$"Model:Providers:{i}"] = null;
             }
             EdgeOptions options;
             try
             {
                 options = EdgeConfiguration.Load(parse.GetValue(Config)?.FullName, overrides);
-                if (parse.GetValue(Providers) is not null) options = options with { Model = options.Model with { Providers = options.Model.Providers.Where(x => x is not null).ToArray() } };
             }
             catch (ArgumentException ex)
             {

@@ -41,6 +41,9 @@ public static class EdgeConfiguration
         try
         {
             options = config.Get<EdgeOptions>(b => b.ErrorOnUnknownConfiguration = true) ?? new EdgeOptions();
+            // The binder appends a configured array to the default one; a configured list replaces it.
+            var configured = config.GetSection("Model:Providers").GetChildren().Select(c => c.Value).Where(v => !string.IsNullOrEmpty(v)).Select(v => v!).ToArray();
+            options = options with { Model = options.Model with { Providers = configured.Length > 0 ? configured : [.. ModelOptions.DefaultProviders] } };
         }
         catch (InvalidOperationException ex)
         {

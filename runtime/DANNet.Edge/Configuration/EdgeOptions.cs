@@ -50,8 +50,11 @@ public sealed record ModelOptions
     /// <summary>Exported .onnx model; empty: the embedded default (models/README.md).</summary>
     public string Path { get; init; } = "";
 
+    /// <summary>The provider order used when none is configured.</summary>
+    public static IReadOnlyList<string> DefaultProviders { get; } = ["tensorrt", "cuda", "cpu"];
+
     /// <summary>Execution providers in order of preference: tensorrt, cuda, cpu. One that fails to load is skipped with the reason logged.</summary>
-    public string[] Providers { get; init; } = ["tensorrt", "cuda", "cpu"];
+    public string[] Providers { get; init; } = [.. DefaultProviders];
 
     /// <summary>CPU intra-op threads (0: ONNX Runtime's default).</summary>
     public int Threads { get; init; }

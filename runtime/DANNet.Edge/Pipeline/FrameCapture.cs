@@ -14,7 +14,7 @@ namespace DANNet.Edge.Pipeline;
 /// </summary>
 public static class FrameCapture
 {
-    public static IObservable<CapturedFrame> Observe(IFrameSource source, SourceOptions options, FramePool pool, ILogger log) =>
+    public static IObservable<CapturedFrame> Observe(IFrameSource source, SourceOptions options, FramePool pool, ILogger log, PipelineStats? stats = null) =>
         Observable.Create<CapturedFrame>((observer, cancel) => Task.Factory.StartNew(() =>
         {
             source.Open();
@@ -23,11 +23,13 @@ public static class FrameCapture
             int failures = 0;
             while (!cancel.IsCancellationRequested)
             {
+                long allocatedBefore = GC.GetAllocatedBytesForCurrentThread();
                 var frame = pool.Rent();
                 var status = source.Read(frame.Image, out string? problem);
                 if (status == FrameReadStatus.Frame)
                 {
                     failures = 0;
+                    stats?.AddCaptureAllocation(GC.GetAllocatedBytesForCurrentThread() - allocatedBefore);
                     frame.Index = index++;
                     frame.CaptureNs = MonotonicClock.NowNs;
                     observer.OnNext(frame);

@@ -37,6 +37,7 @@ public sealed class FramePipeline : IDisposable
         _log = log;
         _inputSize = new Size(session.Info.Width, session.Info.Height);
         _input = Mat.FromPixelData(session.Info.Height, session.Info.Width, MatType.CV_8UC3, session.ImageAddress);
+
         session.BindOutputBuffers(Enumerable.Range(0, ring.Geometry.SlotCount).Select(ring.SlotMaskAddress).ToArray());
     }
 
@@ -44,7 +45,7 @@ public sealed class FramePipeline : IDisposable
 
     /// <summary>The running pipeline: subscribe to start capturing; dispose the subscription to stop.</summary>
     public IObservable<FrameTimings> Frames() =>
-        FrameCapture.Observe(_source, _options, _pool, _log)
+        FrameCapture.Observe(_source, _options, _pool, _log, Stats)
             .ObserveLatestOn("dannet-edge inference", dropped =>
             {
                 Stats.AddDropped();
@@ -55,13 +56,15 @@ public sealed class FramePipeline : IDisposable
 
     private FrameTimings Process(CapturedFrame frame)
     {
+        long allocatedBefore = GC.GetAllocatedBytesForCurrentThread();
         try
         {
             ulong dequeued = MonotonicClock.NowNs;
             if (frame.Image.Type() != MatType.CV_8UC3)
                 throw new FrameSourceException($"Frame {frame.Index} from {_source.Description} is {frame.Image.Type()}, not 8-bit BGR.");
-            if (frame.Image.Width == _inputSize.Width && frame.Image.Height == _inputSize.Height) frame.Image.CopyTo(_input);
-            else Cv2.Resize(frame.Image, _input, _inputSize, 0, 0, InterpolationFlags.Linear);
+            // Same size: Resize copies. OpenCvSharp wraps the destination in a new OutputArray per
+            // call (its wrappers cannot be reused): the one managed allocation left per frame.
+            Cv2.Resize(frame.Input, _input, _inputSize, 0, 0, InterpolationFlags.Linear);
             ulong preprocessed = MonotonicClock.NowNs;
             int slot = _ring.NextSlot;
             _ring.BeginFrame();
@@ -69,7 +72,7 @@ public sealed class FramePipeline : IDisposable
             ulong inferred = MonotonicClock.NowNs;
             ulong frameId = _ring.Commit(frame.CaptureNs);
             var timings = new FrameTimings(frame.Index, frameId, frame.CaptureNs, dequeued, preprocessed, inferred, MonotonicClock.NowNs);
-            Stats.Add(timings);
+            Stats.Add(timings, GC.GetAllocatedBytesForCurrentThread() - allocatedBefore);
             return timings;
         }
         finally

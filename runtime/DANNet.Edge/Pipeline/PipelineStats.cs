@@ -11,16 +11,26 @@ public sealed class PipelineStats
     private int _count;
     private long _dropped;
     private ulong _windowStartNs;
+    private long _inferenceAllocated, _captureAllocated, _captureFrames;
 
     public long Published { get; private set; }
     public long Dropped => Interlocked.Read(ref _dropped);
 
     public void AddDropped() => Interlocked.Increment(ref _dropped);
 
-    public void Add(in FrameTimings t)
+    /// <summary>Managed bytes the capture thread allocated for one frame.</summary>
+    public void AddCaptureAllocation(long bytes)
+    {
+        Interlocked.Add(ref _captureAllocated, bytes);
+        Interlocked.Increment(ref _captureFrames);
+    }
+
+    /// <summary>A published frame's timings and the managed bytes the inference thread allocated for it.</summary>
+    public void Add(in FrameTimings t, long allocatedBytes = 0)
     {
         lock (_lock)
         {
+            _inferenceAllocated += allocatedBytes;
             if (_windowStartNs == 0) _windowStartNs = t.CaptureNs;
             Published++;
             if (_count == Capacity) return;
@@ -42,8 +52,12 @@ public sealed class PipelineStats
             string line = _count == 0
                 ? "no frames published in this window"
                 : string.Create(CultureInfo.InvariantCulture,
-                    $"{_count / Math.Max(seconds, 1e-9):F1} fps, {Dropped - droppedBefore} dropped; ms mean/p95: capture→publish {Stat(_total)}, queue {Stat(_queue)}, preprocess {Stat(_pre)}, infer {Stat(_infer)}, publish {Stat(_publish)}");
+                    $"{_count / Math.Max(seconds, 1e-9):F1} fps, {Dropped - droppedBefore} dropped; ms mean/p95: capture→publish {Stat(_total)}, queue {Stat(_queue)}, preprocess {Stat(_pre)}, infer {Stat(_infer)}, publish {Stat(_publish)}; " +
+                    $"managed allocations per frame: inference {_inferenceAllocated / _count} B, capture {Interlocked.Read(ref _captureAllocated) / Math.Max(1, Interlocked.Read(ref _captureFrames))} B");
             _count = 0;
+            _inferenceAllocated = 0;
+            Interlocked.Exchange(ref _captureAllocated, 0);
+            Interlocked.Exchange(ref _captureFrames, 0);
             _windowStartNs = nowNs;
             return line;
         }

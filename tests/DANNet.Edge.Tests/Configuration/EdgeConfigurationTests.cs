@@ -1,0 +1,87 @@
+using DANNet.Edge.Configuration;
+
+namespace DANNet.Edge.Tests.Configuration;
+
+public sealed class EdgeConfigurationTests : IDisposable
+{
+    private readonly string _dir = Directory.CreateTempSubdirectory("dannet-config-").FullName;
+
+    public void Dispose() => Directory.Delete(_dir, true);
+
+    private static readonly Dictionary<string, string?> NoEnvironment = [];
+
+    private string Write(string json)
+    {
+        string path = Path.Combine(_dir, $"c{Guid.NewGuid():N}.json");
+        File.WriteAllText(path, json);
+        return path;
+    }
+
+    [Fact]
+    public void Defaults_then_file_then_environment_then_command_line()
+    {
+        string file = Write("""{ "Source": { "Uri": "rtsp://cam/1", "Fps": 25 }, "Output": { "Slots": 6 }, "Run": { "Frames": 7 } }""");
+        var env = new Dictionary<string, string?> { ["DANNET_EDGE_Output__Slots"] = "8", ["DANNET_EDGE_Source__Fps"] = "20", ["OTHER"] = "x" };
+        var options = EdgeConfiguration.Load(file, new Dictionary<string, string?> { ["Source:Fps"] = "10" }, env);
+        Assert.Equal("rtsp://cam/1", options.Source.Uri);   // file
+        Assert.Equal(8, options.Output.Slots);              // environment over file
+        Assert.Equal(10, options.Source.Fps);               // command line over environment
+        Assert.Equal(7, options.Run.Frames);
+        Assert.Equal(["tensorrt", "cuda", "cpu"], options.Model.Providers);   // default
+        Assert.Equal("/dev/shm/dannet-edge", options.Output.Path);
+        Assert.True(options.Model.TensorRt.Fp16);
+    }
+
+    [Fact]
+    public void The_shipped_car_configuration_is_valid()
+    {
+        string shipped = Path.GetFullPath(Path.Combine(AppContext.BaseDirectory, "..", "..", "..", "..", "..", "systemd", "dannet-edge.json"));
+        var options = EdgeConfiguration.Load(shipped, new Dictionary<string, string?>(), NoEnvironment);
+        Assert.Equal("v4l2:///dev/video0", options.Source.Uri);
+        Assert.Equal("MJPG", options.Source.Fourcc);
+        Assert.Equal(["tensorrt", "cuda", "cpu"], options.Model.Providers);
+    }
+
+    [Fact]
+    public void A_configured_provider_list_replaces_the_default()
+    {
+        var options = EdgeConfiguration.Load(Write("""{ "Model": { "Providers": [ "cuda", "cpu" ] } }"""), new Dictionary<string, string?>(), NoEnvironment);
+        Assert.Equal(["cuda", "cpu"], options.Model.Providers);
+        var cli = EdgeConfiguration.Load(null, new Dictionary<string, string?> { ["Model:Providers:0"] = "cpu", ["Model:Providers:1"] = null }, NoEnvironment);
+        Assert.Equal(["cpu"], cli.Model.Providers);
+    }
+
+    [Theory]
+    [InlineData("""{ "Source": { "Uri": "x", "Colour": 1 } }""", "Colour")]
+    [InlineData("""{ "Output": { "Slots": "many" } }""", "Slots")]
+    [InlineData("""{ "Output": { "Slots": 1 } }""", "Output:Slots must be 2..1024")]
+    [InlineData("""{ "Model": { "Providers": [ "gpu" ] } }""", "Model:Providers has 'gpu'")]
+    [InlineData("""{ "Model": { "Path": "/nowhere/m.onnx" } }""", "Model:Path '/nowhere/m.onnx' does not exist")]
+    [InlineData("""{ "Source": { "Fourcc": "MJPEG" } }""", "Source:Fourcc 'MJPEG' must be four characters")]
+    [InlineData("""{ "Source": { "Width": 640 } }""", "Source:Width and Source:Height go together")]
+    [InlineData("""{ "Source": { "ReconnectInitialSeconds": 5, "ReconnectMaxSeconds": 1 } }""", "ReconnectMaxSeconds must be at least")]
+    [InlineData("""{ "Output": { "Path": "/no/such/dir/ring" } }""", "its folder does not exist")]
+    [InlineData("""{ "Source": { "Uri": """, "not valid JSON")]
+    public void Bad_configurations_name_the_field_and_the_fix(string json, string message)
+    {
+        string file = Write(json);
+        var ex = Assert.Throws<ArgumentException>(() => EdgeConfiguration.Load(file, new Dictionary<string, string?>(), NoEnvironment));
+        Assert.Contains(message, ex.Message);
+        Assert.Contains(file, ex.Message);
+    }
+
+    [Fact]
+    public void Several_problems_are_reported_together()
+    {
+        var ex = Assert.Throws<ArgumentException>(() => EdgeConfiguration.Load(null,
+            new Dictionary<string, string?> { ["Output:Slots"] = "0", ["Run:StatsIntervalSeconds"] = "0", ["Model:Threads"] = "-1" }, NoEnvironment));
+        Assert.Contains("3 problem(s)", ex.Message);
+    }
+
+    [Fact]
+    public void A_missing_configuration_file_is_named()
+    {
+        var ex = Assert.Throws<ArgumentException>(() => EdgeConfiguration.Load(Path.Combine(_dir, "none.json"), new Dictionary<string, string?>(), NoEnvironment));
+        Assert.Contains("none.json' does not exist", ex.Message);
+    }
+}

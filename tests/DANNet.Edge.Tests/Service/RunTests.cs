@@ -1,0 +1,83 @@
+using DANNet.Edge.Cli;
+using DANNet.Edge.Configuration;
+using DANNet.Edge.Inference;
+using DANNet.Edge.SharedMemory;
+using Microsoft.Extensions.Logging;
+
+namespace DANNet.Edge.Tests.Service;
+
+/// <summary>The daemon end to end on this machine: embedded model, embedded night drive, CPU fallback, a real ring.</summary>
+[Collection(SharedMemory.RingProcessCollection.Name)]
+public sealed class RunTests : IDisposable
+{
+    private readonly string _dir = Directory.CreateTempSubdirectory("dannet-run-").FullName;
+
+    public void Dispose() => Directory.Delete(_dir, true);
+
+    [Fact]
+    public async Task Run_segments_the_embedded_drive_into_the_ring_and_stops_cleanly()
+    {
+        string ring = Path.Combine(_dir, "ring");
+        var options = EdgeConfiguration.Load(null, new Dictionary<string, string?>
+        {
+            ["Output:Path"] = ring, ["Run:Frames"] = "6", ["Model:Threads"] = "1", ["Model:WarmupFrames"] = "1", ["Source:Realtime"] = "false",
+        }, new Dictionary<string, string?>());
+        Assert.Equal(0, await RunCommand.RunAsync(options, CancellationToken.None));
+
+        using var reader = MaskRingReader.Open(ring);
+        Assert.Equal(WriterState.Stopped, reader.WriterStatus(TimeSpan.FromSeconds(5)));
+        Assert.True(reader.FramesPublished >= 6);
+        Assert.Equal("pspnet-r18-w0.5-l16", reader.Model);
+        Assert.Equal((480, 272), (reader.Geometry.Width, reader.Geometry.Height));
+        var mask = new byte[reader.Geometry.MaskBytes];
+        Assert.Equal(ReadStatus.Frame, reader.TryReadLatest(mask, out var frame));
+        Assert.True(frame.PublishNs > frame.CaptureNs);
+        Assert.All(mask, v => Assert.InRange(v, (byte)0, (byte)18));
+        // A night street: road at the bottom centre, not a single class everywhere.
+        Assert.True(mask.Distinct().Count() >= 3);
+    }
+
+    [Fact]
+    public void A_GPU_provider_that_cannot_load_is_logged_with_the_reason_and_the_next_one_used()
+    {
+        var log = new ListLogger();
+        using var session = SegmentationSession.Open(EdgeDefaults.ModelPath, new ModelOptions { Providers = ["tensorrt", "cuda", "cpu"], Threads = 1 }, log);
+        Assert.Equal("cpu", session.Provider);
+        var warnings = log.Entries.Where(e => e.Level == LogLevel.Warning).Select(e => e.Message).ToList();
+        Assert.Contains(warnings, w => w.Contains("tensorrt could not be used") && w.Contains(".so"));
+        Assert.Contains(warnings, w => w.Contains("cuda could not be used") && w.Contains(".so"));
+        Assert.Contains(log.Entries, e => e.Level == LogLevel.Information && e.Message.Contains("runs on the cpu execution provider"));
+    }
+
+    [Fact]
+    public void Without_cpu_as_a_last_resort_the_error_says_so()
+    {
+        var ex = Assert.Throws<InvalidDataException>(() => SegmentationSession.Open(EdgeDefaults.ModelPath, new ModelOptions { Providers = ["cuda"] }, new ListLogger()));
+        Assert.Contains("Add cpu to Model:Providers", ex.Message);
+        Assert.Contains(EdgeDefaults.ModelPath, ex.Message);
+    }
+
+    [Fact]
+    public async Task A_source_that_cannot_open_fails_the_run()
+    {
+        var options = EdgeConfiguration.Load(null, new Dictionary<string, string?>
+        {
+            ["Output:Path"] = Path.Combine(_dir, "ring2"), ["Source:Uri"] = "csi://0", ["Model:Providers:0"] = "cpu", ["Model:Providers:1"] = null, ["Model:Providers:2"] = null, ["Model:WarmupFrames"] = "0",
+        }, new Dictionary<string, string?>());
+        Assert.Equal(1, await RunCommand.RunAsync(options, CancellationToken.None));
+    }
+
+    [Fact]
+    public void The_command_line_refuses_a_bad_configuration_with_exit_code_2()
+    {
+        var error = new StringWriter();
+        var original = Console.Error;
+        Console.SetError(error);
+        try
+        {
+            Assert.Equal(2, RunCommand.Create().Parse(["--providers", "gpu,cpu", "--output", Path.Combine(_dir, "r")]).Invoke());
+        }
+        finally { Console.SetError(original); }
+        Assert.Contains("Model:Providers has 'gpu'", error.ToString());
+    }
+}

@@ -1,0 +1,118 @@
+using DANNet.Edge.Configuration;
+using DANNet.Edge.Pipeline;
+using DANNet.Edge.Sources;
+using OpenCvSharp;
+
+namespace DANNet.Edge.Tests.Sources;
+
+public sealed class FrameSourceTests : IDisposable
+{
+    private readonly string _dir = Directory.CreateTempSubdirectory("dannet-sources-").FullName;
+
+    public void Dispose() => Directory.Delete(_dir, true);
+
+    [Theory]
+    [InlineData("", "Source:Uri is empty")]
+    [InlineData("mms://camera", "unknown scheme 'mms'")]
+    [InlineData("v4l2://video0", "v4l2:///dev/videoN")]
+    [InlineData("csi://front", "csi://N with N the sensor id")]
+    [InlineData("gst://", "give a GStreamer pipeline")]
+    [InlineData("file:///no/such/drive.mp4", "no file or folder at '/no/such/drive.mp4'")]
+    public void Bad_uris_are_refused_with_the_accepted_form(string uri, string message)
+    {
+        var ex = Assert.Throws<FrameSourceException>(() => FrameSourceFactory.Create(new SourceOptions { Uri = uri }));
+        Assert.Contains(message, ex.Message);
+    }
+
+    [Theory]
+    [InlineData("csi://0")]
+    [InlineData("gst://videotestsrc ! videoconvert ! appsink")]
+    public void GStreamer_sources_say_this_OpenCV_build_lacks_the_backend(string uri)
+    {
+        Assert.False(FrameSourceFactory.HasBackend("GStreamer"));   // NuGet's OpenCvSharp runtime (platform.md)
+        using var source = FrameSourceFactory.Create(new SourceOptions { Uri = uri });
+        var ex = Assert.Throws<FrameSourceException>(source.Open);
+        Assert.Contains("GStreamer back-end", ex.Message);
+        Assert.Contains(uri, ex.Message);
+    }
+
+    [Fact]
+    public void The_argus_pipeline_asks_for_the_configured_mode()
+    {
+        string pipeline = FrameSourceFactory.ArgusPipeline(1, new SourceOptions { Width = 1280, Height = 720, Fps = 60 });
+        Assert.StartsWith("nvarguscamerasrc sensor-id=1 ! video/x-raw(memory:NVMM),width=1280,height=720,framerate=60/1", pipeline);
+        Assert.EndsWith("appsink drop=true max-buffers=1 sync=false", pipeline);
+    }
+
+    [Fact]
+    public void A_missing_camera_is_a_clear_open_error()
+    {
+        using var source = FrameSourceFactory.Create(new SourceOptions { Uri = "v4l2:///dev/video97" });
+        Assert.True(source.IsLive);
+        var ex = Assert.Throws<FrameSourceException>(source.Open);
+        Assert.Contains("v4l2:///dev/video97", ex.Message);
+        Assert.Contains("is the device connected", ex.Message);
+    }
+
+    private string MakeVideo(int frames)
+    {
+        string path = Path.Combine(_dir, "clip.avi");
+        using var writer = new VideoWriter(path, FourCC.MJPG, 30, new Size(64, 48));
+        Assert.True(writer.IsOpened());
+        for (int i = 0; i < frames; i++)
+        {
+            using var m = new Mat(48, 64, MatType.CV_8UC3, Scalar.All(20 * i));
+            writer.Write(m);
+        }
+        return path;
+    }
+
+    [Fact]
+    public void A_video_file_ends_or_loops_and_is_told_apart_from_a_fault()
+    {
+        string path = MakeVideo(5);
+        using var frame = new Mat();
+        using (var once = FrameSourceFactory.Create(new SourceOptions { Uri = "file://" + path, Loop = false, Realtime = false }))
+        {
+            Assert.False(once.IsLive);
+            once.Open();
+            int n = 0;
+            while (once.Read(frame, out _) == FrameReadStatus.Frame)
+            {
+                Assert.Equal(new Size(64, 48), frame.Size());
+                n++;
+            }
+            Assert.Equal(5, n);
+            Assert.Equal(FrameReadStatus.EndOfStream, once.Read(frame, out _));
+        }
+        using var looping = FrameSourceFactory.Create(new SourceOptions { Uri = path, Loop = true, Realtime = false });
+        looping.Open();
+        for (int i = 0; i < 12; i++) Assert.Equal(FrameReadStatus.Frame, looping.Read(frame, out _));
+    }
+
+    [Fact]
+    public void A_folder_of_images_reads_in_name_order_and_reports_a_bad_image()
+    {
+        for (int i = 0; i < 3; i++) Cv2.ImWrite(Path.Combine(_dir, $"f{i}.png"), new Mat(8, 8, MatType.CV_8UC3, Scalar.All(50 * i)));
+        File.WriteAllText(Path.Combine(_dir, "f3.png"), "not an image");
+        using var source = FrameSourceFactory.Create(new SourceOptions { Uri = "folder://" + _dir, Loop = false });
+        source.Open();
+        using var frame = new Mat();
+        for (int i = 0; i < 3; i++)
+        {
+            Assert.Equal(FrameReadStatus.Frame, source.Read(frame, out _));
+            Assert.Equal(50 * i, frame.At<Vec3b>(0, 0).Item0);
+        }
+        Assert.Equal(FrameReadStatus.Fault, source.Read(frame, out string? problem));
+        Assert.Contains("f3.png", problem);
+        Assert.Equal(FrameReadStatus.EndOfStream, source.Read(frame, out _));
+        Assert.Throws<FrameSourceException>(() => FrameSourceFactory.Create(new SourceOptions { Uri = "folder://" + Path.Combine(_dir, "none") }).Open());
+    }
+
+    [Fact]
+    public void Reconnect_delays_double_up_to_the_cap()
+    {
+        Assert.Equal([0.5, 1, 2, 4, 8, 16, 30, 30], Enumerable.Range(0, 8).Select(a => ReconnectDelays.Delay(a, 0.5, 30).TotalSeconds));
+        Assert.Equal(30, ReconnectDelays.Delay(1000, 0.5, 30).TotalSeconds);
+    }
+}

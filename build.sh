@@ -11,7 +11,9 @@ here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 cd "$here"
 export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPERIENCE=1
 
-apt_packages=(libgtk-3-0)
+# libgtk-3-0: OpenCV's runtime; python3: the shared-memory ring's Python reader (tests, demo);
+# systemd: systemd-analyze, which checks the unit file in the tests.
+apt_packages=(libgtk-3-0 python3 systemd)
 
 install_system_packages() {
   local missing=()
@@ -38,8 +40,22 @@ case "$cmd" in
   demo)
     shift
     install_system_packages; require_dotnet
-    dotnet build trainer/DANNet.Trainer -c Release -v q -nologo
-    exec dotnet trainer/DANNet.Trainer/bin/Release/net10.0/dannet-train.dll demo "$@"
+    dotnet build DANNet.Edge.sln -c Release -v q -nologo
+    dotnet trainer/DANNet.Trainer/bin/Release/net10.0/dannet-train.dll demo "$@"
+    edge=(dotnet runtime/DANNet.Edge/bin/Release/net10.0/dannet-edge.dll)
+    ring=/dev/shm/dannet-edge
+    echo
+    echo "==> the edge daemon on its embedded defaults (SynthNight model, night drive video, CPU here)"
+    "${edge[@]}" run --frames 60 &
+    daemon=$!
+    trap 'kill $daemon 2>/dev/null || true' EXIT
+    "${edge[@]}" tap --path "$ring" --frames 12 --png out/demo/masks --every 3
+    echo "==> the Python reader (standard library) on the same ring"
+    python3 runtime/python/dannet_edge_shm.py --path "$ring" --frames 3 --png out/demo/mask-python.png
+    wait $daemon
+    trap - EXIT
+    echo
+    echo "colour masks: out/demo/masks/*.png and out/demo/mask-python.png; the ring stays at $ring for other readers"
     ;;
   test)
     shift

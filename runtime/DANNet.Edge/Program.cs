@@ -7,6 +7,7 @@ var root = new RootCommand("dannet-edge — night-capable semantic segmentation 
     ClassesCommand.Create(),
     ModelCommand.Create(),
     TapCommand.Create(),
+    BenchCommand.Create(),
     PublishTestPatternCommand.Create(),
 };
 return await root.Parse(args).InvokeAsync();

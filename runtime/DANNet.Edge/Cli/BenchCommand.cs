@@ -68,7 +68,9 @@ internal static class BenchCommand
         using var capture = new VideoCapture(videoPath, VideoCaptureAPIs.FFMPEG);
         if (!capture.IsOpened()) throw new IOException($"Cannot read frames from '{videoPath}'.");
         using var input = Mat.FromPixelData(size.Height, size.Width, MatType.CV_8UC3, session.ImageAddress);
+        using var resizer = new DANNet.Edge.Pipeline.InputResizer(input);
         using var frame = new Mat();
+        using var frameInput = InputArray.Create(frame);
         var latency = new double[frames];
         var preprocess = new double[frames];
         long allocated = 0;
@@ -81,7 +83,7 @@ internal static class BenchCommand
             }
             long before = GC.GetAllocatedBytesForCurrentThread();
             long start = Stopwatch.GetTimestamp();
-            Cv2.Resize(frame, input, size, 0, 0, InterpolationFlags.Linear);
+            resizer.Resize(frameInput);
             double pre = Stopwatch.GetElapsedTime(start).TotalMilliseconds;
             session.Run();
             double total = Stopwatch.GetElapsedTime(start).TotalMilliseconds;

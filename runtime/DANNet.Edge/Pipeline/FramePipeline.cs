@@ -24,6 +24,7 @@ public sealed class FramePipeline : IDisposable
     private readonly ILogger _log;
     private readonly FramePool _pool = new(3);
     private readonly Mat _input;
+    private readonly InputResizer _resizer;
     private readonly Size _inputSize;
 
     public FramePipeline(IFrameSource source, SegmentationSession session, MaskRingWriter ring, SourceOptions options, ILogger log)
@@ -37,6 +38,7 @@ public sealed class FramePipeline : IDisposable
         _log = log;
         _inputSize = new Size(session.Info.Width, session.Info.Height);
         _input = Mat.FromPixelData(session.Info.Height, session.Info.Width, MatType.CV_8UC3, session.ImageAddress);
+        _resizer = new InputResizer(_input);
 
         session.BindOutputBuffers(Enumerable.Range(0, ring.Geometry.SlotCount).Select(ring.SlotMaskAddress).ToArray());
     }
@@ -62,9 +64,7 @@ public sealed class FramePipeline : IDisposable
             ulong dequeued = MonotonicClock.NowNs;
             if (frame.Image.Type() != MatType.CV_8UC3)
                 throw new FrameSourceException($"Frame {frame.Index} from {_source.Description} is {frame.Image.Type()}, not 8-bit BGR.");
-            // Same size: Resize copies. OpenCvSharp wraps the destination in a new OutputArray per
-            // call (its wrappers cannot be reused): the one managed allocation left per frame.
-            Cv2.Resize(frame.Input, _input, _inputSize, 0, 0, InterpolationFlags.Linear);
+            _resizer.Resize(frame.Input);
             ulong preprocessed = MonotonicClock.NowNs;
             int slot = _ring.NextSlot;
             _ring.BeginFrame();
@@ -83,6 +83,7 @@ public sealed class FramePipeline : IDisposable
 
     public void Dispose()
     {
+        _resizer.Dispose();
         _input.Dispose();
         _pool.Dispose();
     }

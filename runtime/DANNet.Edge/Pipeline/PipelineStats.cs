@@ -14,6 +14,12 @@ public sealed class PipelineStats
     private long _inferenceAllocated, _captureAllocated, _captureFrames;
 
     public long Published { get; private set; }
+
+    /// <summary>Managed bytes the inference thread allocated for the frames of the current window.</summary>
+    public long InferenceAllocatedInWindow
+    {
+        get { lock (_lock) return _inferenceAllocated; }
+    }
     public long Dropped => Interlocked.Read(ref _dropped);
 
     public void AddDropped() => Interlocked.Increment(ref _dropped);

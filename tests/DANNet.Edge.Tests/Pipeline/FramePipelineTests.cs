@@ -1,0 +1,41 @@
+using System.Reactive.Linq;
+using DANNet.Edge.Configuration;
+using DANNet.Edge.Inference;
+using DANNet.Edge.Pipeline;
+using DANNet.Edge.SharedMemory;
+using DANNet.Edge.Sources;
+
+namespace DANNet.Edge.Tests.Pipeline;
+
+[Collection(SharedMemory.RingProcessCollection.Name)]
+public sealed class FramePipelineTests : IDisposable
+{
+    private readonly string _dir = Directory.CreateTempSubdirectory("dannet-pipeline-").FullName;
+
+    public void Dispose() => Directory.Delete(_dir, true);
+
+    [Fact]
+    public void Frames_flow_to_the_ring_with_stage_timestamps_and_no_managed_allocation_once_warm()
+    {
+        using var session = SegmentationSession.OpenCpu(EdgeDefaults.ModelPath, threads: 1);
+        using var ring = MaskRingWriter.Create(Path.Combine(_dir, "ring"), new RingGeometry(3, session.Info.Width, session.Info.Height, 19),
+            DANNet.Edge.Cli.PublishTestPatternCommand.Description());
+        var options = new SourceOptions { Uri = EdgeDefaults.VideoPath, Realtime = false, Loop = true };
+        using var source = FrameSourceFactory.Create(options);
+        using var pipeline = new FramePipeline(source, session, ring, options, new ListLogger());
+
+        var warm = pipeline.Frames().Take(3).ToList().Wait();
+        pipeline.Stats.Report(MonotonicClock.NowNs, 0);   // a new window: warm-up allocations are behind us
+        var frames = pipeline.Frames().Take(4).ToList().Wait();
+
+        Assert.Equal(0, pipeline.Stats.InferenceAllocatedInWindow);
+        Assert.All(frames, t =>
+        {
+            Assert.True(t.CaptureNs <= t.DequeuedNs && t.DequeuedNs <= t.PreprocessedNs && t.PreprocessedNs <= t.InferredNs && t.InferredNs <= t.PublishedNs);
+            Assert.True(t.InferMs > 0);
+        });
+        Assert.Equal([4UL, 5, 6, 7], frames.Select(f => f.FrameId));
+        Assert.Equal(7UL, ring.Published);
+        Assert.Equal(3, warm.Count);
+    }
+}

@@ -32,7 +32,7 @@ internal static class ExportTestNets
 
     private static void Calibrate(nn.Module<Tensor, Tensor> net, Tensor x)
     {
-        var norms = net.modules().OfType<BatchNorm2d>().ToList();
+        var norms = net.modules().OfType<BatchNorm>().ToList();
         foreach (var bn in norms)
         {
             bn.momentum = 1.0;

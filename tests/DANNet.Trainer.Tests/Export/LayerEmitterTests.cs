@@ -50,7 +50,7 @@ public sealed class LayerEmitterTests
         manual_seed(3);
         var module = Build(name);
         using (no_grad())
-            foreach (var bn in module.modules().OfType<BatchNorm2d>())
+            foreach (var bn in module.modules().OfType<BatchNorm>())
             {
                 bn.running_mean!.normal_(0, 0.5);
                 bn.running_var!.uniform_(0.5, 2);

@@ -88,7 +88,7 @@ public sealed class ArchitectureTests
         using var scope = NewDisposeScope();
         var net = new DeepLabV2(ResNetSpec.DeepLabV2(ResNetDepth.ResNet18, 0.25));
         net.train();
-        var bns = net.modules().OfType<TorchSharp.Modules.BatchNorm2d>().ToList();
+        var bns = net.modules().OfType<TorchSharp.Modules.BatchNorm>().ToList();
         Assert.NotEmpty(bns);
         Assert.All(bns, bn => Assert.False(bn.training));
         Assert.All(bns.SelectMany(b => b.parameters()), p => Assert.False(p.requires_grad));

@@ -17,7 +17,7 @@ public static class LayerEmitter
         IOnnxEmitter own => own.EmitOnnx(g, x),
         Sequential sequence => Sequence(g, sequence, x),
         Convolution conv => ConvBn(g, conv, null, x),
-        BatchNorm2d bn => StandaloneBatchNorm(g, bn, x),
+        BatchNorm bn => StandaloneBatchNorm(g, bn, x),
         ReLU => g.Relu(x),
         Tanh => g.Unary("Tanh", x),
         LeakyReLU leaky => g.Unary("LeakyRelu", x, OnnxGraph.Attr("alpha", (float)leaky.negative_slope)),
@@ -36,7 +36,7 @@ public static class LayerEmitter
         {
             var (name, child) = children[i];
             using var scope = g.Scope(name);
-            if (child is Convolution conv && i + 1 < children.Count && children[i + 1].module is BatchNorm2d bn)
+            if (child is Convolution conv && i + 1 < children.Count && children[i + 1].module is BatchNorm bn)
             {
                 x = ConvBn(g, conv, bn, x);
                 i++;
@@ -50,7 +50,7 @@ public static class LayerEmitter
     }
 
     /// <summary>A convolution (plain or transposed) with the inference-mode BatchNorm after it folded into its weights and bias.</summary>
-    public static string ConvBn(OnnxGraph g, Convolution conv, BatchNorm2d? bn, string x)
+    public static string ConvBn(OnnxGraph g, Convolution conv, BatchNorm? bn, string x)
     {
         if (conv.padding_mode != PaddingModes.Zeros)
             throw new NotSupportedException($"Convolution '{conv.GetName()}': padding mode {conv.padding_mode} is not exported (only zeros).");
@@ -80,7 +80,7 @@ public static class LayerEmitter
     /// BatchNorm at inference as a per-channel affine map y = x·scale + shift, with
     /// scale = γ/√(var+ε) and shift = β − mean·scale.
     /// </summary>
-    public static (float[] Scale, float[] Shift) BatchNormAffine(BatchNorm2d bn)
+    public static (float[] Scale, float[] Shift) BatchNormAffine(BatchNorm bn)
     {
         if (bn.running_mean is null || bn.running_var is null)
             throw new NotSupportedException($"BatchNorm '{bn.GetName()}' has no running statistics to fold.");
@@ -98,7 +98,7 @@ public static class LayerEmitter
         return (scale, shift);
     }
 
-    private static string StandaloneBatchNorm(OnnxGraph g, BatchNorm2d bn, string x)
+    private static string StandaloneBatchNorm(OnnxGraph g, BatchNorm bn, string x)
     {
         var (scale, shift) = BatchNormAffine(bn);
         long c = scale.Length;

@@ -1,4 +1,5 @@
 using TorchSharp;
+using DANNet.Trainer.Models.Layers;
 using DANNet.Trainer.Export;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -18,11 +19,11 @@ public readonly record struct ResNetFeatures(Tensor L1, Tensor L2, Tensor L3, Te
 public sealed class ResNetTrunk : Module<Tensor, ResNetFeatures>
 {
     private readonly Conv2d conv1;
-    private readonly BatchNorm2d bn1;
+    private readonly StableBatchNorm2d bn1;
     private readonly Conv2d? conv2;
-    private readonly BatchNorm2d? bn2;
+    private readonly StableBatchNorm2d? bn2;
     private readonly Conv2d? conv3;
-    private readonly BatchNorm2d? bn3;
+    private readonly StableBatchNorm2d? bn3;
     private readonly MaxPool2d maxpool;
     private readonly Sequential layer1;
     private readonly Sequential layer2;
@@ -38,18 +39,18 @@ public sealed class ResNetTrunk : Module<Tensor, ResNetFeatures>
         {
             long c64 = spec.Channels(64), c128 = spec.Channels(128);
             conv1 = Conv2d(3, c64, 3, stride: 2, padding: 1, bias: false);
-            bn1 = BatchNorm2d(c64);
+            bn1 = new StableBatchNorm2d(c64);
             conv2 = Conv2d(c64, c64, 3, padding: 1, bias: false);
-            bn2 = BatchNorm2d(c64);
+            bn2 = new StableBatchNorm2d(c64);
             conv3 = Conv2d(c64, c128, 3, padding: 1, bias: false);
-            bn3 = BatchNorm2d(c128);
+            bn3 = new StableBatchNorm2d(c128);
             inplanes = c128;
         }
         else
         {
             inplanes = spec.Channels(64);
             conv1 = Conv2d(3, inplanes, 7, stride: 2, padding: 3, bias: false);
-            bn1 = BatchNorm2d(inplanes);
+            bn1 = new StableBatchNorm2d(inplanes);
         }
         maxpool = MaxPool2d(3, stride: 2, padding: 1, ceil_mode: spec.CeilModeMaxPool);
 
@@ -71,7 +72,7 @@ public sealed class ResNetTrunk : Module<Tensor, ResNetFeatures>
         for (int i = 0; i < count; i++)
         {
             var down = i == 0 && (stride != 1 || inplanes != outPlanes)
-                ? Sequential(("0", Conv2d(inplanes, outPlanes, 1, stride: stride, bias: false)), ("1", BatchNorm2d(outPlanes)))
+                ? Sequential(("0", Conv2d(inplanes, outPlanes, 1, stride: stride, bias: false)), ("1", new StableBatchNorm2d(outPlanes)))
                 : null;
             long s = i == 0 ? stride : 1;
             Module<Tensor, Tensor> block = spec.UsesBottleneck

@@ -1,4 +1,5 @@
 using TorchSharp;
+using DANNet.Trainer.Models.Layers;
 using DANNet.Trainer.Export;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -10,21 +11,21 @@ namespace DANNet.Trainer.Models.Backbones;
 public sealed class Bottleneck : Module<Tensor, Tensor>, IOnnxEmitter
 {
     private readonly Conv2d conv1;
-    private readonly BatchNorm2d bn1;
+    private readonly StableBatchNorm2d bn1;
     private readonly Conv2d conv2;
-    private readonly BatchNorm2d bn2;
+    private readonly StableBatchNorm2d bn2;
     private readonly Conv2d conv3;
-    private readonly BatchNorm2d bn3;
+    private readonly StableBatchNorm2d bn3;
     private readonly Sequential? downsample;
 
     public Bottleneck(long inplanes, long planes, long stride, long dilation, StrideOn strideOn, Sequential? downsample) : base(nameof(Bottleneck))
     {
         conv1 = Conv2d(inplanes, planes, 1, stride: strideOn == StrideOn.Conv1x1 ? stride : 1, bias: false);
-        bn1 = BatchNorm2d(planes);
+        bn1 = new StableBatchNorm2d(planes);
         conv2 = Conv2d(planes, planes, 3, stride: strideOn == StrideOn.Conv3x3 ? stride : 1, padding: dilation, dilation: dilation, bias: false);
-        bn2 = BatchNorm2d(planes);
+        bn2 = new StableBatchNorm2d(planes);
         conv3 = Conv2d(planes, planes * 4, 1, bias: false);
-        bn3 = BatchNorm2d(planes * 4);
+        bn3 = new StableBatchNorm2d(planes * 4);
         this.downsample = downsample;
         RegisterComponents();
     }
@@ -53,17 +54,17 @@ public sealed class Bottleneck : Module<Tensor, Tensor>, IOnnxEmitter
 public sealed class BasicBlock : Module<Tensor, Tensor>, IOnnxEmitter
 {
     private readonly Conv2d conv1;
-    private readonly BatchNorm2d bn1;
+    private readonly StableBatchNorm2d bn1;
     private readonly Conv2d conv2;
-    private readonly BatchNorm2d bn2;
+    private readonly StableBatchNorm2d bn2;
     private readonly Sequential? downsample;
 
     public BasicBlock(long inplanes, long planes, long stride, long dilation, Sequential? downsample) : base(nameof(BasicBlock))
     {
         conv1 = Conv2d(inplanes, planes, 3, stride: stride, padding: dilation, dilation: dilation, bias: false);
-        bn1 = BatchNorm2d(planes);
+        bn1 = new StableBatchNorm2d(planes);
         conv2 = Conv2d(planes, planes, 3, padding: dilation, dilation: dilation, bias: false);
-        bn2 = BatchNorm2d(planes);
+        bn2 = new StableBatchNorm2d(planes);
         this.downsample = downsample;
         RegisterComponents();
     }

@@ -1,4 +1,5 @@
 using TorchSharp;
+using DANNet.Trainer.Models.Layers;
 using DANNet.Trainer.Export;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -21,7 +22,7 @@ public sealed class PyramidPooling : Module<Tensor, Tensor>, IOnnxEmitter
         stages = new ModuleList<Sequential>(bins.Select(b => Sequential(("0", (Module<Tensor, Tensor>)AdaptiveAvgPool2d(b)), ("1", Conv2d(features, outFeatures, 1, bias: false)))).ToArray());
         bottleneck = Sequential(
             ("0", Conv2d(features + bins.Count * outFeatures, outFeatures, 3, padding: 1, bias: false)),
-            ("1", BatchNorm2d(outFeatures)),
+            ("1", new StableBatchNorm2d(outFeatures)),
             ("2", Dropout2d(0.1)));
         RegisterComponents();
     }

@@ -1,4 +1,5 @@
 using TorchSharp;
+using DANNet.Trainer.Models.Layers;
 using DANNet.Trainer.Export;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -24,20 +25,20 @@ public sealed class LightNet : Module<Tensor, Tensor>, IOnnxEmitter
         void Add(Module<Tensor, Tensor> m) => layers.Add((layers.Count.ToString(System.Globalization.CultureInfo.InvariantCulture), m));
         Add(ReflectionPad2d(3));
         Add(Conv2d(3, ngf, 7, bias: false));
-        Add(BatchNorm2d(ngf));
+        Add(new StableBatchNorm2d(ngf));
         Add(ReLU());
         Add(Conv2d(ngf, ngf * 2, 3, stride: 2, padding: 1, bias: false));
-        Add(BatchNorm2d(ngf * 2));
+        Add(new StableBatchNorm2d(ngf * 2));
         Add(ReLU());
         Add(Conv2d(ngf * 2, ngf * 4, 3, stride: 2, padding: 1, bias: false));
-        Add(BatchNorm2d(ngf * 4));
+        Add(new StableBatchNorm2d(ngf * 4));
         Add(ReLU());
         for (int i = 0; i < residualBlocks; i++) Add(new LightNetResidualBlock(ngf * 4));
         Add(ConvTranspose2d(ngf * 4, ngf * 2, 3, stride: 2, padding: 1, output_padding: 1, bias: false));
-        Add(BatchNorm2d(ngf * 2));
+        Add(new StableBatchNorm2d(ngf * 2));
         Add(ReLU());
         Add(ConvTranspose2d(ngf * 2, ngf, 3, stride: 2, padding: 1, output_padding: 1, bias: false));
-        Add(BatchNorm2d(ngf));
+        Add(new StableBatchNorm2d(ngf));
         Add(ReLU());
         Add(ReflectionPad2d(3));
         Add(Conv2d(ngf, 3, 7, bias: true));
@@ -76,11 +77,11 @@ public sealed class LightNetResidualBlock : Module<Tensor, Tensor>, IOnnxEmitter
         conv_block = Sequential(
             ("0", ReflectionPad2d(1)),
             ("1", Conv2d(channels, channels, 3, bias: false)),
-            ("2", BatchNorm2d(channels)),
+            ("2", new StableBatchNorm2d(channels)),
             ("3", ReLU()),
             ("4", ReflectionPad2d(1)),
             ("5", Conv2d(channels, channels, 3, bias: false)),
-            ("6", BatchNorm2d(channels)));
+            ("6", new StableBatchNorm2d(channels)));
         RegisterComponents();
     }
 

@@ -48,12 +48,12 @@ public sealed class DeepLabV2 : SegmentationNet, IHasFrozenParameters
     {
         base.train(train);
         if (Trunk.Spec.FrozenBatchNorm)
-            foreach (var bn in modules().OfType<BatchNorm2d>()) bn.eval();
+            foreach (var bn in modules().OfType<BatchNorm>()) bn.eval();
     }
 
     /// <summary>The BatchNorm parameters of a frozen-BN trunk (none otherwise).</summary>
     public IEnumerable<Parameter> FrozenParameters() =>
-        Trunk.Spec.FrozenBatchNorm ? modules().OfType<BatchNorm2d>().SelectMany(bn => bn.parameters()) : [];
+        Trunk.Spec.FrozenBatchNorm ? modules().OfType<BatchNorm>().SelectMany(bn => bn.parameters()) : [];
 
     private void FreezeBatchNorm()
     {

@@ -1,4 +1,5 @@
 using TorchSharp;
+using DANNet.Trainer.Models.Layers;
 using DANNet.Trainer.Export;
 using DANNet.Trainer.Models.Backbones;
 using DANNet.Trainer.Models.Heads;
@@ -28,7 +29,7 @@ public sealed class PspNet : SegmentationNet
             ("1", Conv2d(mid, numClasses, 1, bias: true)));
         dsn = Sequential(
             ("0", Conv2d(channels[2], auxMid, 3, padding: 1, bias: true)),
-            ("1", BatchNorm2d(auxMid)),
+            ("1", new StableBatchNorm2d(auxMid)),
             ("2", Dropout2d(0.1)),
             ("3", Conv2d(auxMid, numClasses, 1, bias: true)));
         Trunk.RegisterInto(this);

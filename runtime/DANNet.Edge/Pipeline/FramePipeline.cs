@@ -25,7 +25,6 @@ public sealed class FramePipeline : IDisposable
     private readonly FramePool _pool = new(3);
     private readonly Mat _input;
     private readonly InputResizer _resizer;
-    private readonly Size _inputSize;
 
     public FramePipeline(IFrameSource source, SegmentationSession session, MaskRingWriter ring, SourceOptions options, ILogger log)
     {
@@ -36,7 +35,6 @@ public sealed class FramePipeline : IDisposable
         _ring = ring;
         _options = options;
         _log = log;
-        _inputSize = new Size(session.Info.Width, session.Info.Height);
         _input = Mat.FromPixelData(session.Info.Height, session.Info.Width, MatType.CV_8UC3, session.ImageAddress);
         _resizer = new InputResizer(_input);
 

@@ -188,6 +188,8 @@ def main(argv=None):
         print(f"error: {e}", file=sys.stderr)
         return 1
     start, read, mismatches, last_mask, last_line = time.monotonic(), 0, 0, None, 0.0
+    if ring.writer_state() != "alive":
+        print(f"warning: the writer of {args.path} is {ring.writer_state()}; its frames are old", file=sys.stderr)
     with ring:
         while (args.frames == 0 or read < args.frames) and (args.seconds == 0 or time.monotonic() - start < args.seconds):
             status, frame, mask = ring.read_latest()

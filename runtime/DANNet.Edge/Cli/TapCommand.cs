@@ -18,9 +18,10 @@ internal static class TapCommand
         var verify = new Option<bool>("--verify-pattern") { Description = "Check every frame against 'publish-test-pattern' masks, pixel by pixel (ring tests)." };
         var stale = new Option<double>("--stale-after") { Description = "Seconds without a heartbeat after which the writer counts as dead.", DefaultValueFactory = _ => 2 };
         var json = new Option<bool>("--json") { Description = "Print only a JSON summary at the end." };
+        var anyWriter = new Option<bool>("--any-writer") { Description = "Also read a ring whose writer has stopped or died (its last, old frames); by default tap waits for a live writer." };
         var command = new Command("tap", "Follow the shared-memory mask ring like any consumer: live per-frame stats (latency, skipped, overruns, classes), optional colour PNGs, writer restart/death detection.")
         {
-            RingPath, frames, seconds, png, every, verify, stale, json,
+            RingPath, frames, seconds, png, every, verify, stale, json, anyWriter,
         };
         command.SetAction((parse, cancel) =>
         {
@@ -31,7 +32,7 @@ internal static class TapCommand
             }
             var options = new TapOptions(parse.GetValue(RingPath)!, parse.GetValue(frames),
                 parse.GetValue(seconds) > 0 ? TimeSpan.FromSeconds(parse.GetValue(seconds)) : null, parse.GetValue(png)?.FullName, parse.GetValue(every),
-                parse.GetValue(verify), TimeSpan.FromSeconds(parse.GetValue(stale)), parse.GetValue(json));
+                parse.GetValue(verify), TimeSpan.FromSeconds(parse.GetValue(stale)), parse.GetValue(json), parse.GetValue(anyWriter));
             return Task.FromResult(Run(options, Console.Out, cancel));
         });
         return command;

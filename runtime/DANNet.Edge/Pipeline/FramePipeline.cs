@@ -1,3 +1,4 @@
+using System.Reactive.Disposables;
 using System.Reactive.Linq;
 using DANNet.Edge.Configuration;
 using DANNet.Edge.Inference;
@@ -43,8 +44,28 @@ public sealed class FramePipeline : IDisposable
 
     public PipelineStats Stats { get; } = new();
 
-    /// <summary>The running pipeline: subscribe to start capturing; dispose the subscription to stop.</summary>
+    private int _running;
+
+    /// <summary>
+    /// The running pipeline: subscribe to start capturing; dispose the subscription to stop (it
+    /// returns once the capture thread has left the source). One subscription at a time: a second
+    /// one while the first is still running or stopping is refused, since both would drive the
+    /// same source and buffers.
+    /// </summary>
     public IObservable<FrameTimings> Frames() =>
+        Observable.Create<FrameTimings>(observer =>
+        {
+            if (Interlocked.Exchange(ref _running, 1) == 1)
+                throw new InvalidOperationException("The pipeline is already running (or still stopping): one subscription at a time.");
+            var inner = Stages().Subscribe(observer);
+            return Disposable.Create(() =>
+            {
+                inner.Dispose();
+                Volatile.Write(ref _running, 0);
+            });
+        });
+
+    private IObservable<FrameTimings> Stages() =>
         FrameCapture.Observe(_source, _options, _pool, _log, Stats)
             .ObserveLatestOn("dannet-edge inference", dropped =>
             {

@@ -85,22 +85,33 @@ public sealed class RingTap(TapOptions options, TextWriter output)
         return Summary(read, skipped, overruns, crcFailures, mismatches, restarts, publishToRead, captureToPublish, state);
     }
 
+    /// <summary>
+    /// Opens the ring once it exists — and, unless <see cref="TapOptions.AnyWriter"/>, once a live
+    /// writer owns it: a ring left by a stopped or dead writer holds old frames that a consumer must
+    /// not take for the present.
+    /// </summary>
     private MaskRingReader? WaitForRing(Func<bool> giveUp)
     {
-        bool told = false;
+        string? told = null;
         while (true)
         {
+            string why;
             try
             {
-                return MaskRingReader.Open(options.Path);
+                var reader = MaskRingReader.Open(options.Path);
+                var state = reader.WriterStatus(_staleAfter);
+                if (options.AnyWriter || state == WriterState.Alive) return reader;
+                why = $"its writer is {state.ToString().ToLowerInvariant()}; its frames are old";
+                reader.Dispose();
             }
             catch (Exception ex) when (ex is FileNotFoundException or InvalidDataException)
             {
-                if (giveUp()) return null;
-                if (!told && !options.Json) output.WriteLine($"waiting for a ring at {options.Path} ({ex.Message})");
-                told = true;
-                Thread.Sleep(50);
+                why = ex.Message;
             }
+            if (giveUp()) return null;
+            if (told != why && !options.Json) output.WriteLine($"waiting for a live writer at {options.Path} ({why})");
+            told = why;
+            Thread.Sleep(50);
         }
     }
 

@@ -8,8 +8,9 @@ namespace DANNet.Edge.Tap;
 /// <param name="VerifyPattern">Check every frame against the test pattern (for ring tests).</param>
 /// <param name="StaleAfter">Heartbeat age after which the writer counts as dead.</param>
 /// <param name="Json">Print the summary as one JSON object instead of text.</param>
+/// <param name="AnyWriter">Read a ring whose writer is stopped or dead too (its last frames), instead of waiting for a live one.</param>
 public sealed record TapOptions(string Path, long Frames = 0, TimeSpan? Duration = null, string? PngDir = null, int PngEvery = 1,
-    bool VerifyPattern = false, TimeSpan? StaleAfter = null, bool Json = false)
+    bool VerifyPattern = false, TimeSpan? StaleAfter = null, bool Json = false, bool AnyWriter = false)
 {
     public const string DefaultPath = "/dev/shm/dannet-edge";
 }

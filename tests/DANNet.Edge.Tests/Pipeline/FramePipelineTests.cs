@@ -24,9 +24,13 @@ public sealed class FramePipelineTests : IDisposable
         using var source = FrameSourceFactory.Create(options);
         using var pipeline = new FramePipeline(source, session, ring, options, new ListLogger());
 
-        var warm = pipeline.Frames().Take(3).ToList().Wait();
-        pipeline.Stats.Report(MonotonicClock.NowNs, 0);   // a new window: warm-up allocations are behind us
-        var frames = pipeline.Frames().Take(4).ToList().Wait();
+        // One subscription: after 3 warm-up frames a new statistics window starts (on the inference
+        // thread, between frames), so the window holds only warm frames.
+        var all = pipeline.Frames()
+            .Do(t => { if (t.FrameId == 3) pipeline.Stats.Report(MonotonicClock.NowNs, 0); })
+            .Take(7).ToList().Wait();
+        var warm = all.Take(3).ToList();
+        var frames = all.Skip(3).ToList();
 
         Assert.Equal(0, pipeline.Stats.InferenceAllocatedInWindow);
         Assert.All(frames, t =>

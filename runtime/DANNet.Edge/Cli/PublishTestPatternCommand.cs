@@ -49,9 +49,7 @@ internal static class PublishTestPatternCommand
         long n = 0;
         while (!cancel.IsCancellationRequested && (frames == 0 || n < frames) && (duration is null || clock.Elapsed < duration))
         {
-            ulong capture = MonotonicClock.NowNs;
-            TestPattern.Fill(writer.BeginFrame(), writer.Published + 1, geometry.ClassCount);
-            writer.Commit(capture);
+            TestPattern.PublishNext(writer);
             n++;
             if (fps > 0)
             {

@@ -1,3 +1,5 @@
+using DANNet.Edge.SharedMemory;
+
 namespace DANNet.Edge.Tap;
 
 /// <summary>
@@ -17,6 +19,14 @@ public static class TestPattern
             mask[i] = (byte)start;
             if (++start == classes) start = 0;
         }
+    }
+
+    /// <summary>Writes the next frame's pattern straight into <paramref name="writer"/>'s next slot and publishes it; returns its frame id.</summary>
+    public static ulong PublishNext(MaskRingWriter writer)
+    {
+        ulong capture = MonotonicClock.NowNs;
+        Fill(writer.BeginFrame(), writer.Published + 1, writer.Geometry.ClassCount);
+        return writer.Commit(capture);
     }
 
     /// <summary>Index of the first pixel that is not frame <paramref name="frameId"/>'s pattern, or -1.</summary>

@@ -49,8 +49,7 @@ public sealed class RingProcessTests(ITestOutputHelper output) : IDisposable
         long n = 0;
         while (!stop())
         {
-            TestPattern.Fill(writer.BeginFrame(), writer.Published + 1, writer.Geometry.ClassCount);
-            writer.Commit(MonotonicClock.NowNs);
+            TestPattern.PublishNext(writer);
             n++;
         }
         return n;
@@ -97,14 +96,13 @@ public sealed class RingProcessTests(ITestOutputHelper output) : IDisposable
             var ready = reader.StandardOutput.ReadLineAsync();
             while (!ready.IsCompleted)
             {
-                TestPattern.Fill(writer.BeginFrame(), writer.Published + 1, 19);
-                writer.Commit(MonotonicClock.NowNs);
+                TestPattern.PublishNext(writer);
                 Thread.Sleep(5);
             }
             Signal(reader.Id, "STOP");
             ulong before = writer.Published;
             // The writer never looks at readers: 2000 frames go out while this one is frozen mid-whatever.
-            var publishing = Task.Run(() => { for (int i = 0; i < 2000; i++) { TestPattern.Fill(writer.BeginFrame(), writer.Published + 1, 19); writer.Commit(MonotonicClock.NowNs); } });
+            var publishing = Task.Run(() => { for (int i = 0; i < 2000; i++) TestPattern.PublishNext(writer); });
             Assert.True(await Task.WhenAny(publishing, Task.Delay(TimeSpan.FromSeconds(60))) == publishing, "the writer blocked while a reader was stopped");
             Assert.Equal(before + 2000, writer.Published);
             Signal(reader.Id, "CONT");

@@ -15,10 +15,7 @@ public sealed class RingTapTests : IDisposable
     {
         string path = Path.Combine(_dir, "ring");
         using (var writer = MaskRingWriter.Create(path, new RingGeometry(2, 8, 4, 19), PublishTestPatternCommand.Description()))
-        {
-            TestPattern.Fill(writer.BeginFrame(), 1, 19);
-            writer.Commit(MonotonicClock.NowNs);
-        }
+            Assert.Equal(1UL, TestPattern.PublishNext(writer));
         var text = new StringWriter();
         var waited = new RingTap(new TapOptions(path, Duration: TimeSpan.FromMilliseconds(300)), text).Run(CancellationToken.None);
         Assert.Equal(0, waited.FramesRead);

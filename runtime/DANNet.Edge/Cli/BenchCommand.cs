@@ -4,6 +4,7 @@ using System.Globalization;
 using System.Text.Json;
 using DANNet.Edge.Configuration;
 using DANNet.Edge.Inference;
+using DANNet.Edge.Sources;
 using Microsoft.Extensions.Logging.Abstractions;
 using OpenCvSharp;
 
@@ -52,7 +53,7 @@ internal static class BenchCommand
                 }
                 return 0;
             }
-            catch (Exception ex) when (ex is IOException or InvalidDataException or ArgumentException)
+            catch (Exception ex) when (ex is IOException or InvalidDataException or ArgumentException or FrameSourceException)
             {
                 Console.Error.WriteLine($"error: {ex.Message}");
                 return 1;
@@ -65,8 +66,9 @@ internal static class BenchCommand
     {
         using var session = SegmentationSession.Open(modelPath, options, NullLogger.Instance);
         var size = new Size(session.Info.Width, session.Info.Height);
-        using var capture = new VideoCapture(videoPath, VideoCaptureAPIs.FFMPEG);
-        if (!capture.IsOpened()) throw new IOException($"Cannot read frames from '{videoPath}'.");
+        // The daemon's own frame source: the same decoding, looping and errors, without pacing.
+        using var source = FrameSourceFactory.Create(new SourceOptions { Uri = videoPath, Loop = true, Realtime = false });
+        source.Open();
         using var input = Mat.FromPixelData(size.Height, size.Width, MatType.CV_8UC3, session.ImageAddress);
         using var resizer = new DANNet.Edge.Pipeline.InputResizer(input);
         using var frame = new Mat();
@@ -76,11 +78,8 @@ internal static class BenchCommand
         long allocated = 0;
         for (int i = -warmup; i < frames; i++)
         {
-            if (!capture.Read(frame) || frame.Empty())
-            {
-                capture.Set(VideoCaptureProperties.PosFrames, 0);
-                if (!capture.Read(frame) || frame.Empty()) throw new IOException($"'{videoPath}' has no readable frames.");
-            }
+            if (source.Read(frame, out string? problem) != FrameReadStatus.Frame)
+                throw new IOException($"'{videoPath}' gave no frame at frame {i + warmup}: {problem ?? "end of stream"}.");
             long before = GC.GetAllocatedBytesForCurrentThread();
             long start = Stopwatch.GetTimestamp();
             resizer.Resize(frameInput);

@@ -47,7 +47,7 @@ public sealed class RingTap(TapOptions options, TextWriter output)
                     if (!options.Json && clock.Elapsed - lastLine >= TimeSpan.FromMilliseconds(250))
                     {
                         lastLine = clock.Elapsed;
-                        output.WriteLine(Line(reader, frame, mask, read, skipped, publishToRead[^1], captureToPublish[^1]));
+                        output.WriteLine(Line(reader, frame, mask, read, skipped, overruns, publishToRead[^1], captureToPublish[^1]));
                     }
                     continue;
                 }
@@ -130,14 +130,14 @@ public sealed class RingTap(TapOptions options, TextWriter output)
         return null;
     }
 
-    private static string Line(MaskRingReader reader, MaskFrame frame, byte[] mask, long read, long skipped, double publishToRead, double captureToPublish)
+    private static string Line(MaskRingReader reader, MaskFrame frame, byte[] mask, long read, long skipped, long overruns, double publishToRead, double captureToPublish)
     {
         var counts = new int[256];
         foreach (var v in mask) counts[v]++;
         var top = Enumerable.Range(0, reader.Geometry.ClassCount).OrderByDescending(c => counts[c]).Take(3)
             .Select(c => $"{(c < reader.ClassNames.Count ? reader.ClassNames[c] : c.ToString())} {100.0 * counts[c] / mask.Length:F0}%");
         return $"frame {frame.FrameId,7}  read {read,6}  skipped {skipped,5}  capture→publish {captureToPublish,6:F1} ms  publish→read {publishToRead,5:F2} ms  " +
-               $"dropped {reader.FramesDropped}  overruns {reader.Overruns}  |  {string.Join(", ", top)}";
+               $"dropped {reader.FramesDropped}  overruns {overruns}  |  {string.Join(", ", top)}";
     }
 
     private void WritePng(MaskRingReader reader, byte[] mask, ulong frameId)

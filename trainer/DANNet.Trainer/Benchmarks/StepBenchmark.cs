@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using DANNet.Trainer.Losses;
 using DANNet.Trainer.Models;
+using DANNet.Trainer.Torch;
 using DANNet.Trainer.Training;
 using TorchSharp;
 using static TorchSharp.torch;
@@ -45,7 +46,7 @@ public static class StepBenchmark
 
         using var nets = DannetNets.Create(o.Architecture, withLight: true, withDiscriminators: false);
         var parameters = nets.GeneratorParameters();
-        var optimizer = optim.SGD(parameters, 2.5e-4, momentum: 0.9, weight_decay: 5e-4);
+        var optimizer = new StableSgd(parameters, 2.5e-4, momentum: 0.9, weightDecay: 5e-4);
         using var weights = tensor(ClassWeights.FromFrequencies(ClassWeights.CityscapesFrequencies, ClassWeights.TrainingStrength));
         using var x = randn(o.Batch, 3, o.Height, o.Width);
         using var labels = randint(0, 19, [o.Batch, o.Height, o.Width], dtype: int64);
@@ -66,7 +67,7 @@ public static class StepBenchmark
             optimizer.zero_grad();
             var (r, logits) = nets.Forward(x);
             var up = DannetNets.Upsample(logits, o.Height, o.Width);
-            var loss = WeightedCrossEntropy.Compute(up, labels, weights) + LightLoss.Compute(x, r!, ExposureLoss.Target(x)).Total;
+            var loss = WeightedCrossEntropy.Compute(up, labels, weights).Plus(LightLoss.Compute(x, r!, ExposureLoss.Target(x)).Total);
             loss.backward();
             optimizer.step();
             if (++stepsDone == o.Warmup + 1) rssAfterFirstStep = CurrentRss();

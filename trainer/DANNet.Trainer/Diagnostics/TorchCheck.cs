@@ -1,3 +1,4 @@
+using DANNet.Trainer.Torch;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -23,7 +24,7 @@ public static class TorchCheck
         var x = randn(2, 3, 16, 16);
         var y = randint(0, 19, [2, 16, 16], dtype: int64);
         var before = net.parameters().Select(p => p.detach().clone()).ToList();
-        var optimizer = optim.SGD(net.parameters(), 0.1, momentum: 0.9);
+        var optimizer = new StableSgd(net.parameters(), 0.1, momentum: 0.9);
         var lossFn = nn.CrossEntropyLoss(ignore_index: 255);
 
         float first = 0, last = 0;

@@ -6,6 +6,7 @@ using DANNet.Trainer.Models.Segmentation;
 using DANNet.Trainer.Training;
 using Google.Protobuf;
 using Microsoft.ML.OnnxRuntime;
+using DANNet.Trainer.Torch;
 using OpenCvSharp;
 using static TorchSharp.torch;
 
@@ -54,7 +55,7 @@ public static class OnnxParity
         double? relitDiff = null;
         if (light is not null)
         {
-            x = x + light.call(x);
+            x = x.Plus(light.call(x));
             relitDiff = MaxAbsDiff(x, Output(ModelContract.RelitOutput));
         }
         var logits = segmentation.call(x);

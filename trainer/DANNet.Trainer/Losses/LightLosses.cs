@@ -1,3 +1,4 @@
+using DANNet.Trainer.Torch;
 using TorchSharp;
 using static TorchSharp.torch;
 using static TorchSharp.torch.nn;
@@ -10,10 +11,11 @@ public static class TotalVariationLoss
     public static Tensor Compute(Tensor r)
     {
         using var scope = NewDisposeScope();
+        using var s = new ScalarScope();
         long b = r.shape[0], h = r.shape[2], w = r.shape[3];
-        var dh = (r[.., .., 1.., ..] - r[.., .., ..(int)(h - 1), ..]).pow(2).sum();
-        var dw = (r[.., .., .., 1..] - r[.., .., .., ..(int)(w - 1)]).pow(2).sum();
-        return (2.0 * (dh / ((h - 1) * w) + dw / (h * (w - 1))) / b).MoveToOuterDisposeScope();
+        var dh = (r[.., .., 1.., ..] - r[.., .., ..(int)(h - 1), ..]).pow(s[2]).sum();
+        var dw = (r[.., .., .., 1..] - r[.., .., .., ..(int)(w - 1)]).pow(s[2]).sum();
+        return dh.div(s[(h - 1) * w]).Plus(dw.div(s[h * (w - 1)])).mul(s[2.0]).div(s[b]).MoveToOuterDisposeScope();
     }
 }
 
@@ -28,6 +30,7 @@ public static class SsimLoss
     public static Tensor Compute(Tensor x, Tensor y)
     {
         using var scope = NewDisposeScope();
+        using var s = new ScalarScope();
         var px = functional.pad(x, [1, 1, 1, 1], PaddingModes.Reflect);
         var py = functional.pad(y, [1, 1, 1, 1], PaddingModes.Reflect);
         Tensor Pool(Tensor t) => functional.avg_pool2d(t, 3, stride: 1);
@@ -36,9 +39,9 @@ public static class SsimLoss
         var sigmaX = Pool(px * px) - muX * muX;
         var sigmaY = Pool(py * py) - muY * muY;
         var sigmaXY = Pool(px * py) - muX * muY;
-        var n = (2 * muX * muY + C1) * (2 * sigmaXY + C2);
-        var d = (muX * muX + muY * muY + C1) * (sigmaX + sigmaY + C2);
-        return clamp((1 - n / d) / 2, 0, 1).mean().MoveToOuterDisposeScope();
+        var n = muX.mul(s[2]).mul(muY).Plus(s[C1]) * sigmaXY.mul(s[2]).Plus(s[C2]);
+        var d = (muX * muX).Plus(muY * muY).Plus(s[C1]) * sigmaX.Plus(sigmaY).Plus(s[C2]);
+        return (n / d).neg().Plus(s[1]).div(s[2]).clamp(s[0], s[1]).mean().MoveToOuterDisposeScope();
     }
 }
 
@@ -54,9 +57,10 @@ public static class ExposureLoss
     public static Tensor Compute(Tensor relit, double target, int patch = Patch)
     {
         using var scope = NewDisposeScope();
+        using var s = new ScalarScope();
         var mean = relit.mean([1], keepdim: true);
         var pooled = functional.avg_pool2d(mean, patch, stride: patch);
-        return (pooled - target).pow(2).mean().MoveToOuterDisposeScope();
+        return pooled.sub(s[target]).pow(s[2]).mean().MoveToOuterDisposeScope();
     }
 
     /// <summary>E: the mean of the (normalised) night batch, as a plain number (no gradient flows into it).</summary>
@@ -74,13 +78,17 @@ public static class LightLoss
 {
     public const double TotalVariationWeight = 10;
 
+    private static readonly Scalar TotalVariationScalar = TotalVariationWeight.ToScalar();
+
     public static LightLossTerms Compute(Tensor x, Tensor r, double exposureTarget)
     {
-        var relit = x + r;
+        var relit = x.Plus(r);
         var tv = TotalVariationLoss.Compute(r);
         var ssim = SsimLoss.Compute(relit, x);
         var exposure = ExposureLoss.Compute(relit, exposureTarget);
         relit.Dispose();
-        return new LightLossTerms(TotalVariationWeight * tv + ssim + exposure, tv, ssim, exposure);
+        using var weighted = tv.mul(TotalVariationScalar);
+        using var withSsim = weighted.Plus(ssim);
+        return new LightLossTerms(withSsim.Plus(exposure), tv, ssim, exposure);
     }
 }

@@ -1,4 +1,5 @@
 using DANNet.Edge.Contracts;
+using DANNet.Trainer.Torch;
 using TorchSharp;
 using static TorchSharp.torch;
 using static TorchSharp.torch.nn;
@@ -31,13 +32,14 @@ public static class PseudoLabelFusion
     {
         using var scope = NewDisposeScope();
         using var noGrad = no_grad();
+        using var n = new ScalarScope();
         int s = CityscapesClasses.StaticCount;
         var dayStatic = day[.., ..s];
-        var a = where(dayStatic > DayThreshold, ConfidentDayWeight, OtherDayWeight).to(day.dtype);
-        var fusedStatic = a * dayStatic + (1 - a) * night[.., ..s];
+        var a = full_like(dayStatic, n[OtherDayWeight]).masked_fill_(dayStatic.gt(n[DayThreshold]), n[ConfidentDayWeight]);
+        var fusedStatic = (a * dayStatic).Plus(a.neg().Plus(n[1]) * night[.., ..s]);
         var fused = cat([fusedStatic, night[.., s..]], 1) * weights.view(1, -1, 1, 1);
         var labels = fused.argmax(1);
-        labels.masked_fill_(labels >= s, CityscapesClasses.Ignore);
+        labels.masked_fill_(labels.ge(n[s]), n[CityscapesClasses.Ignore]);
         return labels.MoveToOuterDisposeScope();
     }
 }
@@ -59,8 +61,9 @@ public static class StaticLoss
     public static Tensor Compute(Tensor staticLogits, Tensor pseudoLabels, Tensor staticWeights, double gamma = Gamma)
     {
         using var scope = NewDisposeScope();
+        using var s = new ScalarScope();
         long classes = staticLogits.shape[1];
-        var valid = pseudoLabels != CityscapesClasses.Ignore;
+        var valid = pseudoLabels.ne(s[CityscapesClasses.Ignore]);
         Tensor occurs;
         using (no_grad())
         {
@@ -72,9 +75,9 @@ public static class StaticLoss
         }
         var prob = functional.softmax(staticLogits, 1);
         var p = (prob * staticWeights.view(1, -1, 1, 1) * occurs).amax([1]);
-        var focal = -(1 - p).pow(gamma) * log(p.clamp_min(1e-12));
+        var focal = p.neg().Plus(s[1]).pow(s[gamma]).neg() * log(p.clamp_min(s[1e-12]));
         var validCount = valid.sum();
-        var loss = validCount.item<long>() == 0 ? (focal * 0).sum() : focal.masked_select(valid).mean();
+        var loss = validCount.item<long>() == 0 ? focal.mul(s[0]).sum() : focal.masked_select(valid).mean();
         return loss.MoveToOuterDisposeScope();
     }
 }
@@ -91,7 +94,8 @@ public static class LsganLoss
     public static Tensor ToLabel(Tensor output, double label)
     {
         using var scope = NewDisposeScope();
-        return (output - label).pow(2).mean().MoveToOuterDisposeScope();
+        using var s = new ScalarScope();
+        return output.sub(s[label]).pow(s[2]).mean().MoveToOuterDisposeScope();
     }
 
     public static Tensor Generator(Tensor discriminatorOnTarget) => ToLabel(discriminatorOnTarget, SourceLabel);
@@ -99,6 +103,7 @@ public static class LsganLoss
     public static Tensor Discriminator(Tensor onSource, Tensor onTarget)
     {
         using var scope = NewDisposeScope();
-        return (0.5 * ToLabel(onSource, SourceLabel) + 0.5 * ToLabel(onTarget, TargetLabel)).MoveToOuterDisposeScope();
+        using var s = new ScalarScope();
+        return ToLabel(onSource, SourceLabel).mul(s[0.5]).Plus(ToLabel(onTarget, TargetLabel).mul(s[0.5])).MoveToOuterDisposeScope();
     }
 }

@@ -1,6 +1,7 @@
 using DANNet.Edge.Contracts;
 using DANNet.Trainer.Losses;
 using DANNet.Trainer.Models;
+using DANNet.Trainer.Torch;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -18,6 +19,11 @@ namespace DANNet.Trainer.Training;
 public sealed class DannetIteration(DannetNets nets, TrainingConfig config, Tensor trainWeights)
 {
     private readonly LossConfig _loss = config.Loss;
+    // The loss weights as scalars held as long as the iteration (never made per call; docs/conventions.md).
+    private readonly Scalar _sourceLightWeight = config.Loss.SourceLightWeight.ToScalar();
+    private readonly Scalar _targetLightWeight = config.Loss.TargetLightWeight.ToScalar();
+    private readonly Scalar _adversarialWeight = config.Loss.AdversarialWeight.ToScalar();
+    private readonly Scalar _staticWeight = config.Loss.StaticWeight.ToScalar();
 
     /// <summary>Runs the iteration and returns every loss term by name (values already checked finite).</summary>
     public Dictionary<string, double> Run(long iteration, LabelledBatch labelled, PairBatch? pairs, OptimizerHelper generatorOptimizer, OptimizerHelper? discriminatorOptimizer)
@@ -52,7 +58,7 @@ public sealed class DannetIteration(DannetNets nets, TrainingConfig config, Tens
             {
                 var light = LightLoss.Compute(labelled.Images, r, e).Total;
                 Check("light_source", light);
-                total = total + _loss.SourceLightWeight * light;
+                total = total.Plus(light.mul(_sourceLightWeight));
             }
             total.backward();
             sourceProb = functional.softmax(up.detach(), 1).MoveToOuterDisposeScope();
@@ -77,13 +83,13 @@ public sealed class DannetIteration(DannetNets nets, TrainingConfig config, Tens
                     {
                         var adv = LsganLoss.Generator(nets.DayDiscriminator!.call(prob));
                         Check("adv_day", adv);
-                        total = total + _loss.AdversarialWeight * adv;
+                        total = total.Plus(adv.mul(_adversarialWeight));
                     }
                     if (lightOn && r is not null)
                     {
                         var light = LightLoss.Compute(pairs.Day, r, e).Total;
                         Check("light_day", light);
-                        total = total + _loss.TargetLightWeight * light;
+                        total = total.Plus(light.mul(_targetLightWeight));
                     }
                     total.backward();
                 }
@@ -101,7 +107,7 @@ public sealed class DannetIteration(DannetNets nets, TrainingConfig config, Tens
                 {
                     var adv = LsganLoss.Generator(nets.NightDiscriminator!.call(prob));
                     Check("adv_night", adv);
-                    total = total + _loss.AdversarialWeight * adv;
+                    total = total.Plus(adv.mul(_adversarialWeight));
                     any = true;
                 }
                 if (_loss.UseStatic)
@@ -109,14 +115,14 @@ public sealed class DannetIteration(DannetNets nets, TrainingConfig config, Tens
                     var pseudo = PseudoLabelFusion.Fuse(dayProb, prob.detach(), trainWeights);
                     var stat = StaticLoss.Compute(up[.., ..CityscapesClasses.StaticCount], pseudo, trainWeights[..CityscapesClasses.StaticCount]);
                     Check("static", stat);
-                    total = total + _loss.StaticWeight * stat;
+                    total = total.Plus(stat.mul(_staticWeight));
                     any = true;
                 }
                 if (lightOn && r is not null)
                 {
                     var light = LightLoss.Compute(pairs.Night, r, e).Total;
                     Check("light_night", light);
-                    total = total + _loss.TargetLightWeight * light;
+                    total = total.Plus(light.mul(_targetLightWeight));
                     any = true;
                 }
                 if (any) total.backward();
@@ -137,7 +143,7 @@ public sealed class DannetIteration(DannetNets nets, TrainingConfig config, Tens
             var dNight = LsganLoss.Discriminator(nightD.call(sourceProb), nightD.call(nightProb));
             Check("d_day", dDay);
             Check("d_night", dNight);
-            (dDay + dNight).backward();
+            dDay.Plus(dNight).backward();
             discriminatorOptimizer.step();
         }
         sourceProb.Dispose();

@@ -2,6 +2,7 @@ using DANNet.Trainer.Models;
 using DANNet.Trainer.Models.Discriminators;
 using DANNet.Trainer.Models.Relighting;
 using DANNet.Trainer.Models.Segmentation;
+using DANNet.Trainer.Torch;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -69,7 +70,7 @@ public sealed class DannetNets : IDisposable
     {
         if (Light is null) return (null, Segmentation.call(x));
         var r = Light.call(x);
-        using var relit = x + r;
+        using var relit = x.Plus(r);
         return (r, Segmentation.call(relit));
     }
 

@@ -6,6 +6,7 @@ using DANNet.Trainer.IO;
 using DANNet.Trainer.Losses;
 using DANNet.Trainer.Models;
 using DANNet.Trainer.Models.Checkpoints;
+using DANNet.Trainer.Torch;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -42,8 +43,8 @@ public sealed class DannetTrainer(TrainingConfig config, string outDir)
         if (config.Model.InitLight is { } light && nets.Light is not null) Checkpoint.Load(nets.Light, light);
 
         var o = config.Optim;
-        var gOpt = optim.SGD(nets.GeneratorParameters(), o.GeneratorLr, momentum: o.Momentum, weight_decay: o.WeightDecay);
-        OptimizerHelper? dOpt = withDiscriminators ? optim.Adam(nets.DiscriminatorParameters(), o.DiscriminatorLr, beta1: o.Beta1, beta2: o.Beta2) : null;
+        var gOpt = new StableSgd(nets.GeneratorParameters(), o.GeneratorLr, momentum: o.Momentum, weightDecay: o.WeightDecay);
+        OptimizerHelper? dOpt = withDiscriminators ? new StableAdam(nets.DiscriminatorParameters(), o.DiscriminatorLr, beta1: o.Beta1, beta2: o.Beta2) : null;
 
         var store = new CheckpointStore(Path.Combine(outDir, CheckpointsFolder), config.Run.KeepCheckpoints);
         var metrics = new MetricsLog(Path.Combine(outDir, MetricsFile));

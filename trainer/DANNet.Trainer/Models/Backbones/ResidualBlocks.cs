@@ -1,3 +1,4 @@
+using DANNet.Trainer.Torch;
 using TorchSharp;
 using DANNet.Trainer.Models.Layers;
 using DANNet.Trainer.Export;
@@ -37,7 +38,7 @@ public sealed class Bottleneck : Module<Tensor, Tensor>, IOnnxEmitter
         y = functional.relu(bn2.call(conv2.call(y)));
         y = bn3.call(conv3.call(y));
         var identity = downsample is null ? x : downsample.call(x);
-        return functional.relu(y + identity).MoveToOuterDisposeScope();
+        return functional.relu(y.Plus(identity)).MoveToOuterDisposeScope();
     }
 
     public string EmitOnnx(OnnxGraph g, string x)
@@ -75,7 +76,7 @@ public sealed class BasicBlock : Module<Tensor, Tensor>, IOnnxEmitter
         var y = functional.relu(bn1.call(conv1.call(x)));
         y = bn2.call(conv2.call(y));
         var identity = downsample is null ? x : downsample.call(x);
-        return functional.relu(y + identity).MoveToOuterDisposeScope();
+        return functional.relu(y.Plus(identity)).MoveToOuterDisposeScope();
     }
 
     public string EmitOnnx(OnnxGraph g, string x)

@@ -12,6 +12,9 @@ namespace DANNet.Trainer.Models.Discriminators;
 /// </summary>
 public sealed class FcDiscriminator : Module<Tensor, Tensor>
 {
+    public const double NegativeSlope = 0.2;
+    private static readonly Scalar NegativeSlopeScalar = NegativeSlope.ToScalar();
+
     private readonly Conv2d conv1;
     private readonly Conv2d conv2;
     private readonly Conv2d conv3;
@@ -31,10 +34,10 @@ public sealed class FcDiscriminator : Module<Tensor, Tensor>
     public override Tensor forward(Tensor x)
     {
         using var scope = NewDisposeScope();
-        var y = functional.leaky_relu(conv1.call(x), 0.2);
-        y = functional.leaky_relu(conv2.call(y), 0.2);
-        y = functional.leaky_relu(conv3.call(y), 0.2);
-        y = functional.leaky_relu(conv4.call(y), 0.2);
+        var y = conv1.call(x).leaky_relu(NegativeSlopeScalar);
+        y = conv2.call(y).leaky_relu(NegativeSlopeScalar);
+        y = conv3.call(y).leaky_relu(NegativeSlopeScalar);
+        y = conv4.call(y).leaky_relu(NegativeSlopeScalar);
         return classifier.call(y).MoveToOuterDisposeScope();
     }
 }

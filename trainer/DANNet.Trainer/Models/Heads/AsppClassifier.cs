@@ -1,3 +1,4 @@
+using DANNet.Trainer.Torch;
 using TorchSharp;
 using DANNet.Trainer.Export;
 using TorchSharp.Modules;
@@ -23,7 +24,7 @@ public sealed class AsppClassifier : Module<Tensor, Tensor>, IOnnxEmitter
     {
         using var scope = NewDisposeScope();
         var sum = conv2d_list[0].call(x);
-        for (int i = 1; i < conv2d_list.Count; i++) sum = sum + conv2d_list[i].call(x);
+        for (int i = 1; i < conv2d_list.Count; i++) sum = sum.Plus(conv2d_list[i].call(x));
         return sum.MoveToOuterDisposeScope();
     }
 

@@ -1,3 +1,4 @@
+using DANNet.Trainer.Torch;
 using TorchSharp;
 using DANNet.Trainer.Export;
 using System.Globalization;
@@ -39,7 +40,7 @@ public sealed class ResidualConvUnit : Module<Tensor, Tensor>, IOnnxEmitter
         {
             var residual = x;
             foreach (var conv in block) x = conv.call(functional.relu(x));
-            x = x + residual;
+            x = x.Plus(residual);
         }
         return x.MoveToOuterDisposeScope();
     }
@@ -81,7 +82,7 @@ public sealed class ChainedResidualPooling : Module<Tensor, Tensor>, IOnnxEmitte
         foreach (var conv in _convs)
         {
             top = conv.call(_pool.call(top));
-            x = top + x;
+            x = top.Plus(x);
         }
         return x.MoveToOuterDisposeScope();
     }

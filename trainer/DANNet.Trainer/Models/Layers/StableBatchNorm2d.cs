@@ -1,3 +1,4 @@
+using DANNet.Trainer.Torch;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -27,7 +28,7 @@ public sealed class StableBatchNorm2d(long features, double eps = 1e-5, double m
     public override Tensor forward(Tensor input)
     {
         ValidateInputDimensions(input);
-        if (training && track_running_stats) num_batches_tracked?.add_(One);
+        if (training && track_running_stats) num_batches_tracked?.PlusInPlace(One);
         // As in PyTorch: normalise with batch statistics in training (updating the running ones),
         // with the running statistics in eval.
         return nn.functional.batch_norm(input, running_mean, running_var, weight, bias, training, momentum ?? 0.1, eps);

@@ -1,3 +1,4 @@
+using DANNet.Trainer.Torch;
 using TorchSharp;
 using DANNet.Trainer.Models.Layers;
 using DANNet.Trainer.Export;
@@ -88,7 +89,7 @@ public sealed class LightNetResidualBlock : Module<Tensor, Tensor>, IOnnxEmitter
     public override Tensor forward(Tensor x)
     {
         using var scope = NewDisposeScope();
-        return (x + conv_block.call(x)).MoveToOuterDisposeScope();
+        return x.Plus(conv_block.call(x)).MoveToOuterDisposeScope();
     }
 
     public string EmitOnnx(OnnxGraph g, string x)

@@ -1,3 +1,4 @@
+using DANNet.Trainer.Torch;
 using TorchSharp;
 using DANNet.Trainer.Export;
 using DANNet.Trainer.Models.Backbones;
@@ -140,6 +141,6 @@ public sealed class RefineNet : SegmentationNet
     {
         var s = joint.call(adapt.call(dimred.call(skip)));
         var up = functional.interpolate(deeper, [skip.shape[2], skip.shape[3]], mode: InterpolationMode.Bilinear, align_corners: true);
-        return rcu.call(pool.call(functional.relu(s + up)));
+        return rcu.call(pool.call(functional.relu(s.Plus(up))));
     }
 }

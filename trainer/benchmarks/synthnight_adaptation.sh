@@ -14,36 +14,18 @@ OUT=${OUT:-out/benchmark}
 PRETRAIN=${PRETRAIN:-2000}
 ADAPT=${ADAPT:-400}
 SEED=${SEED:-1}
-ARCH=${ARCH:-pspnet-r18-w0.5-l16}
-
-dotnet build trainer/DANNet.Trainer -c Release -v q -nologo >/dev/null
-T=(dotnet trainer/DANNet.Trainer/bin/Release/net10.0/dannet-train.dll)
-DATA=$OUT/synthnight
-[ -f "$DATA/synthnight.json" ] || "${T[@]}" synth --scale small --seed "$SEED" --out "$DATA"
-
-COMMON=(--source "$DATA/cityscapes" --target "$DATA/dark_zurich" --arch "$ARCH"
-  --set augment.sourceCrop=256 --set augment.sourceScaleMin=0.25 --set augment.sourceScaleMax=0.5
-  --set augment.targetCrop=540 --set augment.targetResize=256
-  --set run.evalHeight=272 --set run.evalWidth=480 --set run.checkpointEvery=200 --set run.logEvery=10
-  --set run.threads=2 --set model.discriminatorChannels=16 --set run.seed="$SEED")
-TIMER=()
-[ -x /usr/bin/time ] && TIMER=(/usr/bin/time -f "%C: %e s wall, %M KB peak")   # Debian package 'time'
+source "$(dirname "${BASH_SOURCE[0]}")/benchmark_config.sh"
 PRE_CKPT=$OUT/pretrain/checkpoints/iter-$(printf %06d "$PRETRAIN")/segmentation.pth
 
 run() {
   local name=$1; shift
   local dir=$OUT/$name
-  # A run that dies (TorchSharp has crashed sporadically with "Unknown scalar type") is resumed
-  # from its last checkpoint, up to three times; resume is exact, so the result is the same.
-  local attempt
-  for attempt in 1 2 3 4; do
-    [ -f "$dir/eval/iou.json" ] && return 0
-    local resume=()
-    [ -d "$dir/checkpoints" ] && resume=(--resume)
-    "${TIMER[@]}" "${T[@]}" train --out "$dir" "${COMMON[@]}" "${resume[@]}" "$@" && continue
-    echo "$name: attempt $attempt failed; resuming" >&2
-  done
-  [ -f "$dir/eval/iou.json" ] || { echo "$name: failed 4 times" >&2; exit 1; }
+  [ -f "$dir/eval/iou.json" ] && return 0
+  # A run that was interrupted (machine stopped, Ctrl-C) resumes from its last checkpoint; resume
+  # is exact, so the result is the same. A run that fails stops the script: no silent retries.
+  local resume=()
+  [ -d "$dir/checkpoints" ] && resume=(--resume)
+  "${TIMER[@]}" "${T[@]}" train --out "$dir" "${COMMON[@]}" "${resume[@]}" "$@"
 }
 test_eval() {
   local name=$1

@@ -1,7 +1,7 @@
-using DANNet.Trainer.Torch;
 using DANNet.Trainer.Models.Checkpoints;
 using DANNet.Trainer.Models.Discriminators;
 using DANNet.Trainer.Models.Relighting;
+using DANNet.Trainer.Torch;
 using TorchSharp;
 using static TorchSharp.torch;
 

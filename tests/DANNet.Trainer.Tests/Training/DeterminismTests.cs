@@ -17,22 +17,7 @@ public sealed class DeterminismTests(TinySynthNightFixture data)
 {
     private const int Iterations = 4;
 
-    private TrainingConfig Tiny() =>
-        TrainingConfigLoader.Load(null,
-        [
-            "mode=\"Dannet\"",
-            $"data.source=\"{data.Cityscapes}\"",
-            $"data.target=\"{data.DarkZurich}\"",
-            "model.architecture=\"pspnet-r18-w0.25-l4\"",
-            $"optim.iterations={Iterations}",
-            "augment.sourceCrop=64",
-            "augment.targetResize=64",
-            "run.evalHeight=72",
-            "run.evalWidth=128",
-            "run.checkpointEvery=100",
-            "run.logEvery=1",
-            "run.threads=1",
-        ]);
+    private TrainingConfig Tiny() => TinyTraining.Config(data, Iterations, checkpointEvery: 100);
 
     /// <summary>The metrics file without its wall-clock field (<c>itPerSec</c>), line by line.</summary>
     private static List<string> Metrics(string runDir) =>
@@ -42,7 +27,7 @@ public sealed class DeterminismTests(TinySynthNightFixture data)
 
     private List<string> Train(string name, IProgress<TrainingProgress>? progress = null)
     {
-        string dir = Path.Combine(Path.GetTempPath(), "dannet-tests", name + "-" + Guid.NewGuid().ToString("N"));
+        string dir = TinyTraining.NewDir(name);
         try
         {
             new DannetTrainer(Tiny(), dir).Run(resume: false, progress);

@@ -9,25 +9,9 @@ namespace DANNet.Trainer.Tests.Training;
 [Collection(TinySynthNightCollection.Name)]
 public sealed class TrainingTests(TinySynthNightFixture data)
 {
-    private TrainingConfig Tiny(int iterations, TrainingMode mode = TrainingMode.Dannet) =>
-        TrainingConfigLoader.Load(null,
-        [
-            $"mode=\"{mode}\"",
-            $"data.source=\"{data.Cityscapes}\"",
-            $"data.target=\"{data.DarkZurich}\"",
-            "model.architecture=\"pspnet-r18-w0.25-l4\"",
-            $"optim.iterations={iterations}",
-            "augment.sourceCrop=64",
-            "augment.targetResize=64",
-            "run.evalHeight=72",
-            "run.evalWidth=128",
-            "run.checkpointEvery=3",
-            "run.keepCheckpoints=2",
-            "run.logEvery=1",
-            "run.threads=1",
-        ]);
+    private TrainingConfig Tiny(int iterations, TrainingMode mode = TrainingMode.Dannet) => TinyTraining.Config(data, iterations, mode);
 
-    private static string NewDir(string name) => Path.Combine(Path.GetTempPath(), "dannet-tests", name + "-" + Guid.NewGuid().ToString("N"));
+    private static string NewDir(string name) => TinyTraining.NewDir(name);
 
     private static List<string> Steps(string runDir) =>
         File.ReadAllLines(Path.Combine(runDir, DannetTrainer.MetricsFile))

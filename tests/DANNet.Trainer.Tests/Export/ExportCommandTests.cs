@@ -3,6 +3,7 @@ using DANNet.Trainer.Cli;
 using DANNet.Trainer.Export;
 using DANNet.Trainer.Models;
 using DANNet.Trainer.Models.Checkpoints;
+using DANNet.Trainer.Onnx;
 using DANNet.Trainer.Tests.Data.SynthNight;
 using Onnx;
 

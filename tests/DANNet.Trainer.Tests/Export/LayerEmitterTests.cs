@@ -1,4 +1,5 @@
 using DANNet.Trainer.Export;
+using DANNet.Trainer.Onnx;
 using DANNet.Trainer.Tests.Data.SynthNight;
 using Google.Protobuf;
 using Microsoft.ML.OnnxRuntime;

@@ -3,6 +3,7 @@ using DANNet.Trainer.Models;
 using DANNet.Trainer.Models.Relighting;
 using DANNet.Trainer.Models.Segmentation;
 using DANNet.Trainer.Tests.Data.SynthNight;
+using DANNet.Trainer.Torch;
 using DANNet.Trainer.Training;
 using OpenCvSharp;
 using TorchSharp;

@@ -1,4 +1,5 @@
 using DANNet.Trainer.Export;
+using DANNet.Trainer.Onnx;
 using Google.Protobuf;
 using Onnx;
 using DataType = Onnx.TensorProto.Types.DataType;

@@ -2,7 +2,6 @@ using System.Diagnostics;
 using DANNet.Trainer.Losses;
 using DANNet.Trainer.Models;
 using DANNet.Trainer.Torch;
-using DANNet.Trainer.Training;
 using TorchSharp;
 using static TorchSharp.torch;
 using static TorchSharp.torch.nn;

@@ -1,7 +1,8 @@
 using DANNet.Edge.Contracts;
 using DANNet.Trainer.Data;
 using DANNet.Trainer.IO;
-using DANNet.Trainer.Training;
+using DANNet.Trainer.Models;
+using DANNet.Trainer.Torch;
 using OpenCvSharp;
 using TorchSharp;
 using static TorchSharp.torch;

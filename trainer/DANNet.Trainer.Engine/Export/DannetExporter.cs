@@ -1,10 +1,11 @@
+using DANNet.Trainer.IO;
 using System.Globalization;
 using DANNet.Edge.Contracts;
 using DANNet.Trainer.Losses;
 using DANNet.Trainer.Models;
+using DANNet.Trainer.Onnx;
 using DANNet.Trainer.Models.Relighting;
 using DANNet.Trainer.Models.Segmentation;
-using DANNet.Trainer.Training;
 using Onnx;
 using DataType = Onnx.TensorProto.Types.DataType;
 
@@ -74,7 +75,7 @@ public static class DannetExporter
         {
             IrVersion = IrVersion,
             ProducerName = "dannet-train",
-            ProducerVersion = TrainingState.CurrentCodeVersion,
+            ProducerVersion = CodeVersion.Current,
             DocString = $"DANNet {architecture}: {ModelContract.ImageInput} uint8 [1,{h},{w},3] BGR → {ModelContract.MaskOutput} uint8 [1,{h},{w}] Cityscapes trainIds.",
             Graph = g.Build(),
         };
@@ -123,6 +124,6 @@ public static class DannetExporter
         yield return (ModelMetadataKeys.ReweightStrength, options.ReweightStrength.ToString("R", inv));
         yield return (ModelMetadataKeys.ConfigHash, provenance.ConfigHash);
         yield return (ModelMetadataKeys.Source, provenance.Source);
-        yield return (ModelMetadataKeys.ExporterVersion, TrainingState.CurrentCodeVersion);
+        yield return (ModelMetadataKeys.ExporterVersion, CodeVersion.Current);
     }
 }

@@ -1,9 +1,9 @@
 using DANNet.Edge.Contracts;
 using DANNet.Trainer.Losses;
 using DANNet.Trainer.Models;
+using DANNet.Trainer.Onnx;
 using DANNet.Trainer.Models.Relighting;
 using DANNet.Trainer.Models.Segmentation;
-using DANNet.Trainer.Training;
 using Google.Protobuf;
 using Microsoft.ML.OnnxRuntime;
 using DANNet.Trainer.Torch;

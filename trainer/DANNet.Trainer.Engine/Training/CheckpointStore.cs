@@ -1,3 +1,4 @@
+using DANNet.Trainer.Models;
 using System.Globalization;
 using System.Text.Json;
 using DANNet.Trainer.IO;

@@ -32,7 +32,7 @@ public sealed class DannetTrainer(TrainingConfig config, string outDir)
         Directory.CreateDirectory(outDir);
         string hash = TrainingConfigLoader.Hash(config);
         AtomicFile.WriteAllText(Path.Combine(outDir, ConfigFile), TrainingConfigLoader.ToJson(config) + "\n");
-        AtomicFile.WriteAllText(Path.Combine(outDir, "version.txt"), $"code {TrainingState.CurrentCodeVersion}\nconfig {hash}\n");
+        AtomicFile.WriteAllText(Path.Combine(outDir, "version.txt"), $"code {CodeVersion.Current}\nconfig {hash}\n");
         if (config.Run.Threads > 0) set_num_threads(config.Run.Threads);
 
         random.manual_seed(unchecked((long)config.Run.Seed)); // weight initialisation
@@ -90,7 +90,7 @@ public sealed class DannetTrainer(TrainingConfig config, string outDir)
             if (done % config.Run.LogEvery == 0 || done == o.Iterations)
                 metrics.Append(MetricsLog.Step(done, o.GeneratorLr * decay, o.DiscriminatorLr * decay, itPerSec, terms));
             if (done % config.Run.CheckpointEvery == 0 || done == o.Iterations)
-                lastCheckpoint = store.Save(new TrainingState(done, arch.ToString(), config.Mode, withLight, hash, TrainingState.CurrentCodeVersion), nets, gOpt, dOpt);
+                lastCheckpoint = store.Save(new TrainingState(done, arch.ToString(), config.Mode, withLight, hash, CodeVersion.Current), nets, gOpt, dOpt);
             if (data.Validation is not null && config.Run.EvalEvery > 0 && done % config.Run.EvalEvery == 0 && done != o.Iterations)
                 lastMiou = EvaluateInto(metrics, done, nets, data.Validation, testWeights, cancel).MeanIoU;
             progress?.Report(new TrainingProgress(done, o.Iterations, terms, itPerSec, lastMiou));

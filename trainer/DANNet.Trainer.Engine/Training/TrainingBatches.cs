@@ -1,7 +1,7 @@
 using DANNet.Edge.Contracts;
 using DANNet.Trainer.Data;
-using DANNet.Trainer.Data.SynthNight;
 using DANNet.Trainer.IO;
+using DANNet.Trainer.Torch;
 using OpenCvSharp;
 using Size = OpenCvSharp.Size;
 using static TorchSharp.torch;
@@ -20,51 +20,6 @@ public sealed record PairBatch(Tensor Day, Tensor Night) : IDisposable
     public void Dispose() { Day.Dispose(); Night.Dispose(); }
 }
 
-/// <summary>Camera bytes → the network's input: RGB, ImageNet mean/std normalisation, CHW float.</summary>
-public static class ImageTensors
-{
-    /// <summary>Writes an 8-bit BGR image as normalised RGB CHW floats into <paramref name="chw"/> (3·H·W values).</summary>
-    public static unsafe void NormaliseInto(Mat bgr, Span<float> chw)
-    {
-        int h = bgr.Rows, w = bgr.Cols, plane = h * w;
-        if (bgr.Type() != MatType.CV_8UC3 || !bgr.IsContinuous()) throw new ArgumentException("Expected a continuous 8-bit BGR image.", nameof(bgr));
-        if (chw.Length < 3 * plane) throw new ArgumentException("Destination too small.", nameof(chw));
-        var mean = ModelContract.MeanRgb;
-        var std = ModelContract.StdRgb;
-        float sr = 1f / (255f * std[0]), sg = 1f / (255f * std[1]), sb = 1f / (255f * std[2]);
-        float or = mean[0] / std[0], og = mean[1] / std[1], ob = mean[2] / std[2];
-        byte* p = (byte*)bgr.DataPointer;
-        for (int i = 0; i < plane; i++, p += 3)
-        {
-            chw[i] = p[2] * sr - or;
-            chw[plane + i] = p[1] * sg - og;
-            chw[2 * plane + i] = p[0] * sb - ob;
-        }
-    }
-
-    /// <summary>Stacks same-size BGR images into an N×3×H×W tensor.</summary>
-    public static Tensor Stack(IReadOnlyList<Mat> images)
-    {
-        int h = images[0].Rows, w = images[0].Cols, per = 3 * h * w;
-        var data = new float[images.Count * per];
-        for (int i = 0; i < images.Count; i++) NormaliseInto(images[i], data.AsSpan(i * per, per));
-        return tensor(data, [images.Count, 3, h, w]);
-    }
-
-    /// <summary>Stacks same-size trainId masks into an N×H×W int64 tensor.</summary>
-    public static Tensor StackLabels(IReadOnlyList<Mat> labels)
-    {
-        int h = labels[0].Rows, w = labels[0].Cols, per = h * w;
-        var data = new long[labels.Count * per];
-        for (int i = 0; i < labels.Count; i++)
-        {
-            labels[i].GetArray(out byte[] bytes);
-            for (int j = 0; j < per; j++) data[i * per + j] = bytes[j];
-        }
-        return tensor(data, [labels.Count, h, w]);
-    }
-}
-
 /// <summary>
 /// Labelled batches with the reference augmentation (random scale, random crop padded with ignore,
 /// horizontal flip). Batch <c>k</c> depends only on (seed, k): a resumed run sees the same data.
@@ -73,7 +28,7 @@ public sealed class LabelledSampler(IReadOnlyList<LabelledSample> samples, doubl
 {
     public LabelledBatch Next(long iteration, int batchSize)
     {
-        var rng = new SceneRandom(seed, 0x5A, (ulong)iteration);
+        var rng = new StreamRandom(seed, 0x5A, (ulong)iteration);
         var images = new List<Mat>();
         var labels = new List<Mat>();
         try
@@ -109,7 +64,7 @@ public sealed class PairSampler(IReadOnlyList<DayNightPair> pairs, AugmentConfig
 {
     public PairBatch Next(long iteration, int batchSize)
     {
-        var rng = new SceneRandom(seed, 0xDA, (ulong)iteration);
+        var rng = new StreamRandom(seed, 0xDA, (ulong)iteration);
         var days = new List<Mat>();
         var nights = new List<Mat>();
         try

@@ -1,3 +1,4 @@
+using DANNet.Trainer.Onnx;
 using System.CommandLine;
 using DANNet.Trainer.Export;
 using DANNet.Trainer.IO;

@@ -70,7 +70,7 @@ public sealed class SynthNightRendererTests(ITestOutputHelper output)
             layers.Label.SetTo(Scalar.All(LabelIds.Road));
             using (var left = layers.Albedo[new Rect(0, 0, w / 2, h)]) left.SetTo(Scalar.All(200));
             using (var right = layers.Albedo[new Rect(w / 2, 0, w / 2, h)]) right.SetTo(Scalar.All(10));
-            return SceneComposer.ComposeNight(layers, CameraLook.Target with { Vignette = 0, Saturation = 1 }, look, new SceneRandom(seed));
+            return SceneComposer.ComposeNight(layers, CameraLook.Target with { Vignette = 0, Saturation = 1 }, look, new StreamRandom(seed));
         }
         using var a = Render(1);
         using var b = Render(2);

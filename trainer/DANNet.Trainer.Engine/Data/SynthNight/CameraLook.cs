@@ -30,7 +30,7 @@ internal sealed record NightLook(double Ambient, double Exposure, double Gamma, 
         new(Ambient: 0.02, Exposure: 1.1, Gamma: 1.45, Cast: new Scalar(0.85, 0.95, 1.1), NoiseShot: 0.003, NoiseFloor: 3e-5,
             MotionBlurPixels: width / 640.0 * 4, BlurAngle: 0.05, Bloom: 0.5);
 
-    public static NightLook Sample(SceneRandom rng, int width)
+    public static NightLook Sample(StreamRandom rng, int width)
     {
         var warm = rng.Chance(0.6);
         return new NightLook(

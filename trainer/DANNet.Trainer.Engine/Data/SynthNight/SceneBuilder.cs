@@ -18,7 +18,7 @@ internal static class SceneBuilder
 
     public static Scalar Shade(Scalar c, double f) => new(Math.Min(255, c.Val0 * f), Math.Min(255, c.Val1 * f), Math.Min(255, c.Val2 * f));
 
-    public static Scalar Jitter(SceneRandom rng, Scalar c, double amount)
+    public static Scalar Jitter(StreamRandom rng, Scalar c, double amount)
     {
         double f = 1 + rng.Uniform(-amount, amount);
         return new(Math.Clamp(c.Val0 * f + rng.Uniform(-8, 8), 0, 255), Math.Clamp(c.Val1 * f + rng.Uniform(-8, 8), 0, 255), Math.Clamp(c.Val2 * f + rng.Uniform(-8, 8), 0, 255));
@@ -57,7 +57,7 @@ internal static class SceneBuilder
     /// A building block with a window grid on the faces that look at the street and along it.
     /// <paramref name="litFraction"/> of the windows glow at night.
     /// </summary>
-    public static SceneObject Building(SceneRandom rng, Vec3 min, Vec3 max, Scalar facade, Shading shade, double litFraction, bool streetOnRight)
+    public static SceneObject Building(StreamRandom rng, Vec3 min, Vec3 max, Scalar facade, Shading shade, double litFraction, bool streetOnRight)
     {
         var parts = new List<ScenePart>();
         AddBox(parts, min, max, LabelIds.Building, facade, shade);
@@ -85,7 +85,7 @@ internal static class SceneBuilder
         return new SceneObject(SceneLayer.Backdrop, new Vec3((min.X + max.X) / 2, 0, min.Z), parts);
     }
 
-    private static void AddWindow(List<ScenePart> parts, SceneRandom rng, double fx, double nx, double z0, double z1, double y0, double y1, Scalar glass, Scalar frame, double litFraction)
+    private static void AddWindow(List<ScenePart> parts, StreamRandom rng, double fx, double nx, double z0, double z1, double y0, double y1, Scalar glass, Scalar frame, double litFraction)
     {
         parts.Add(SideRect(fx, nx, z0 - 0.12, z1 + 0.12, y0 - 0.12, y1 + 0.12, LabelIds.Building, frame));
         bool lit = rng.Chance(litFraction);
@@ -96,7 +96,7 @@ internal static class SceneBuilder
     public static Scalar Scale(Scalar c, double f) => new(c.Val0 * f, c.Val1 * f, c.Val2 * f);
 
     /// <summary>A wall (concrete or brick) along the street edge.</summary>
-    public static SceneObject Wall(SceneRandom rng, double x0, double x1, double z0, double z1, double height, Shading shade)
+    public static SceneObject Wall(StreamRandom rng, double x0, double x1, double z0, double z1, double height, Shading shade)
     {
         var parts = new List<ScenePart>();
         var colour = rng.Chance(0.5) ? Jitter(rng, new Scalar(150, 155, 160), 0.1) : Jitter(rng, new Scalar(70, 90, 150), 0.15);
@@ -107,7 +107,7 @@ internal static class SceneBuilder
     }
 
     /// <summary>A fence of posts and slats along the street edge; the whole fence area is labelled fence.</summary>
-    public static SceneObject Fence(SceneRandom rng, double x, double nx, double z0, double z1, double height)
+    public static SceneObject Fence(StreamRandom rng, double x, double nx, double z0, double z1, double height)
     {
         var parts = new List<ScenePart>();
         var colour = rng.Chance(0.5) ? Jitter(rng, new Scalar(80, 110, 130), 0.15) : Jitter(rng, new Scalar(110, 120, 105), 0.15);
@@ -123,7 +123,7 @@ internal static class SceneBuilder
     }
 
     /// <summary>A hedge: a green box with a bumpy top.</summary>
-    public static SceneObject Hedge(SceneRandom rng, double x0, double x1, double z0, double z1, double height, Shading shade)
+    public static SceneObject Hedge(StreamRandom rng, double x0, double x1, double z0, double z1, double height, Shading shade)
     {
         var parts = new List<ScenePart>();
         var green = Jitter(rng, new Scalar(40, 105, 55), 0.2);
@@ -134,7 +134,7 @@ internal static class SceneBuilder
     }
 
     /// <summary>A tree: trunk and a crown of overlapping blobs (all vegetation, as in Cityscapes).</summary>
-    public static SceneObject Tree(SceneRandom rng, Vec3 foot, SceneLayer layer = SceneLayer.Objects)
+    public static SceneObject Tree(StreamRandom rng, Vec3 foot, SceneLayer layer = SceneLayer.Objects)
     {
         double h = rng.Uniform(4, 9), r = rng.Uniform(1.5, 3.2);
         var bark = Jitter(rng, new Scalar(40, 55, 70), 0.2);
@@ -147,7 +147,7 @@ internal static class SceneBuilder
     }
 
     /// <summary>A street lamp on a pole with an arm over the road; its light is a <see cref="LightPart"/>.</summary>
-    public static SceneObject StreetLamp(SceneRandom rng, Vec3 foot, double armDirection, Scalar lampLight, double intensity)
+    public static SceneObject StreetLamp(StreamRandom rng, Vec3 foot, double armDirection, Scalar lampLight, double intensity)
     {
         double h = rng.Uniform(6, 9), arm = rng.Uniform(1.0, 2.2) * armDirection;
         var metal = Jitter(rng, new Scalar(105, 105, 100), 0.2);
@@ -167,7 +167,7 @@ internal static class SceneBuilder
     }
 
     /// <summary>A traffic sign on a pole: round, triangular or rectangular plate.</summary>
-    public static SceneObject TrafficSign(SceneRandom rng, Vec3 foot)
+    public static SceneObject TrafficSign(StreamRandom rng, Vec3 foot)
     {
         double h = rng.Uniform(2.2, 3.0), s = rng.Uniform(0.3, 0.45);
         var metal = new Scalar(130, 130, 125);
@@ -191,7 +191,7 @@ internal static class SceneBuilder
     }
 
     /// <summary>A traffic light: pole and a housing with three lamps, one lit.</summary>
-    public static SceneObject TrafficLight(SceneRandom rng, Vec3 foot, double armDirection)
+    public static SceneObject TrafficLight(StreamRandom rng, Vec3 foot, double armDirection)
     {
         double h = rng.Uniform(3.0, 4.5), arm = rng.Chance(0.4) ? rng.Uniform(2, 4) * armDirection : 0;
         var metal = new Scalar(70, 75, 70);
@@ -213,7 +213,7 @@ internal static class SceneBuilder
     }
 
     /// <summary>A pedestrian or (with <paramref name="label"/> = rider) a cyclist's body, about 1.6–1.9 m tall.</summary>
-    public static List<Shape2D> Figure(SceneRandom rng, byte label, double baseY, bool seated)
+    public static List<Shape2D> Figure(StreamRandom rng, byte label, double baseY, bool seated)
     {
         double h = rng.Uniform(1.6, 1.9), w = h * 0.26;
         var skin = Jitter(rng, rng.Pick(SkinTones), 0.1);
@@ -241,11 +241,11 @@ internal static class SceneBuilder
     private static readonly Scalar[] SkinTones = [new(150, 180, 225), new(110, 140, 190), new(70, 95, 140), new(50, 65, 95)];
     private static readonly Scalar[] Clothes = [new(40, 40, 40), new(120, 60, 30), new(40, 40, 150), new(200, 200, 200), new(60, 110, 60), new(30, 30, 90), new(140, 120, 100), new(100, 40, 110)];
 
-    public static SceneObject Pedestrian(SceneRandom rng, Vec3 foot) =>
+    public static SceneObject Pedestrian(StreamRandom rng, Vec3 foot) =>
         new(SceneLayer.Objects, foot, [new BillboardPart(foot, Figure(rng, LabelIds.Person, 0, false))]);
 
     /// <summary>A bicycle or motorcycle with its rider, seen from the side or from behind.</summary>
-    public static SceneObject TwoWheeler(SceneRandom rng, Vec3 foot, bool motorcycle, bool sideView, bool night)
+    public static SceneObject TwoWheeler(StreamRandom rng, Vec3 foot, bool motorcycle, bool sideView, bool night)
     {
         byte label = motorcycle ? LabelIds.Motorcycle : LabelIds.Bicycle;
         var frame = motorcycle ? Jitter(rng, rng.Pick(CarColours), 0.2) : Jitter(rng, rng.Pick(Clothes), 0.3);
@@ -286,7 +286,7 @@ internal static class SceneBuilder
     /// A vehicle as boxes: body, cabin or cargo, glass, wheels and lights. <paramref name="oncoming"/>
     /// vehicles show their front (headlights) to the camera, the others their rear (tail lights).
     /// </summary>
-    public static SceneObject Vehicle(SceneRandom rng, VehicleKind kind, double xCenter, double zNear, bool oncoming, bool lightsOn, Shading shade)
+    public static SceneObject Vehicle(StreamRandom rng, VehicleKind kind, double xCenter, double zNear, bool oncoming, bool lightsOn, Shading shade)
     {
         (byte label, double width, double length, double height) = kind switch
         {

@@ -11,7 +11,7 @@ namespace DANNet.Trainer.Data.SynthNight;
 /// </summary>
 internal static class SceneComposer
 {
-    public static Mat ComposeDay(RenderLayers layers, CameraLook look, SceneRandom rng)
+    public static Mat ComposeDay(RenderLayers layers, CameraLook look, StreamRandom rng)
     {
         using var img = SurfaceTexture(layers, rng);
         ApplyLook(img, look);
@@ -19,7 +19,7 @@ internal static class SceneComposer
         return ToBytes(img);
     }
 
-    public static Mat ComposeNight(RenderLayers layers, CameraLook look, NightLook night, SceneRandom rng, Action<string, Mat>? stage = null)
+    public static Mat ComposeNight(RenderLayers layers, CameraLook look, NightLook night, StreamRandom rng, Action<string, Mat>? stage = null)
     {
         int w = layers.Width, h = layers.Height;
         var full = new Size(w, h);
@@ -64,7 +64,7 @@ internal static class SceneComposer
     }
 
     /// <summary>Albedo as float 0..1 with a procedural surface texture (grime, paint, weathering).</summary>
-    private static Mat SurfaceTexture(RenderLayers layers, SceneRandom rng)
+    private static Mat SurfaceTexture(RenderLayers layers, StreamRandom rng)
     {
         var img = new Mat();
         layers.Albedo.ConvertTo(img, MatType.CV_32FC3, 1.0 / 255);
@@ -82,7 +82,7 @@ internal static class SceneComposer
         return img;
     }
 
-    private static unsafe Mat NoiseGrid(SceneRandom rng, int w, int h)
+    private static unsafe Mat NoiseGrid(StreamRandom rng, int w, int h)
     {
         var m = new Mat(h, w, MatType.CV_32FC1);
         rng.FillNormal(new Span<float>((void*)m.DataPointer, w * h));
@@ -98,7 +98,7 @@ internal static class SceneComposer
         return up;
     }
 
-    private static Mat NightSky(int w, int h, SceneRandom rng)
+    private static Mat NightSky(int w, int h, StreamRandom rng)
     {
         var zenith = new Scalar(0.025, 0.012, 0.008);
         var glow = new Scalar(rng.Uniform(0.03, 0.06), rng.Uniform(0.05, 0.09), rng.Uniform(0.08, 0.14));
@@ -162,7 +162,7 @@ internal static class SceneComposer
     /// Standard normal samples come from a fixed table indexed by the frame's random stream (three
     /// 16-bit indices per 64-bit draw): as deterministic as drawing them, and several times faster.
     /// </summary>
-    private static unsafe void AddSensorNoise(Mat img, SceneRandom rng, double shot, double floor)
+    private static unsafe void AddSensorNoise(Mat img, StreamRandom rng, double shot, double floor)
     {
         long n = (long)img.Rows * img.Cols * 3;
         float* p = (float*)img.DataPointer;
@@ -182,7 +182,7 @@ internal static class SceneComposer
     private static readonly Lazy<float[]> NormalTable = new(() =>
     {
         var table = new float[1 << 16];
-        new SceneRandom(0x5EED_0F_D1CE).FillNormal(table);
+        new StreamRandom(0x5EED_0F_D1CE).FillNormal(table);
         return table;
     });
 

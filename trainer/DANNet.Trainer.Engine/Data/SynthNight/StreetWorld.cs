@@ -27,7 +27,7 @@ internal sealed class StreetWorld
     public bool InIntersection(double z, double margin = 0) => Intersections.Any(i => z > i.Z0 - margin && z < i.Z1 + margin);
 
     /// <summary>Generates a street that covers z in [-40, <paramref name="length"/> + 160].</summary>
-    public static StreetWorld Generate(SceneRandom rng, double length, double litFraction)
+    public static StreetWorld Generate(StreamRandom rng, double length, double litFraction)
     {
         int lanes = rng.Int(2, 5);
         double laneWidth = rng.Uniform(3.0, 3.6), sidewalk = rng.Uniform(2.2, 4.8);
@@ -104,7 +104,7 @@ internal sealed class StreetWorld
 
     private enum Frontage { Building, WallAndBuilding, FenceAndTrees, Park, SetBackBuilding }
 
-    private static void AddFrontage(SceneRandom rng, List<SceneObject> statics, List<SceneObject> ground, int side, double outer,
+    private static void AddFrontage(StreamRandom rng, List<SceneObject> statics, List<SceneObject> ground, int side, double outer,
         double start, double end, List<(double Z0, double Z1)> intersections, Shading shade, double litFraction)
     {
         double z = start;
@@ -164,7 +164,7 @@ internal sealed class StreetWorld
         }
     }
 
-    private static void AddFurniture(SceneRandom rng, List<SceneObject> statics, int side, double half, double sidewalk,
+    private static void AddFurniture(StreamRandom rng, List<SceneObject> statics, int side, double half, double sidewalk,
         double start, double end, List<(double Z0, double Z1)> intersections, Scalar lampLight)
     {
         double lampIntensity = rng.Uniform(0.35, 0.7);
@@ -185,7 +185,7 @@ internal sealed class StreetWorld
         }
     }
 
-    private static void AddSkyline(SceneRandom rng, List<SceneObject> statics, double z, Shading shade, double litFraction)
+    private static void AddSkyline(StreamRandom rng, List<SceneObject> statics, double z, Shading shade, double litFraction)
     {
         for (double x = -150; x < 150; x += rng.Uniform(12, 30))
         {

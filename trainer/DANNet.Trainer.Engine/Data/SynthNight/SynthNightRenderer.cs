@@ -17,12 +17,12 @@ internal sealed class SynthNightRenderer(ulong seed, SynthScaleSpec spec)
 
     public SynthScaleSpec Spec => spec;
 
-    private SceneRandom Rng(Stream stream, params ReadOnlySpan<ulong> ids)
+    private StreamRandom Rng(Stream stream, params ReadOnlySpan<ulong> ids)
     {
         Span<ulong> all = stackalloc ulong[ids.Length + 1];
         all[0] = (ulong)stream;
         ids.CopyTo(all[1..]);
-        return new SceneRandom(seed, all);
+        return new StreamRandom(seed, all);
     }
 
     /// <summary>A labelled day frame in the source look. <paramref name="split"/>: 0 train, 1 val.</summary>
@@ -59,7 +59,7 @@ internal sealed class SynthNightRenderer(ulong seed, SynthScaleSpec spec)
     }
 
     /// <summary>The night side of a pair: street, camera, traffic and the random stream the rendering continues with.</summary>
-    private (StreetWorld World, PinholeCamera Camera, List<SceneObject> Traffic, SceneRandom Rng) PairNightScene(int sequence, int frame, bool withTraffic)
+    private (StreetWorld World, PinholeCamera Camera, List<SceneObject> Traffic, StreamRandom Rng) PairNightScene(int sequence, int frame, bool withTraffic)
     {
         var world = PairWorld(sequence);
         var rng = Rng(Stream.PairNight, (ulong)sequence, (ulong)frame);
@@ -127,7 +127,7 @@ internal sealed class SynthNightRenderer(ulong seed, SynthScaleSpec spec)
     private NightLook SequenceNightLook(int sequence, int width) =>
         NightLook.Sample(Rng(Stream.NightLook, (ulong)sequence), width);
 
-    private static PinholeCamera PlaceCamera(SceneRandom rng, StreetWorld world, CameraLook look, Size size, double z)
+    private static PinholeCamera PlaceCamera(StreamRandom rng, StreetWorld world, CameraLook look, Size size, double z)
     {
         int rightLanes = Math.Max(1, world.Lanes / 2);
         int lane = rng.Int(0, rightLanes);
@@ -139,14 +139,14 @@ internal sealed class SynthNightRenderer(ulong seed, SynthScaleSpec spec)
             rng.Uniform(-0.05, 0.05), look.Pitch + rng.Uniform(-0.012, 0.012));
     }
 
-    private static RenderedFrame RenderDay(StreetWorld world, List<SceneObject> traffic, PinholeCamera camera, CameraLook look, SceneRandom rng)
+    private static RenderedFrame RenderDay(StreetWorld world, List<SceneObject> traffic, PinholeCamera camera, CameraLook look, StreamRandom rng)
     {
         using var layers = new RenderLayers(camera.Width, camera.Height);
         SceneRenderer.Render(layers, camera, world, traffic, look.EgoHood, egoHeadlights: false);
         return new RenderedFrame(SceneComposer.ComposeDay(layers, look, rng), layers.Label.Clone());
     }
 
-    private static RenderedFrame RenderNight(StreetWorld world, List<SceneObject> traffic, PinholeCamera camera, NightLook look, SceneRandom rng, Action<string, Mat>? stage = null)
+    private static RenderedFrame RenderNight(StreetWorld world, List<SceneObject> traffic, PinholeCamera camera, NightLook look, StreamRandom rng, Action<string, Mat>? stage = null)
     {
         using var layers = new RenderLayers(camera.Width, camera.Height);
         SceneRenderer.Render(layers, camera, world, traffic, egoHood: false, egoHeadlights: true);

@@ -15,7 +15,7 @@ internal static class Traffic
     /// clear view 9–22 m ahead, so that small sets still contain every class. <paramref name="clearEgoLane"/>
     /// keeps the camera's lane (and the kerb-side cyclists) free, for drives past static traffic.
     /// </summary>
-    public static List<SceneObject> Sample(SceneRandom rng, StreetWorld world, double cameraX, double cameraZ, bool night, byte featuredLabelId, double density, double span = 140, bool clearEgoLane = false)
+    public static List<SceneObject> Sample(StreamRandom rng, StreetWorld world, double cameraX, double cameraZ, bool night, byte featuredLabelId, double density, double span = 140, bool clearEgoLane = false)
     {
         var objects = new List<SceneObject>();
         double half = world.RoadHalfWidth, lw = world.LaneWidth;
@@ -77,7 +77,7 @@ internal static class Traffic
         return objects;
     }
 
-    private static SceneObject Featured(SceneRandom rng, StreetWorld world, double cameraX, double cameraZ, byte label, bool night)
+    private static SceneObject Featured(StreamRandom rng, StreetWorld world, double cameraX, double cameraZ, byte label, bool night)
     {
         double half = world.RoadHalfWidth, z = cameraZ + rng.Uniform(9, 22);
         int side = rng.Chance(0.5) ? 1 : -1;

@@ -1,6 +1,6 @@
 using DANNet.Trainer.Torch;
 using TorchSharp;
-using DANNet.Trainer.Export;
+using DANNet.Trainer.Onnx;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
 using static TorchSharp.torch.nn;

@@ -1,6 +1,6 @@
 using DANNet.Trainer.Torch;
 using TorchSharp;
-using DANNet.Trainer.Export;
+using DANNet.Trainer.Onnx;
 using System.Globalization;
 using TorchSharp.Modules;
 using static TorchSharp.torch;

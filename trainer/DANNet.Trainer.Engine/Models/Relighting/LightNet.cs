@@ -1,7 +1,7 @@
 using DANNet.Trainer.Torch;
 using TorchSharp;
 using DANNet.Trainer.Models.Layers;
-using DANNet.Trainer.Export;
+using DANNet.Trainer.Onnx;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
 using static TorchSharp.torch.nn;

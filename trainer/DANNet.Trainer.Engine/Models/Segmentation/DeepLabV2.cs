@@ -1,5 +1,5 @@
 using TorchSharp;
-using DANNet.Trainer.Export;
+using DANNet.Trainer.Onnx;
 using DANNet.Trainer.Models.Backbones;
 using DANNet.Trainer.Models.Heads;
 using TorchSharp.Modules;

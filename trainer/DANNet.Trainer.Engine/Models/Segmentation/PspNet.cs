@@ -1,6 +1,6 @@
 using TorchSharp;
 using DANNet.Trainer.Models.Layers;
-using DANNet.Trainer.Export;
+using DANNet.Trainer.Onnx;
 using DANNet.Trainer.Models.Backbones;
 using DANNet.Trainer.Models.Heads;
 using TorchSharp.Modules;

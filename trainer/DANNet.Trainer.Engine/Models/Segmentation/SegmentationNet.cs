@@ -1,5 +1,5 @@
 using System.Runtime.CompilerServices;
-using DANNet.Trainer.Export;
+using DANNet.Trainer.Onnx;
 using DANNet.Trainer.Models.Backbones;
 using static TorchSharp.torch;
 using static TorchSharp.torch.nn;

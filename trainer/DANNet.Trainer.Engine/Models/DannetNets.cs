@@ -8,7 +8,7 @@ using TorchSharp.Modules;
 using static TorchSharp.torch;
 using static TorchSharp.torch.nn;
 
-namespace DANNet.Trainer.Training;
+namespace DANNet.Trainer.Models;
 
 /// <summary>
 /// The nets of one DANNet run: the generator (LightNet, optional, and the segmentation net) and the

@@ -1,4 +1,4 @@
-namespace DANNet.Trainer.Export;
+namespace DANNet.Trainer.Onnx;
 
 /// <summary>
 /// A module that writes its own inference-time ONNX nodes — the twin of its <c>forward</c> in eval

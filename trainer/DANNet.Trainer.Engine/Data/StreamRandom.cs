@@ -1,16 +1,17 @@
-namespace DANNet.Trainer.Data.SynthNight;
+namespace DANNet.Trainer.Data;
 
 /// <summary>
 /// A small, fast, explicitly specified PRNG (xoshiro256**, seeded through SplitMix64). SynthNight
 /// promises "same seed, same bytes" across machines and .NET versions, which <see cref="Random"/>
 /// does not; every frame derives its own stream from (seed, stream ids) so frames can be rendered
-/// in parallel, in any order, with identical results.
+/// in parallel, in any order, with identical results. The training samplers use it the same way:
+/// batch k depends only on (seed, k), which is what makes resume exact.
 /// </summary>
-internal sealed class SceneRandom
+internal sealed class StreamRandom
 {
     private ulong _s0, _s1, _s2, _s3;
 
-    public SceneRandom(ulong seed, params ReadOnlySpan<ulong> streams)
+    public StreamRandom(ulong seed, params ReadOnlySpan<ulong> streams)
     {
         ulong x = seed;
         foreach (var s in streams) x = SplitMix(ref x) ^ (s * 0x9E3779B97F4A7C15UL + 0x632BE59BD9B4E019UL);

@@ -2,7 +2,7 @@ using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
 
-namespace DANNet.Trainer.Export;
+namespace DANNet.Trainer.Onnx;
 
 /// <summary>
 /// ONNX for TorchSharp's own layers (Conv2d, ConvTranspose2d, BatchNorm2d, pooling, padding,

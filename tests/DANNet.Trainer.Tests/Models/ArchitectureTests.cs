@@ -23,9 +23,21 @@ public sealed class ArchitectureTests
         Assert.Equal(a, ArchitectureSpec.Parse(a.ToString()));
     }
 
+    [Fact]
+    public void Every_head_has_exactly_one_table_row_and_an_unknown_head_is_an_error()
+    {
+        foreach (var head in Enum.GetValues<SegmentationHead>())
+            Assert.Single(SegmentationHeads.All, f => f.Head == head);
+        Assert.Equal(SegmentationHeads.All.Count, SegmentationHeads.All.Select(f => f.Name).Distinct().Count());
+        foreach (var family in SegmentationHeads.All)
+            Assert.Equal(family.Head, ArchitectureSpec.Parse(family.Name + "-r18").Head);
+        var ex = Assert.Throws<ArgumentOutOfRangeException>(() => new ArchitectureSpec((SegmentationHead)99, ResNetDepth.ResNet18).CreateSegmentationNet());
+        Assert.Contains("has no row in SegmentationHeads.All", ex.Message);
+    }
+
     [Theory]
     [InlineData("pspnet", "expected <head>-r<depth>")]
-    [InlineData("unet-r18", "expected <head>-r<depth>")]
+    [InlineData("unet-r18", "unknown head 'unet' (pspnet|deeplabv2|refinenet)")]
     [InlineData("pspnet-r152", "depth 152 is not supported")]
     [InlineData("pspnet-r18-w0", "width multiplier")]
     [InlineData("pspnet-r18-l2", "at least 4 base channels")]

@@ -6,9 +6,6 @@ using DANNet.Trainer.Models.Segmentation;
 
 namespace DANNet.Trainer.Models;
 
-/// <summary>The segmentation head families.</summary>
-public enum SegmentationHead { PspNet, DeepLabV2, RefineNet }
-
 /// <summary>
 /// A complete DANNet generator: segmentation head on a ResNet trunk of some depth and width, plus
 /// the relighting net's base channels. Written on the command line as
@@ -27,8 +24,7 @@ public sealed partial record ArchitectureSpec(SegmentationHead Head, ResNetDepth
 
     public override string ToString()
     {
-        string head = Head switch { SegmentationHead.PspNet => "pspnet", SegmentationHead.DeepLabV2 => "deeplabv2", _ => "refinenet" };
-        string s = $"{head}-r{(int)Depth}";
+        string s = $"{SegmentationHeads.Of(Head).Name}-r{(int)Depth}";
         if (Width != 1.0) s += "-w" + Width.ToString("0.###", CultureInfo.InvariantCulture);
         if (LightChannels != 64) s += "-l" + LightChannels.ToString(CultureInfo.InvariantCulture);
         return s;
@@ -41,8 +37,9 @@ public sealed partial record ArchitectureSpec(SegmentationHead Head, ResNetDepth
     {
         var m = NamePattern().Match(text.Trim().ToLowerInvariant());
         if (!m.Success)
-            throw new ArgumentException($"Unknown architecture '{text}': expected <head>-r<depth>[-w<width>][-l<light channels>] with head pspnet|deeplabv2|refinenet and depth 18|34|50|101, e.g. pspnet-r101 or pspnet-r18-w0.5-l16.");
-        var head = m.Groups["head"].Value switch { "pspnet" => SegmentationHead.PspNet, "deeplabv2" => SegmentationHead.DeepLabV2, _ => SegmentationHead.RefineNet };
+            throw new ArgumentException($"Unknown architecture '{text}': expected <head>-r<depth>[-w<width>][-l<light channels>] with head {SegmentationHeads.Names} and depth 18|34|50|101, e.g. pspnet-r101 or pspnet-r18-w0.5-l16.");
+        var head = SegmentationHeads.Named(m.Groups["head"].Value)?.Head
+            ?? throw new ArgumentException($"Architecture '{text}': unknown head '{m.Groups["head"].Value}' ({SegmentationHeads.Names}).");
         var depth = int.Parse(m.Groups["depth"].Value, CultureInfo.InvariantCulture) switch
         {
             18 => ResNetDepth.ResNet18, 34 => ResNetDepth.ResNet34, 50 => ResNetDepth.ResNet50, 101 => ResNetDepth.ResNet101,
@@ -55,23 +52,13 @@ public sealed partial record ArchitectureSpec(SegmentationHead Head, ResNetDepth
         return new ArchitectureSpec(head, depth, width, light);
     }
 
-    [GeneratedRegex(@"^(?<head>pspnet|deeplabv2|refinenet)-r(?<depth>\d+)(-w(?<width>\d+(\.\d+)?))?(-l(?<light>\d+))?$")]
+    [GeneratedRegex(@"^(?<head>[a-z][a-z0-9]*)-r(?<depth>\d+)(-w(?<width>\d+(\.\d+)?))?(-l(?<light>\d+))?$")]
     private static partial Regex NamePattern();
 
     /// <summary>The trunk of this architecture (stem, strides, dilations of its head's reference).</summary>
-    public ResNetSpec Trunk => Head switch
-    {
-        SegmentationHead.PspNet => ResNetSpec.PspNet(Depth, Width),
-        SegmentationHead.DeepLabV2 => ResNetSpec.DeepLabV2(Depth, Width),
-        _ => ResNetSpec.RefineNet(Depth, Width),
-    };
+    public ResNetSpec Trunk => SegmentationHeads.Of(Head).Trunk(Depth, Width);
 
-    public SegmentationNet CreateSegmentationNet(int numClasses = 19) => Head switch
-    {
-        SegmentationHead.PspNet => new PspNet(Trunk, numClasses),
-        SegmentationHead.DeepLabV2 => new DeepLabV2(Trunk, numClasses),
-        _ => new RefineNet(Trunk, numClasses),
-    };
+    public SegmentationNet CreateSegmentationNet(int numClasses = 19) => SegmentationHeads.Of(Head).Create(Trunk, numClasses);
 
     public LightNet CreateLightNet() => new(LightChannels);
 }

@@ -90,7 +90,7 @@ public sealed class ExportCommandTests : IDisposable
         try
         {
             Assert.Equal(1, Invoke("-o", onnx));
-            Assert.Contains("Give either --checkpoint", error.ToString());
+            Assert.Contains("Name the model either with --checkpoint", error.ToString());
             Assert.Equal(1, Invoke("--segmentation", Path.Combine(_dir, "x.pth"), "-o", onnx));
             Assert.Contains("--segmentation needs --arch", error.ToString());
 

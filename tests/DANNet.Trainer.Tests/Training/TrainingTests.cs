@@ -152,7 +152,7 @@ public sealed class TrainingTests(TinySynthNightFixture data)
         try
         {
             new DannetTrainer(Tiny(1), dir).Run(false);
-            using var nets = DANNet.Trainer.Cli.EvalCommands.LoadNets(dir);
+            using var nets = ModelSource.Resolve(dir).Load();
             Assert.NotNull(nets.Light);
             Assert.Null(nets.DayDiscriminator);
             var test = DarkZurichDataset.LabelledNight(data.DarkZurich, "test");
@@ -185,7 +185,7 @@ public sealed class TrainingTests(TinySynthNightFixture data)
             Assert.Equal(0, DANNet.Trainer.Cli.ExportCommands.Export().Parse(["-c", dir, "--height", "72", "--width", "128", "-o", onnx]).Invoke());
 
             // The same image through the eval protocol (TorchSharp) and through the exported graph (ONNX Runtime).
-            using var nets = DANNet.Trainer.Cli.EvalCommands.LoadNets(dir);
+            using var nets = ModelSource.Resolve(dir).Load();
             var sample = DarkZurichDataset.LabelledNight(data.DarkZurich, "test").Samples[0];
             using var loaded = sample.Load();
             using var image = loaded.Image.Resize(new OpenCvSharp.Size(128, 72), 0, 0, OpenCvSharp.InterpolationFlags.Linear);

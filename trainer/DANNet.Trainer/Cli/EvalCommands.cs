@@ -15,13 +15,13 @@ internal static class EvalCommands
 {
     public enum Layout { DarkZurich, Cityscapes }
 
-    public static readonly Option<DirectoryInfo> CheckpointDir = new("--checkpoint", "-c") { Description = "A checkpoint folder (run/checkpoints/iter-NNNNNN), or a run folder (its latest checkpoint).", Required = true };
     public static readonly Option<DirectoryInfo> Data = new("--data") { Description = "Data set root (Dark Zurich or Cityscapes layout).", Required = true };
     public static readonly Option<Layout> DataLayout = new("--layout") { Description = "darkzurich (labelled night val/test) or cityscapes.", DefaultValueFactory = _ => Layout.DarkZurich, HelpName = "darkzurich|cityscapes" };
     public static readonly Option<string> Split = new("--split") { Description = "Split to evaluate or count.", DefaultValueFactory = _ => "val" };
     public static readonly Option<int> Height = new("--height") { Description = "Evaluation input height (the reference: 540).", DefaultValueFactory = _ => 540 };
     public static readonly Option<int> Width = new("--width") { Description = "Evaluation input width (the reference: 960).", DefaultValueFactory = _ => 960 };
     public static readonly Option<DirectoryInfo?> Out = new("--out", "-o") { Description = "Where iou.json, confusion.csv (and with --colour, the predictions) go." };
+    public static readonly Option<DirectoryInfo> PredictOut = new("--out", "-o") { Description = "Where the trainId and colour PNGs go.", Required = true };
     public static readonly Option<bool> Colour = new("--colour") { Description = "Also write every prediction as trainId and colour PNGs." };
     public static readonly Option<FileInfo[]> Inputs = new("--input", "-i") { Description = "Images or folders of images (.png, .jpg).", Required = true, AllowMultipleArgumentsPerToken = true };
 
@@ -29,15 +29,16 @@ internal static class EvalCommands
     {
         var command = new Command("eval", "Evaluate a checkpoint with the reference protocol (relight, re-weight s=0.16, bilinear upsample, argmax): per-class IoU, mIoU, confusion matrix CSV.")
         {
-            CheckpointDir, Data, DataLayout, Split, Height, Width, Out, Colour,
+            Data, DataLayout, Split, Height, Width, Out, Colour,
         };
+        foreach (var option in ModelSourceOptions.All) command.Options.Add(option);
         command.SetAction((parse, cancel) => Task.FromResult(CliErrors.Run(Console.Error, () =>
         {
             string root = parse.GetValue(Data)!.FullName, split = parse.GetValue(Split)!;
             var samples = parse.GetValue(DataLayout) == Layout.Cityscapes
                 ? new CityscapesDataset(root, split).Samples
                 : DarkZurichDataset.LabelledNight(root, split).Samples;
-            using var nets = LoadNets(parse.GetValue(CheckpointDir)!.FullName);
+            using var nets = ModelSourceOptions.Resolve(parse).Load();
             string? outDir = parse.GetValue(Out)?.FullName;
             var result = Evaluator.Evaluate(nets, $"{root} ({split})", samples, parse.GetValue(Height), parse.GetValue(Width),
                 ClassWeights.FromFrequencies(ClassWeights.CityscapesFrequencies, ClassWeights.TestStrength),
@@ -55,14 +56,14 @@ internal static class EvalCommands
     {
         var command = new Command("predict", "Segment images or folders: trainId PNGs and colour PNGs.")
         {
-            CheckpointDir, Inputs, Height, Width, Out,
+            Inputs, Height, Width, PredictOut,
         };
+        foreach (var option in ModelSourceOptions.All) command.Options.Add(option);
         command.SetAction((parse, cancel) => Task.FromResult(CliErrors.Run(Console.Error, () =>
         {
-            string outDir = parse.GetValue(Out)?.FullName ?? throw new ArgumentException("--out is required for predict.");
+            string outDir = parse.GetValue(PredictOut)!.FullName;
             var files = ExpandInputs(parse.GetValue(Inputs)!);
-            using var nets = LoadNets(parse.GetValue(CheckpointDir)!.FullName);
-            nets.Eval();
+            using var nets = ModelSourceOptions.Resolve(parse).Load();
             using var weights = tensor(ClassWeights.FromFrequencies(ClassWeights.CityscapesFrequencies, ClassWeights.TestStrength)).view(1, -1, 1, 1);
             foreach (var file in files)
             {
@@ -99,24 +100,6 @@ internal static class EvalCommands
         }));
         return command;
     }
-
-    /// <summary>Nets of a checkpoint folder (or a run folder's latest checkpoint), in eval mode.</summary>
-    internal static DannetNets LoadNets(string path)
-    {
-        string dir = ResolveCheckpointDir(path);
-        var state = CheckpointStore.ReadState(dir);
-        var nets = DannetNets.Create(ArchitectureSpec.Parse(state.Architecture), state.UseLight, withDiscriminators: false);
-        CheckpointStore.Load(dir, nets);
-        nets.Eval();
-        return nets;
-    }
-
-    /// <summary>A checkpoint folder itself, or a run folder's latest checkpoint.</summary>
-    internal static string ResolveCheckpointDir(string path) =>
-        File.Exists(Path.Combine(path, CheckpointStore.StateFile))
-            ? path
-            : new CheckpointStore(Path.Combine(path, DannetTrainer.CheckpointsFolder), 1).Latest()?.Dir
-              ?? throw new ArgumentException($"'{path}' is neither a checkpoint folder (with {CheckpointStore.StateFile}) nor a run folder with checkpoints.");
 
     private static List<string> ExpandInputs(FileInfo[] inputs)
     {

@@ -16,10 +16,6 @@ namespace DANNet.Trainer.Cli;
 /// <summary><c>dannet-train export</c> and <c>check-onnx</c>.</summary>
 internal static class ExportCommands
 {
-    public static readonly Option<DirectoryInfo?> CheckpointDir = new("--checkpoint", "-c") { Description = "A checkpoint folder or a run folder (its latest checkpoint); the architecture is read from it." };
-    public static readonly Option<FileInfo?> SegmentationPth = new("--segmentation") { Description = "Segmentation weights as a PyTorch .pth (e.g. the official dannet_psp.pth), instead of --checkpoint; needs --arch." };
-    public static readonly Option<FileInfo?> LightPth = new("--light") { Description = "LightNet weights as a .pth (e.g. dannet_psp_light.pth), with --segmentation. Without it the graph does not relight." };
-    public static readonly Option<string?> Arch = new("--arch") { Description = "Architecture of the .pth weights, e.g. pspnet-r101 (with --checkpoint: optional, must match)." };
     public static readonly Option<int> Height = new("--height") { Description = "Input and mask height (static; a multiple of 4 with LightNet).", DefaultValueFactory = _ => 540 };
     public static readonly Option<int> Width = new("--width") { Description = "Input and mask width (static; a multiple of 4 with LightNet).", DefaultValueFactory = _ => 960 };
     public static readonly Option<FileInfo> Out = new("--out", "-o") { Description = "The .onnx file to write (atomically).", Required = true };
@@ -32,16 +28,17 @@ internal static class ExportCommands
     {
         var command = new Command("export", "Export a checkpoint as one TensorRT-ready ONNX graph: uint8 BGR image [1,H,W,3] → relight → segment → re-weight (s=0.16) → upsample → argmax → uint8 mask [1,H,W]. Then checks parity with ONNX Runtime and TensorRT readiness.")
         {
-            CheckpointDir, SegmentationPth, LightPth, Arch, Height, Width, Out, WithProbabilities, WithRelit, NoVerify, VerifyImage,
+            Height, Width, Out, WithProbabilities, WithRelit, NoVerify, VerifyImage,
         };
+        foreach (var option in ModelSourceOptions.All) command.Options.Add(option);
         command.SetAction(parse => CliErrors.Run(Console.Error, () =>
         {
-            var (architecture, light, segmentation, provenance) = LoadWeights(parse);
-            using var l = light;
-            using var s = segmentation;
-            var options = new ExportOptions(parse.GetValue(Height), parse.GetValue(Width), parse.GetValue(WithProbabilities), parse.GetValue(WithRelit) && light is not null);
+            var source = ModelSourceOptions.Resolve(parse);
+            using var nets = source.Load();
+            var options = new ExportOptions(parse.GetValue(Height), parse.GetValue(Width), parse.GetValue(WithProbabilities), parse.GetValue(WithRelit) && nets.Light is not null);
             string path = parse.GetValue(Out)!.FullName;
-            return Run(architecture, light, segmentation, options, provenance, path, !parse.GetValue(NoVerify), parse.GetValue(VerifyImage)?.FullName, Console.Out);
+            var provenance = new ExportProvenance(source.Description, source.ConfigHash);
+            return Run(source.Architecture, nets.Light, nets.Segmentation, options, provenance, path, !parse.GetValue(NoVerify), parse.GetValue(VerifyImage)?.FullName, Console.Out);
         }));
         return command;
     }
@@ -66,40 +63,6 @@ internal static class ExportCommands
         var report = TensorRtReadiness.Check(model);
         output.Write(report);
         return report.Ready ? status : 1;
-    }
-
-    private static (ArchitectureSpec, LightNet?, SegmentationNet, ExportProvenance) LoadWeights(ParseResult parse)
-    {
-        var checkpoint = parse.GetValue(CheckpointDir);
-        var segmentationPth = parse.GetValue(SegmentationPth);
-        var lightPth = parse.GetValue(LightPth);
-        string? arch = parse.GetValue(Arch);
-        if ((checkpoint is null) == (segmentationPth is null))
-            throw new ArgumentException("Give either --checkpoint (a run or checkpoint folder) or --segmentation (a .pth, with --arch).");
-        if (checkpoint is not null)
-        {
-            if (lightPth is not null) throw new ArgumentException("--light goes with --segmentation; a checkpoint folder has its own LightNet.");
-            string dir = EvalCommands.ResolveCheckpointDir(checkpoint.FullName);
-            var state = CheckpointStore.ReadState(dir);
-            var architecture = ArchitectureSpec.Parse(state.Architecture);
-            if (arch is not null && ArchitectureSpec.Parse(arch) != architecture)
-                throw new ArgumentException($"--arch {arch} does not match the checkpoint's architecture {architecture} ({dir}).");
-            var nets = DannetNets.Create(architecture, state.UseLight, withDiscriminators: false);
-            CheckpointStore.Load(dir, nets);
-            return (architecture, nets.Light, nets.Segmentation, new ExportProvenance($"{dir} (iteration {state.Iteration}, {state.Mode})", state.ConfigHash));
-        }
-        if (arch is null) throw new ArgumentException("--segmentation needs --arch (e.g. pspnet-r101 for the official dannet_psp.pth).");
-        var spec = ArchitectureSpec.Parse(arch);
-        var segmentation = spec.CreateSegmentationNet();
-        Checkpoint.Load(segmentation, segmentationPth!.FullName);
-        LightNet? light = null;
-        if (lightPth is not null)
-        {
-            light = spec.CreateLightNet();
-            Checkpoint.Load(light, lightPth.FullName);
-        }
-        string source = segmentationPth.FullName + (lightPth is null ? "" : " + " + lightPth.FullName);
-        return (spec, light, segmentation, new ExportProvenance(source));
     }
 
     /// <summary>A smooth synthetic street-like pattern (dark sky, brighter road, some texture) for the parity check.</summary>

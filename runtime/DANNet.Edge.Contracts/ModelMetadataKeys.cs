@@ -33,6 +33,9 @@ public static class ModelMetadataKeys
     /// <summary>Probability re-weighting strength s used in the graph (0.16 for DANNet).</summary>
     public const string ReweightStrength = "dannet.reweight_strength";
 
+    /// <summary>Class pixel frequencies of the training labels in trainId order, comma-separated (the re-weighting's input).</summary>
+    public const string ClassFrequencies = "dannet.class_frequencies";
+
     /// <summary>Hash of the training configuration of the exported checkpoint (empty for imported weights).</summary>
     public const string ConfigHash = "dannet.config_hash";
 

@@ -22,6 +22,17 @@ public sealed record ModelInfo(
         if (mask.Type != typeof(byte) || mask.Shape.Length != 3 || mask.Shape[0] != 1 || mask.Shape[1] != image.Shape[1] || mask.Shape[2] != image.Shape[2])
             Fail($"output '{ModelContract.MaskOutput}' must be uint8 [1,{image.Shape[1]},{image.Shape[2]}], is {mask.Type.Name} [{string.Join(",", mask.Shape)}]");
 
+        if (metadata.TryGetValue(ModelMetadataKeys.FormatVersion, out var versionText))
+        {
+            if (!int.TryParse(versionText, NumberStyles.None, CultureInfo.InvariantCulture, out int version))
+                Fail($"{ModelMetadataKeys.FormatVersion} '{versionText}' is not a version number");
+            if (version > ModelMetadataKeys.CurrentFormatVersion)
+                throw new InvalidDataException($"Model '{path}' was exported with metadata format {version}; this dannet-edge reads format {ModelMetadataKeys.CurrentFormatVersion} and older. Update dannet-edge, or export the model with the matching dannet-train.");
+        }
+        foreach (var (key, axis, name) in new[] { (ModelMetadataKeys.InputHeight, 1, "height"), (ModelMetadataKeys.InputWidth, 2, "width") })
+            if (metadata.TryGetValue(key, out var sizeText) && sizeText != image.Shape[axis].ToString(CultureInfo.InvariantCulture))
+                Fail($"its metadata gives input {name} {sizeText} ({key}) but the input tensor has {image.Shape[axis]}");
+
         var classes = metadata.TryGetValue(ModelMetadataKeys.Classes, out var names) ? names.Split(',') : CityscapesClasses.Names.ToArray();
         var palette = metadata.TryGetValue(ModelMetadataKeys.Palette, out var colours)
             ? colours.Split(',').Select(c => ParseColour(c, path)).ToArray()

@@ -64,6 +64,9 @@ public sealed class SegmentationSessionTests
     [InlineData("mask-size", "output 'mask' must be uint8 [1,8,16]")]
     [InlineData("two-inputs", "expected exactly one input 'image'")]
     [InlineData("bad-palette", "is not #rrggbb")]
+    [InlineData("newer-format", "was exported with metadata format 2; this dannet-edge reads format 1 and older")]
+    [InlineData("bad-format", "dannet.format_version 'v1' is not a version number")]
+    [InlineData("size-metadata", "its metadata gives input width 32 (dannet.input_width) but the input tensor has 16")]
     public void Contract_violations_name_the_model_and_the_fix(string breakage, string message)
     {
         var inputs = new Dictionary<string, (Type Type, int[] Shape)>(GoodInputs);
@@ -78,6 +81,9 @@ public sealed class SegmentationSessionTests
             case "mask-size": outputs[ModelContract.MaskOutput] = (typeof(byte), [1, 4, 8]); break;
             case "two-inputs": inputs["extra"] = (typeof(float), [1]); break;
             case "bad-palette": metadata[ModelMetadataKeys.Palette] = "red,green"; metadata[ModelMetadataKeys.Classes] = "a,b"; break;
+            case "newer-format": metadata[ModelMetadataKeys.FormatVersion] = "2"; break;
+            case "bad-format": metadata[ModelMetadataKeys.FormatVersion] = "v1"; break;
+            case "size-metadata": metadata[ModelMetadataKeys.InputHeight] = "8"; metadata[ModelMetadataKeys.InputWidth] = "32"; break;
         }
         var ex = Assert.Throws<InvalidDataException>(() => ModelInfo.From("m.onnx", inputs, outputs, metadata));
         Assert.Contains("m.onnx", ex.Message);

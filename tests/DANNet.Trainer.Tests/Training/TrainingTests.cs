@@ -174,6 +174,38 @@ public sealed class TrainingTests(TinySynthNightFixture data)
             foreach (var d in new[] { dir, predictions }) if (Directory.Exists(d)) Directory.Delete(d, true);
         }
     }
+
+    /// <summary>The run's evaluation size and class frequencies travel with its checkpoint into export, eval and predict, and into the ONNX metadata.</summary>
+    [Fact]
+    public void A_checkpoint_carries_how_the_model_is_run_into_export()
+    {
+        string dir = NewDir("contract");
+        try
+        {
+            Directory.CreateDirectory(dir);
+            var frequencies = Enumerable.Range(1, 19).Select(k => k / 190.0).ToArray();
+            string frequencyFile = Path.Combine(dir, "frequencies.json");
+            File.WriteAllText(frequencyFile, new JsonObject { ["frequencies"] = new JsonArray(frequencies.Select(f => (JsonNode?)f).ToArray()) }.ToJsonString());
+            var config = Tiny(1, TrainingMode.SourceOnly) with { Data = Tiny(1).Data with { ClassFrequencies = frequencyFile } };
+            string run = Path.Combine(dir, "run");
+            new DannetTrainer(config, run).Run(false);
+
+            var source = ModelSource.Resolve(run);
+            Assert.Equal((72, 128), (source.Inference.Height, source.Inference.Width));
+            Assert.Equal(frequencies, source.Inference.ClassFrequencies);
+
+            string onnx = Path.Combine(dir, "model.onnx");
+            Assert.Equal(0, DANNet.Trainer.Cli.ExportCommands.Export().Parse(["-c", run, "-o", onnx]).Invoke());
+            var model = DANNet.Trainer.Cli.ExportCommands.ReadModel(onnx);
+            var meta = model.MetadataProps.ToDictionary(p => p.Key, p => p.Value);
+            Assert.Equal("72", meta[DANNet.Edge.Contracts.ModelMetadataKeys.InputHeight]);
+            Assert.Equal("128", meta[DANNet.Edge.Contracts.ModelMetadataKeys.InputWidth]);
+            var written = meta[DANNet.Edge.Contracts.ModelMetadataKeys.ClassFrequencies].Split(',').Select(v => double.Parse(v, System.Globalization.CultureInfo.InvariantCulture));
+            Assert.Equal(frequencies, written);
+        }
+        finally { if (Directory.Exists(dir)) Directory.Delete(dir, true); }
+    }
+
     [Fact]
     public void A_run_exports_to_onnx_that_predicts_what_eval_predicts()
     {

@@ -18,9 +18,17 @@ namespace DANNet.Trainer.Export;
 /// <param name="Relit">Also output the relit image x + r, float32 [1,3,H,W] in normalised space.</param>
 /// <param name="Logits">Also output the raw main-head logits at the net's output stride (for parity checks).</param>
 /// <param name="ReweightStrength">s of the probability re-weighting (DANNet's test value: 0.16).</param>
+/// <param name="ClassFrequencies">Class frequencies of the training labels, for the re-weighting (default: Cityscapes').</param>
 public sealed record ExportOptions(int Height, int Width, bool Probabilities = false, bool Relit = false, bool Logits = false,
-    double ReweightStrength = ClassWeights.TestStrength)
+    double ReweightStrength = ClassWeights.TestStrength, IReadOnlyList<double>? ClassFrequencies = null)
 {
+    /// <summary>The frequencies the re-weighting uses.</summary>
+    public IReadOnlyList<double> Frequencies => ClassFrequencies ?? ClassWeights.CityscapesFrequencies;
+
+    /// <summary>The options that carry a model's <see cref="InferenceSettings"/> (size, frequencies, s).</summary>
+    public static ExportOptions For(InferenceSettings settings) =>
+        new(settings.Height, settings.Width, ReweightStrength: settings.ReweightStrength, ClassFrequencies: settings.ClassFrequencies);
+
     /// <summary>The output holding the raw logits when <see cref="Logits"/> is set.</summary>
     public const string LogitsOutput = "logits";
 }
@@ -64,7 +72,7 @@ public static class DannetExporter
         if (options.Logits) logits = g.Output(logits, ExportOptions.LogitsOutput);
         using (g.Scope("postprocess"))
         {
-            var weights = ClassWeights.FromFrequencies(ClassWeights.CityscapesFrequencies, options.ReweightStrength);
+            var weights = ClassWeights.FromFrequencies(options.Frequencies, options.ReweightStrength);
             string weighted = g.Binary("Mul", logits, g.Initializer("class_weights", weights, 1, weights.Length, 1, 1));
             string upsampled = g.ResizeBilinearAlignCorners(weighted, h, w);
             if (options.Probabilities) g.Output(g.Unary("Softmax", upsampled, OnnxGraph.Attr("axis", 1L)), ModelContract.ProbabilitiesOutput);
@@ -122,6 +130,7 @@ public static class DannetExporter
         yield return (ModelMetadataKeys.Palette, string.Join(',', CityscapesClasses.All.Select(c => c.Color.ToString())));
         yield return (ModelMetadataKeys.Relighting, relights ? "true" : "false");
         yield return (ModelMetadataKeys.ReweightStrength, options.ReweightStrength.ToString("R", inv));
+        yield return (ModelMetadataKeys.ClassFrequencies, string.Join(',', options.Frequencies.Select(f => f.ToString("R", inv))));
         yield return (ModelMetadataKeys.ConfigHash, provenance.ConfigHash);
         yield return (ModelMetadataKeys.Source, provenance.Source);
         yield return (ModelMetadataKeys.ExporterVersion, CodeVersion.Current);

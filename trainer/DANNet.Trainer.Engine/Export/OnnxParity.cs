@@ -34,10 +34,11 @@ public sealed record ParityResult(double MaxAbsLogitDiff, double MaxAbsLogit, do
 /// </summary>
 public static class OnnxParity
 {
-    public static ParityResult Check(ArchitectureSpec architecture, LightNet? light, SegmentationNet segmentation, Mat bgr, int threads = 2)
+    /// <param name="exported">The options of the export being checked (its re-weighting); the size is the image's.</param>
+    public static ParityResult Check(ArchitectureSpec architecture, LightNet? light, SegmentationNet segmentation, Mat bgr, int threads = 2, ExportOptions? exported = null)
     {
         int h = bgr.Rows, w = bgr.Cols;
-        var options = new ExportOptions(h, w, Relit: light is not null, Logits: true);
+        var options = (exported ?? new ExportOptions(h, w)) with { Height = h, Width = w, Probabilities = false, Relit = light is not null, Logits = true };
         var model = DannetExporter.Export(architecture, light, segmentation, options, new ExportProvenance("parity check"));
 
         using var session = CreateCpuSession(model.ToByteArray(), threads);
@@ -61,7 +62,7 @@ public static class OnnxParity
         var logits = segmentation.call(x);
         double logitDiff = MaxAbsDiff(logits, Output(ExportOptions.LogitsOutput));
 
-        var weights = tensor(ClassWeights.FromFrequencies(ClassWeights.CityscapesFrequencies, options.ReweightStrength)).view(1, -1, 1, 1);
+        var weights = tensor(ClassWeights.FromFrequencies(options.Frequencies, options.ReweightStrength)).view(1, -1, 1, 1);
         var mask = DannetNets.Upsample(logits * weights, h, w).argmax(1).to(ScalarType.Byte).flatten().data<byte>().ToArray();
         var onnxMask = outputs[Array.IndexOf(outputNames, ModelContract.MaskOutput)].GetTensorDataAsSpan<byte>();
         long mismatches = 0;

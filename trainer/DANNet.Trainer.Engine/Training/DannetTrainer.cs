@@ -68,6 +68,7 @@ public sealed class DannetTrainer(TrainingConfig config, string outDir)
 
         using var trainWeights = tensor(data.Weights(config.Loss.TrainStrength));
         var testWeights = data.Weights(ClassWeights.TestStrength);
+        var inference = new InferenceSettings(config.Run.EvalHeight, config.Run.EvalWidth, data.Frequencies);
         var iteration = new DannetIteration(nets, config, trainWeights);
         double? lastMiou = null;
         var clock = Stopwatch.StartNew();
@@ -90,7 +91,7 @@ public sealed class DannetTrainer(TrainingConfig config, string outDir)
             if (done % config.Run.LogEvery == 0 || done == o.Iterations)
                 metrics.Append(MetricsLog.Step(done, o.GeneratorLr * decay, o.DiscriminatorLr * decay, itPerSec, terms));
             if (done % config.Run.CheckpointEvery == 0 || done == o.Iterations)
-                lastCheckpoint = store.Save(new TrainingState(done, arch.ToString(), config.Mode, withLight, hash, CodeVersion.Current), nets, gOpt, dOpt);
+                lastCheckpoint = store.Save(new TrainingState(done, arch.ToString(), config.Mode, withLight, hash, CodeVersion.Current, inference), nets, gOpt, dOpt);
             if (data.Validation is not null && config.Run.EvalEvery > 0 && done % config.Run.EvalEvery == 0 && done != o.Iterations)
                 lastMiou = EvaluateInto(metrics, done, nets, data.Validation, testWeights, cancel).MeanIoU;
             progress?.Report(new TrainingProgress(done, o.Iterations, terms, itPerSec, lastMiou));

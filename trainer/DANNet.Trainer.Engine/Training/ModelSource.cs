@@ -13,8 +13,9 @@ public sealed class ModelSource
 {
     private readonly string? _segmentationPth, _lightPth;
 
-    private ModelSource(ArchitectureSpec architecture, bool useLight, string description, string? checkpointDir, string? segmentationPth, string? lightPth, string configHash)
+    private ModelSource(ArchitectureSpec architecture, bool useLight, string description, string? checkpointDir, string? segmentationPth, string? lightPth, string configHash, InferenceSettings inference)
     {
+        Inference = inference;
         Architecture = architecture;
         UseLight = useLight;
         Description = description;
@@ -25,6 +26,9 @@ public sealed class ModelSource
     }
 
     public ArchitectureSpec Architecture { get; }
+
+    /// <summary>How the model is meant to be run: recorded in its checkpoint, else the reference protocol.</summary>
+    public InferenceSettings Inference { get; }
 
     /// <summary>Whether the model relights (a LightNet is part of it).</summary>
     public bool UseLight { get; }
@@ -55,13 +59,13 @@ public sealed class ModelSource
             var spec = ArchitectureSpec.Parse(state.Architecture);
             if (architecture is not null && ArchitectureSpec.Parse(architecture) != spec)
                 throw new ArgumentException($"--arch {architecture} does not match the checkpoint's architecture {spec} ({dir}).");
-            return new ModelSource(spec, state.UseLight, $"{dir} (iteration {state.Iteration}, {state.Mode})", dir, null, null, state.ConfigHash);
+            return new ModelSource(spec, state.UseLight, $"{dir} (iteration {state.Iteration}, {state.Mode})", dir, null, null, state.ConfigHash, state.Inference ?? InferenceSettings.Reference);
         }
         if (architecture is null) throw new ArgumentException("--segmentation needs --arch (e.g. pspnet-r101 for the official dannet_psp.pth).");
         foreach (var file in new[] { segmentationPth, lightPth })
             if (file is not null && !File.Exists(file)) throw new FileNotFoundException($"No weights file at '{file}'.", file);
         string description = segmentationPth + (lightPth is null ? "" : " + " + lightPth);
-        return new ModelSource(ArchitectureSpec.Parse(architecture), lightPth is not null, description, null, segmentationPth, lightPth, "");
+        return new ModelSource(ArchitectureSpec.Parse(architecture), lightPth is not null, description, null, segmentationPth, lightPth, "", InferenceSettings.Reference);
     }
 
     /// <summary>A checkpoint folder itself, or a run folder's latest checkpoint.</summary>

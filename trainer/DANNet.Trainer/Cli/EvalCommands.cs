@@ -18,8 +18,8 @@ internal static class EvalCommands
     public static readonly Option<DirectoryInfo> Data = new("--data") { Description = "Data set root (Dark Zurich or Cityscapes layout).", Required = true };
     public static readonly Option<Layout> DataLayout = new("--layout") { Description = "darkzurich (labelled night val/test) or cityscapes.", DefaultValueFactory = _ => Layout.DarkZurich, HelpName = "darkzurich|cityscapes" };
     public static readonly Option<string> Split = new("--split") { Description = "Split to evaluate or count.", DefaultValueFactory = _ => "val" };
-    public static readonly Option<int> Height = new("--height") { Description = "Evaluation input height (the reference: 540).", DefaultValueFactory = _ => 540 };
-    public static readonly Option<int> Width = new("--width") { Description = "Evaluation input width (the reference: 960).", DefaultValueFactory = _ => 960 };
+    public static readonly Option<int?> Height = new("--height") { Description = "Evaluation input height. Default: the model's (recorded in its checkpoint; the reference's 540 for .pth weights)." };
+    public static readonly Option<int?> Width = new("--width") { Description = "Evaluation input width. Default: the model's (the reference's 960 for .pth weights)." };
     public static readonly Option<DirectoryInfo?> Out = new("--out", "-o") { Description = "Where iou.json, confusion.csv (and with --colour, the predictions) go." };
     public static readonly Option<DirectoryInfo> PredictOut = new("--out", "-o") { Description = "Where the trainId and colour PNGs go.", Required = true };
     public static readonly Option<bool> Colour = new("--colour") { Description = "Also write every prediction as trainId and colour PNGs." };
@@ -38,10 +38,11 @@ internal static class EvalCommands
             var samples = parse.GetValue(DataLayout) == Layout.Cityscapes
                 ? new CityscapesDataset(root, split).Samples
                 : DarkZurichDataset.LabelledNight(root, split).Samples;
-            using var nets = ModelSourceOptions.Resolve(parse).Load();
+            var source = ModelSourceOptions.Resolve(parse);
+            var settings = source.Inference.WithSize(parse.GetValue(Height), parse.GetValue(Width));
+            using var nets = source.Load();
             string? outDir = parse.GetValue(Out)?.FullName;
-            var result = Evaluator.Evaluate(nets, $"{root} ({split})", samples, parse.GetValue(Height), parse.GetValue(Width),
-                ClassWeights.FromFrequencies(ClassWeights.CityscapesFrequencies, ClassWeights.TestStrength),
+            var result = Evaluator.Evaluate(nets, $"{root} ({split})", samples, settings.Height, settings.Width, settings.ClassWeights(),
                 parse.GetValue(Colour) && outDir is not null ? Path.Combine(outDir, "predictions") : null,
                 (i, n) => Console.Error.Write($"\r  {i}/{n} images"), cancel);
             Console.Error.WriteLine();
@@ -63,13 +64,15 @@ internal static class EvalCommands
         {
             string outDir = parse.GetValue(PredictOut)!.FullName;
             var files = ExpandInputs(parse.GetValue(Inputs)!);
-            using var nets = ModelSourceOptions.Resolve(parse).Load();
-            using var weights = tensor(ClassWeights.FromFrequencies(ClassWeights.CityscapesFrequencies, ClassWeights.TestStrength)).view(1, -1, 1, 1);
+            var source = ModelSourceOptions.Resolve(parse);
+            var settings = source.Inference.WithSize(parse.GetValue(Height), parse.GetValue(Width));
+            using var nets = source.Load();
+            using var weights = tensor(settings.ClassWeights()).view(1, -1, 1, 1);
             foreach (var file in files)
             {
                 cancel.ThrowIfCancellationRequested();
                 using var image = ImageFiles.ReadColor(file);
-                using var prediction = Evaluator.Predict(nets, image, parse.GetValue(Height), parse.GetValue(Width), weights, image.Rows, image.Cols);
+                using var prediction = Evaluator.Predict(nets, image, settings.Height, settings.Width, weights, image.Rows, image.Cols);
                 Evaluator.WritePrediction(outDir, Path.GetFileNameWithoutExtension(file), prediction);
                 Console.WriteLine($"{file} → {Path.Combine(outDir, Path.GetFileNameWithoutExtension(file))}_{{trainIds,colour}}.png");
             }

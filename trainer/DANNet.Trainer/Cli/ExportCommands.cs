@@ -16,8 +16,8 @@ namespace DANNet.Trainer.Cli;
 /// <summary><c>dannet-train export</c> and <c>check-onnx</c>.</summary>
 internal static class ExportCommands
 {
-    public static readonly Option<int> Height = new("--height") { Description = "Input and mask height (static; a multiple of 4 with LightNet).", DefaultValueFactory = _ => 540 };
-    public static readonly Option<int> Width = new("--width") { Description = "Input and mask width (static; a multiple of 4 with LightNet).", DefaultValueFactory = _ => 960 };
+    public static readonly Option<int?> Height = new("--height") { Description = "Input and mask height (static; a multiple of 4 with LightNet). Default: the model's evaluation height (its checkpoint's; 540 for .pth weights)." };
+    public static readonly Option<int?> Width = new("--width") { Description = "Input and mask width (static; a multiple of 4 with LightNet). Default: the model's evaluation width (960 for .pth weights)." };
     public static readonly Option<FileInfo> Out = new("--out", "-o") { Description = "The .onnx file to write (atomically).", Required = true };
     public static readonly Option<bool> WithProbabilities = new("--with-probabilities") { Description = "Add the output 'probabilities': re-weighted softmax, float32 [1,19,H,W]." };
     public static readonly Option<bool> WithRelit = new("--with-relit") { Description = "Add the output 'relit': the relit image x + r, float32 [1,3,H,W], normalised." };
@@ -35,7 +35,8 @@ internal static class ExportCommands
         {
             var source = ModelSourceOptions.Resolve(parse);
             using var nets = source.Load();
-            var options = new ExportOptions(parse.GetValue(Height), parse.GetValue(Width), parse.GetValue(WithProbabilities), parse.GetValue(WithRelit) && nets.Light is not null);
+            var options = ExportOptions.For(source.Inference.WithSize(parse.GetValue(Height), parse.GetValue(Width)))
+                with { Probabilities = parse.GetValue(WithProbabilities), Relit = parse.GetValue(WithRelit) && nets.Light is not null };
             string path = parse.GetValue(Out)!.FullName;
             var provenance = new ExportProvenance(source.Description, source.ConfigHash);
             return Run(source.Architecture, nets.Light, nets.Segmentation, options, provenance, path, !parse.GetValue(NoVerify), parse.GetValue(VerifyImage)?.FullName, Console.Out);
@@ -55,7 +56,7 @@ internal static class ExportCommands
         if (verify)
         {
             using var image = verifyImage is null ? TestPattern(options.Height, options.Width) : LoadResized(verifyImage, options.Height, options.Width);
-            var parity = OnnxParity.Check(architecture, light, segmentation, image);
+            var parity = OnnxParity.Check(architecture, light, segmentation, image, exported: options);
             bool ok = parity.MaxAbsLogitDiff <= 1e-4 && parity.MaskAgreement >= 0.999;
             output.WriteLine($"parity (ONNX Runtime CPU vs TorchSharp): {parity} — {(ok ? "OK" : "ABOVE the 1e-4 / 99.9 % bounds")}");
             if (!ok) status = 1;

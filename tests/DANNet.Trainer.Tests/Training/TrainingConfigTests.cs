@@ -48,6 +48,21 @@ public sealed class TrainingConfigTests
         finally { Directory.Delete(dir, true); }
     }
 
+    [Fact]
+    public void The_hash_follows_what_changes_the_run_not_where_files_live()
+    {
+        var c = TrainingConfigLoader.Load(null, ["data.source=\"/data/a/cityscapes\"", "data.target=\"/data/a/dark_zurich\"", "model.initSegmentation=\"/runs/pre/segmentation.pth\""]);
+        var moved = c with
+        {
+            Data = c.Data with { Source = "/mnt/disk2/cityscapes/", Target = "/mnt/disk2/dark_zurich" },
+            Model = c.Model with { InitSegmentation = "/elsewhere/segmentation.pth" },
+        };
+        Assert.Equal(TrainingConfigLoader.Hash(c), TrainingConfigLoader.Hash(moved));
+        Assert.NotEqual(TrainingConfigLoader.Hash(c), TrainingConfigLoader.Hash(c with { Optim = c.Optim with { Iterations = c.Optim.Iterations + 1 } }));
+        Assert.NotEqual(TrainingConfigLoader.Hash(c), TrainingConfigLoader.Hash(c with { Data = c.Data with { Source = "/data/a/other_set" } }));
+        Assert.NotEqual(TrainingConfigLoader.Hash(c), TrainingConfigLoader.Hash(c with { Model = c.Model with { InitSegmentation = "/runs/pre/other.pth" } }));
+    }
+
     [Theory]
     [InlineData("optim.iteratoins=5", "'iteratoins' is not a field of optim")]
     [InlineData("optim=5", "optim")]

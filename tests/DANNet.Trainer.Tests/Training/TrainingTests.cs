@@ -54,6 +54,29 @@ public sealed class TrainingTests(TinySynthNightFixture data)
         }
     }
 
+    [Fact]
+    public void A_run_resumes_after_its_data_set_moved()
+    {
+        string moved = data.CopyTo("moved");
+        string dir = NewDir("moved-data");
+        try
+        {
+            var config = Tiny(4, TrainingMode.SourceOnly);
+            using var cancel = new CancellationTokenSource();
+            var progress = new DANNet.Trainer.Diagnostics.InlineProgress<TrainingProgress>(p => { if (p.Iteration == 3) cancel.Cancel(); });
+            Assert.ThrowsAny<OperationCanceledException>(() => new DannetTrainer(config, dir).Run(false, progress, cancel.Token));
+            var elsewhere = config with { Data = config.Data with { Source = Path.Combine(moved, DANNet.Trainer.Data.SynthNight.SynthNightGenerator.CityscapesFolder), Target = Path.Combine(moved, DANNet.Trainer.Data.SynthNight.SynthNightGenerator.DarkZurichFolder) } };
+            var summary = new DannetTrainer(elsewhere, dir).Run(resume: true);
+            Assert.Equal(4, summary.Iterations);
+            Assert.Equal(4, Steps(dir).Count);
+        }
+        finally
+        {
+            Directory.Delete(moved, true);
+            if (Directory.Exists(dir)) Directory.Delete(dir, true);
+        }
+    }
+
     [Theory]
     [InlineData(TrainingMode.SourceOnly, "seg", "light_source")]
     [InlineData(TrainingMode.Oracle, "light_source", "static")]

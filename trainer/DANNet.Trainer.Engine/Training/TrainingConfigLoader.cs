@@ -129,7 +129,20 @@ public static class TrainingConfigLoader
 
     public static string ToJson(TrainingConfig c) => JsonSerializer.Serialize(c, Json);
 
-    /// <summary>A short hash of the resolved config (goes into checkpoints and exported models).</summary>
-    public static string Hash(TrainingConfig c) =>
-        Convert.ToHexString(SHA256.HashData(Encoding.UTF8.GetBytes(ToJson(c))))[..12].ToLower(CultureInfo.InvariantCulture);
+    /// <summary>
+    /// A short hash of what makes the run (goes into checkpoints and exported models; a resume must
+    /// match it). Where files live is not part of it — data roots, the pair list, the frequency file
+    /// and initial weights count by file name only — so a data set or a run moved to another disk or
+    /// machine still resumes; every value that changes the training does count.
+    /// </summary>
+    public static string Hash(TrainingConfig c)
+    {
+        static string? Name(string? path) => path is null ? null : Path.GetFileName(Path.TrimEndingDirectorySeparator(path));
+        var located = c with
+        {
+            Data = c.Data with { Source = Name(c.Data.Source)!, Target = Name(c.Data.Target)!, PairCsv = Name(c.Data.PairCsv), ClassFrequencies = Name(c.Data.ClassFrequencies) },
+            Model = c.Model with { InitSegmentation = Name(c.Model.InitSegmentation), InitLight = Name(c.Model.InitLight) },
+        };
+        return Convert.ToHexString(SHA256.HashData(Encoding.UTF8.GetBytes(ToJson(located))))[..12].ToLower(CultureInfo.InvariantCulture);
+    }
 }

@@ -83,31 +83,25 @@ public sealed class SegmentationSession : IDisposable
         }
     }
 
-    private OrtIoBinding[] _slotBindings = [];
-    private OrtValue[] _slotValues = [];
-
     /// <summary>
-    /// Binds the mask output straight to each of <paramref name="masks"/> (e.g. the slots of the
-    /// shared-memory ring, each width·height bytes), one binding per buffer made once, so that
-    /// <see cref="RunInto"/> writes a frame's mask where readers read it: no copy, no allocation.
+    /// A mask tensor over native memory the caller owns (e.g. a ring slot, height·width bytes), for
+    /// <see cref="BindingTo"/>. The caller disposes it, before that memory goes.
     /// </summary>
-    public void BindOutputBuffers(IReadOnlyList<IntPtr> masks)
+    public OrtValue MaskValueOver(IntPtr mask) =>
+        OrtValue.CreateTensorValueWithData(OrtMemoryInfo.DefaultInstance, Microsoft.ML.OnnxRuntime.Tensors.TensorElementType.UInt8,
+            [1, Info.Height, Info.Width], mask, (long)Info.Height * Info.Width);
+
+    /// <summary>A binding of <see cref="Image"/> to <paramref name="mask"/>, made once: <see cref="Run(OrtIoBinding)"/> then writes there without a copy or an allocation. The caller disposes it.</summary>
+    public OrtIoBinding BindingTo(OrtValue mask)
     {
-        foreach (var b in _slotBindings) b.Dispose();
-        foreach (var v in _slotValues) v.Dispose();
-        long[] shape = [1, Info.Height, Info.Width];
-        _slotValues = masks.Select(p => OrtValue.CreateTensorValueWithData(OrtMemoryInfo.DefaultInstance, Microsoft.ML.OnnxRuntime.Tensors.TensorElementType.UInt8, shape, p, (long)Info.Height * Info.Width)).ToArray();
-        _slotBindings = _slotValues.Select(v =>
-        {
-            var binding = _session.CreateIoBinding();
-            binding.BindInput(ModelContract.ImageInput, _imageValue);
-            binding.BindOutput(ModelContract.MaskOutput, v);
-            return binding;
-        }).ToArray();
+        var binding = _session.CreateIoBinding();
+        binding.BindInput(ModelContract.ImageInput, _imageValue);
+        binding.BindOutput(ModelContract.MaskOutput, mask);
+        return binding;
     }
 
-    /// <summary>Segments the frame in <see cref="Image"/> into output buffer <paramref name="index"/> of <see cref="BindOutputBuffers"/>.</summary>
-    public void RunInto(int index) => _session.RunWithBinding(_runOptions, _slotBindings[index]);
+    /// <summary>Segments the frame in <see cref="Image"/> into the mask of <paramref name="binding"/> (from <see cref="BindingTo"/>).</summary>
+    public void Run(OrtIoBinding binding) => _session.RunWithBinding(_runOptions, binding);
 
     /// <summary>Segments the frame in <see cref="Image"/> into <see cref="Mask"/>.</summary>
     public void Run() => _session.RunWithBinding(_runOptions, _binding);
@@ -125,8 +119,6 @@ public sealed class SegmentationSession : IDisposable
 
     public void Dispose()
     {
-        foreach (var b in _slotBindings) b.Dispose();
-        foreach (var v in _slotValues) v.Dispose();
         _binding.Dispose();
         _imageValue.Dispose();
         _maskValue.Dispose();

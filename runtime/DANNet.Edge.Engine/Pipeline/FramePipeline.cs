@@ -19,27 +19,20 @@ namespace DANNet.Edge.Pipeline;
 public sealed class FramePipeline : IDisposable
 {
     private readonly IFrameSource _source;
-    private readonly SegmentationSession _session;
-    private readonly MaskRingWriter _ring;
     private readonly SourceOptions _options;
     private readonly ILogger _log;
     private readonly FramePool _pool = new(3);
-    private readonly Mat _input;
-    private readonly InputResizer _resizer;
+    private readonly ModelInput _input;
+    private readonly RingOutput _output;
 
+    /// <summary>Wires <paramref name="source"/> through <paramref name="session"/> into <paramref name="ring"/>; dispose the pipeline before the ring and the session.</summary>
     public FramePipeline(IFrameSource source, SegmentationSession session, MaskRingWriter ring, SourceOptions options, ILogger log)
     {
-        if (ring.Geometry.Width != session.Info.Width || ring.Geometry.Height != session.Info.Height)
-            throw new ArgumentException($"The ring holds {ring.Geometry.Width}x{ring.Geometry.Height} masks, the model makes {session.Info.Width}x{session.Info.Height}.");
+        _output = new RingOutput(session, ring);
+        _input = new ModelInput(session);
         _source = source;
-        _session = session;
-        _ring = ring;
         _options = options;
         _log = log;
-        _input = Mat.FromPixelData(session.Info.Height, session.Info.Width, MatType.CV_8UC3, session.ImageAddress);
-        _resizer = new InputResizer(_input);
-
-        session.BindOutputBuffers(Enumerable.Range(0, ring.Geometry.SlotCount).Select(ring.SlotMaskAddress).ToArray());
     }
 
     public PipelineStats Stats { get; } = new();
@@ -70,7 +63,7 @@ public sealed class FramePipeline : IDisposable
             .ObserveLatestOn("dannet-edge inference", dropped =>
             {
                 Stats.AddDropped();
-                _ring.CountDropped(1);
+                _output.CountDropped(1);
                 _pool.Return(dropped);
             })
             .Select(Process);
@@ -83,13 +76,11 @@ public sealed class FramePipeline : IDisposable
             ulong dequeued = MonotonicClock.NowNs;
             if (frame.Image.Type() != MatType.CV_8UC3)
                 throw new FrameSourceException($"Frame {frame.Index} from {_source.Description} is {frame.Image.Type()}, not 8-bit BGR.");
-            _resizer.Resize(frame.Input);
+            _input.Load(frame.Input);
             ulong preprocessed = MonotonicClock.NowNs;
-            int slot = _ring.NextSlot;
-            _ring.BeginFrame();
-            _session.RunInto(slot);
+            _output.Infer();
             ulong inferred = MonotonicClock.NowNs;
-            ulong frameId = _ring.Commit(frame.CaptureNs);
+            ulong frameId = _output.Commit(frame.CaptureNs);
             var timings = new FrameTimings(frame.Index, frameId, frame.CaptureNs, dequeued, preprocessed, inferred, MonotonicClock.NowNs);
             Stats.Add(timings, GC.GetAllocatedBytesForCurrentThread() - allocatedBefore);
             return timings;
@@ -102,7 +93,7 @@ public sealed class FramePipeline : IDisposable
 
     public void Dispose()
     {
-        _resizer.Dispose();
+        _output.Dispose();
         _input.Dispose();
         _pool.Dispose();
     }

@@ -69,8 +69,7 @@ internal static class BenchCommand
         // The daemon's own frame source: the same decoding, looping and errors, without pacing.
         using var source = FrameSourceFactory.Create(new SourceOptions { Uri = videoPath, Loop = true, Realtime = false });
         source.Open();
-        using var input = Mat.FromPixelData(size.Height, size.Width, MatType.CV_8UC3, session.ImageAddress);
-        using var resizer = new DANNet.Edge.Pipeline.InputResizer(input);
+        using var input = new ModelInput(session);
         using var frame = new Mat();
         using var frameInput = InputArray.Create(frame);
         var latency = new double[frames];
@@ -82,7 +81,7 @@ internal static class BenchCommand
                 throw new IOException($"'{videoPath}' gave no frame at frame {i + warmup}: {problem ?? "end of stream"}.");
             long before = GC.GetAllocatedBytesForCurrentThread();
             long start = Stopwatch.GetTimestamp();
-            resizer.Resize(frameInput);
+            input.Load(frameInput);
             double pre = Stopwatch.GetElapsedTime(start).TotalMilliseconds;
             session.Run();
             double total = Stopwatch.GetElapsedTime(start).TotalMilliseconds;

@@ -1,7 +1,7 @@
 using OpenCvSharp;
 using OpenCvSharp.Internal;
 
-namespace DANNet.Edge.Pipeline;
+namespace DANNet.Edge.Inference;
 
 /// <summary>
 /// Resizes camera frames into a fixed destination (the model's pinned input buffer) without a

@@ -15,7 +15,7 @@ namespace DANNet.Edge.Pipeline;
 /// </summary>
 public static class FrameCapture
 {
-    public static IObservable<CapturedFrame> Observe(IFrameSource source, SourceOptions options, FramePool pool, ILogger log, PipelineStats? stats = null) =>
+    public static IObservable<CapturedFrame> Observe(IFrameSource source, SourceOptions options, FramePool pool, ILogger log, PipelineMetrics? metrics = null) =>
         Observable.Create<CapturedFrame>(observer =>
         {
             var cancel = new CancellationTokenSource();
@@ -23,7 +23,7 @@ public static class FrameCapture
             {
                 try
                 {
-                    Capture(source, options, pool, log, stats, observer, cancel.Token);
+                    Capture(source, options, pool, log, metrics, observer, cancel.Token);
                 }
                 catch (Exception ex)
                 {
@@ -41,7 +41,7 @@ public static class FrameCapture
             });
         });
 
-    private static void Capture(IFrameSource source, SourceOptions options, FramePool pool, ILogger log, PipelineStats? stats, IObserver<CapturedFrame> observer, CancellationToken cancel)
+    private static void Capture(IFrameSource source, SourceOptions options, FramePool pool, ILogger log, PipelineMetrics? metrics, IObserver<CapturedFrame> observer, CancellationToken cancel)
     {
         source.Open();
         log.LogInformation("Capturing from {Source}", source.Description);
@@ -55,7 +55,7 @@ public static class FrameCapture
             if (status == FrameReadStatus.Frame)
             {
                 failures = 0;
-                stats?.AddCaptureAllocation(GC.GetAllocatedBytesForCurrentThread() - allocatedBefore);
+                metrics?.RecordCaptured(GC.GetAllocatedBytesForCurrentThread() - allocatedBefore);
                 frame.Index = index++;
                 frame.CaptureNs = MonotonicClock.NowNs;
                 observer.OnNext(frame);

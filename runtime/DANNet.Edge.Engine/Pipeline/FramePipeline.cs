@@ -28,6 +28,7 @@ public sealed class FramePipeline : IDisposable
     /// <summary>Wires <paramref name="source"/> through <paramref name="session"/> into <paramref name="ring"/>; dispose the pipeline before the ring and the session.</summary>
     public FramePipeline(IFrameSource source, SegmentationSession session, MaskRingWriter ring, SourceOptions options, ILogger log)
     {
+        Stats = new PipelineStats(Metrics);
         _output = new RingOutput(session, ring);
         _input = new ModelInput(session);
         _source = source;
@@ -35,7 +36,11 @@ public sealed class FramePipeline : IDisposable
         _log = log;
     }
 
-    public PipelineStats Stats { get; } = new();
+    /// <summary>The instruments every frame is recorded into (System.Diagnostics.Metrics, meter <see cref="PipelineMetrics.MeterName"/>).</summary>
+    public PipelineMetrics Metrics { get; } = new();
+
+    /// <summary>The windowed statistics behind the daemon's periodic log line: one consumer of <see cref="Metrics"/>.</summary>
+    public PipelineStats Stats { get; }
 
     private int _running;
 
@@ -59,10 +64,10 @@ public sealed class FramePipeline : IDisposable
         });
 
     private IObservable<FrameTimings> Stages() =>
-        FrameCapture.Observe(_source, _options, _pool, _log, Stats)
+        FrameCapture.Observe(_source, _options, _pool, _log, Metrics)
             .ObserveLatestOn("dannet-edge inference", dropped =>
             {
-                Stats.AddDropped();
+                Metrics.Dropped.Add(1);
                 _output.CountDropped(1);
                 _pool.Return(dropped);
             })
@@ -82,7 +87,7 @@ public sealed class FramePipeline : IDisposable
             ulong inferred = MonotonicClock.NowNs;
             ulong frameId = _output.Commit(frame.CaptureNs);
             var timings = new FrameTimings(frame.Index, frameId, frame.CaptureNs, dequeued, preprocessed, inferred, MonotonicClock.NowNs);
-            Stats.Add(timings, GC.GetAllocatedBytesForCurrentThread() - allocatedBefore);
+            Metrics.RecordPublished(timings, GC.GetAllocatedBytesForCurrentThread() - allocatedBefore);
             return timings;
         }
         finally
@@ -96,5 +101,7 @@ public sealed class FramePipeline : IDisposable
         _output.Dispose();
         _input.Dispose();
         _pool.Dispose();
+        Stats.Dispose();
+        Metrics.Dispose();
     }
 }

@@ -1,52 +1,81 @@
+using System.Diagnostics.Metrics;
 using System.Globalization;
+using DANNet.Edge.SharedMemory;
 
 namespace DANNet.Edge.Pipeline;
 
-/// <summary>Running statistics of published frames over a reporting window, without allocating per frame.</summary>
-public sealed class PipelineStats
+/// <summary>
+/// One consumer of <see cref="PipelineMetrics"/>: listens to its instruments and keeps running
+/// statistics over a reporting window (the daemon's periodic log line), without allocating per frame.
+/// </summary>
+public sealed class PipelineStats : IDisposable
 {
     private const int Capacity = 4096;
     private readonly double[] _total = new double[Capacity], _queue = new double[Capacity], _pre = new double[Capacity], _infer = new double[Capacity], _publish = new double[Capacity];
     private readonly Lock _lock = new();
-    private int _count;
-    private long _dropped;
+    private readonly MeterListener _listener = new();
+    private readonly PipelineMetrics _metrics;
+    private int _count, _totalCount, _queueCount, _preCount, _inferCount, _publishCount;
+    private long _dropped, _published;
     private ulong _windowStartNs;
     private long _inferenceAllocated, _captureAllocated, _captureFrames;
 
-    public long Published { get; private set; }
+    public PipelineStats(PipelineMetrics metrics)
+    {
+        _metrics = metrics;
+        _listener.InstrumentPublished = (instrument, listener) =>
+        {
+            if (instrument.Meter == metrics.Meter) listener.EnableMeasurementEvents(instrument);
+        };
+        _listener.SetMeasurementEventCallback<double>((instrument, value, _, _) => OnLatency(instrument, value));
+        _listener.SetMeasurementEventCallback<long>((instrument, value, _, _) => OnCount(instrument, value));
+        _listener.Start();
+    }
+
+    /// <summary>Masks published since the start.</summary>
+    public long Published => Interlocked.Read(ref _published);
+
+    /// <summary>Frames dropped since the start.</summary>
+    public long Dropped => Interlocked.Read(ref _dropped);
 
     /// <summary>Managed bytes the inference thread allocated for the frames of the current window.</summary>
     public long InferenceAllocatedInWindow
     {
         get { lock (_lock) return _inferenceAllocated; }
     }
-    public long Dropped => Interlocked.Read(ref _dropped);
 
-    public void AddDropped() => Interlocked.Increment(ref _dropped);
-
-    /// <summary>Managed bytes the capture thread allocated for one frame.</summary>
-    public void AddCaptureAllocation(long bytes)
+    private void OnCount(Instrument instrument, long value)
     {
-        Interlocked.Add(ref _captureAllocated, bytes);
-        Interlocked.Increment(ref _captureFrames);
+        if (instrument == _metrics.Published)
+        {
+            Interlocked.Add(ref _published, value);
+            lock (_lock) _count = Math.Min(Capacity, _count + (int)value);
+        }
+        else if (instrument == _metrics.Dropped) Interlocked.Add(ref _dropped, value);
+        else if (instrument == _metrics.InferenceAllocated) lock (_lock) _inferenceAllocated += value;
+        else if (instrument == _metrics.CaptureAllocated) Interlocked.Add(ref _captureAllocated, value);
+        else if (instrument == _metrics.CapturedFrames) Interlocked.Add(ref _captureFrames, value);
     }
 
-    /// <summary>A published frame's timings and the managed bytes the inference thread allocated for it.</summary>
-    public void Add(in FrameTimings t, long allocatedBytes = 0)
+    private void OnLatency(Instrument instrument, double value)
     {
         lock (_lock)
         {
-            _inferenceAllocated += allocatedBytes;
-            if (_windowStartNs == 0) _windowStartNs = t.CaptureNs;
-            Published++;
-            if (_count == Capacity) return;
-            _total[_count] = t.TotalMs;
-            _queue[_count] = t.QueueMs;
-            _pre[_count] = t.PreprocessMs;
-            _infer[_count] = t.InferMs;
-            _publish[_count] = t.PublishMs;
-            _count++;
+            if (instrument == _metrics.CaptureToPublish)
+            {
+                if (_windowStartNs == 0) _windowStartNs = MonotonicClock.NowNs - (ulong)(value * 1e6);
+                Put(_total, ref _totalCount, value);
+            }
+            else if (instrument == _metrics.Queue) Put(_queue, ref _queueCount, value);
+            else if (instrument == _metrics.Preprocess) Put(_pre, ref _preCount, value);
+            else if (instrument == _metrics.Infer) Put(_infer, ref _inferCount, value);
+            else if (instrument == _metrics.Publish) Put(_publish, ref _publishCount, value);
         }
+    }
+
+    private static void Put(double[] values, ref int count, double value)
+    {
+        if (count < Capacity) values[count++] = value;
     }
 
     /// <summary>One line about the window since the last call, then a new window.</summary>
@@ -58,9 +87,9 @@ public sealed class PipelineStats
             string line = _count == 0
                 ? "no frames published in this window"
                 : string.Create(CultureInfo.InvariantCulture,
-                    $"{_count / Math.Max(seconds, 1e-9):F1} fps, {Dropped - droppedBefore} dropped; ms mean/p95: capture→publish {Stat(_total)}, queue {Stat(_queue)}, preprocess {Stat(_pre)}, infer {Stat(_infer)}, publish {Stat(_publish)}; " +
+                    $"{_count / Math.Max(seconds, 1e-9):F1} fps, {Dropped - droppedBefore} dropped; ms mean/p95: capture→publish {Stat(_total, _totalCount)}, queue {Stat(_queue, _queueCount)}, preprocess {Stat(_pre, _preCount)}, infer {Stat(_infer, _inferCount)}, publish {Stat(_publish, _publishCount)}; " +
                     $"managed allocations per frame: inference {_inferenceAllocated / _count} B, capture {Interlocked.Read(ref _captureAllocated) / Math.Max(1, Interlocked.Read(ref _captureFrames))} B");
-            _count = 0;
+            _count = _totalCount = _queueCount = _preCount = _inferCount = _publishCount = 0;
             _inferenceAllocated = 0;
             Interlocked.Exchange(ref _captureAllocated, 0);
             Interlocked.Exchange(ref _captureFrames, 0);
@@ -69,14 +98,18 @@ public sealed class PipelineStats
         }
     }
 
-    private string Stat(double[] values)
+    /// <summary>Mean and 95th percentile (nearest rank) of the window's values.</summary>
+    private static string Stat(double[] values, int count)
     {
-        var span = values.AsSpan(0, _count);
+        if (count == 0) return "-";
+        var span = values.AsSpan(0, count);
         double mean = 0;
         foreach (var v in span) mean += v;
-        mean /= _count;
+        mean /= count;
         var sorted = span.ToArray();
         Array.Sort(sorted);
         return string.Create(CultureInfo.InvariantCulture, $"{mean:F1}/{sorted[(int)Math.Min(sorted.Length - 1, Math.Ceiling(0.95 * sorted.Length) - 1)]:F1}");
     }
+
+    public void Dispose() => _listener.Dispose();
 }

@@ -1,10 +1,11 @@
+using DANNet.Edge.Inference;
+using DANNet.Edge.SharedMemory;
+
 namespace DANNet.Edge.Configuration;
 
 /// <summary>Checks a configuration before anything opens; every problem names the field and the fix.</summary>
 public static class EdgeOptionsValidator
 {
-    public static readonly IReadOnlySet<string> KnownProviders = new HashSet<string>(StringComparer.Ordinal) { "tensorrt", "cuda", "cpu" };
-
     public static IReadOnlyList<string> Problems(EdgeOptions o)
     {
         var p = new List<string>();
@@ -18,9 +19,9 @@ public static class EdgeOptionsValidator
         Check(s.ReconnectInitialSeconds > 0, "Source:ReconnectInitialSeconds must be positive, e.g. 0.5.");
         Check(s.ReconnectMaxSeconds >= s.ReconnectInitialSeconds, "Source:ReconnectMaxSeconds must be at least Source:ReconnectInitialSeconds.");
         var m = o.Model;
-        Check(m.Providers.Length > 0, "Model:Providers is empty: list at least one of tensorrt, cuda, cpu (cpu always works).");
+        Check(m.Providers.Length > 0, $"Model:Providers is empty: list at least one of {ExecutionProviderNames.Listed} (cpu always works).");
         foreach (var provider in m.Providers)
-            Check(KnownProviders.Contains(provider), $"Model:Providers has '{provider}': use tensorrt, cuda or cpu (lower case).");
+            Check(ExecutionProviderNames.TryParse(provider, out _), $"Model:Providers has '{provider}': use {ExecutionProviderNames.Listed} (lower case).");
         Check(m.Providers.Distinct(StringComparer.Ordinal).Count() == m.Providers.Length, "Model:Providers lists a provider twice.");
         Check(m.Path.Length == 0 || File.Exists(m.Path), $"Model:Path '{m.Path}' does not exist: export one with 'dannet-train export', or leave it empty for the embedded model.");
         Check(m.Threads >= 0, "Model:Threads must not be negative (0: ONNX Runtime's default).");
@@ -33,7 +34,7 @@ public static class EdgeOptionsValidator
         Check(o.Output.Path.Length > 0, "Output:Path is empty: give the ring file, e.g. /dev/shm/dannet-edge.");
         Check(o.Output.Path.Length == 0 || Directory.Exists(Path.GetDirectoryName(Path.GetFullPath(o.Output.Path))),
             $"Output:Path '{o.Output.Path}': its folder does not exist (on Linux use /dev/shm/…).");
-        Check(o.Output.Slots is >= 2 and <= 1024, $"Output:Slots must be 2..1024, got {o.Output.Slots}.");
+        Check(o.Output.Slots is >= RingGeometry.MinSlots and <= RingGeometry.MaxSlots, $"Output:Slots must be {RingGeometry.MinSlots}..{RingGeometry.MaxSlots}, got {o.Output.Slots}.");
         Check(o.Run.Frames >= 0, "Run:Frames must not be negative (0: run until stopped).");
         Check(o.Run.StatsIntervalSeconds > 0, "Run:StatsIntervalSeconds must be positive.");
         return p;

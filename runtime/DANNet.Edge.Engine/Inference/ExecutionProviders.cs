@@ -14,12 +14,13 @@ namespace DANNet.Edge.Inference;
 /// </summary>
 public static class ExecutionProviders
 {
-    public static (InferenceSession Session, string Provider) Open(string path, ModelOptions options, ILogger log)
+    public static (InferenceSession Session, ExecutionProvider Provider) Open(string path, ModelOptions options, ILogger log)
     {
+        var providers = options.Providers.Select(ExecutionProviderNames.Parse).ToArray();
         var failures = new List<string>();
-        for (int i = 0; i < options.Providers.Length; i++)
+        for (int i = 0; i < providers.Length; i++)
         {
-            string provider = options.Providers[i];
+            var provider = providers[i];
             var sessionOptions = new SessionOptions
             {
                 IntraOpNumThreads = options.Threads,
@@ -31,17 +32,17 @@ public static class ExecutionProviders
             {
                 Append(sessionOptions, provider, options);
                 // TensorRT hands the nodes it cannot take to the next GPU provider if one is listed.
-                if (provider == "tensorrt" && options.Providers.Skip(i + 1).Contains("cuda")) TryAppend(sessionOptions, "cuda", options, log);
+                if (provider == ExecutionProvider.TensorRt && providers.Skip(i + 1).Contains(ExecutionProvider.Cuda)) TryAppend(sessionOptions, ExecutionProvider.Cuda, options, log);
                 var session = new InferenceSession(path, sessionOptions);
-                log.LogInformation("Model {Path} runs on the {Provider} execution provider{Skipped}", path, provider,
+                log.LogInformation("Model {Path} runs on the {Provider} execution provider{Skipped}", path, provider.Name(),
                     failures.Count > 0 ? $" (skipped: {string.Join("; ", failures)})" : "");
                 return (session, provider);
             }
             catch (OnnxRuntimeException ex)
             {
                 string reason = Reason(provider, ex);
-                failures.Add($"{provider}: {reason}");
-                log.LogWarning("Execution provider {Provider} could not be used: {Reason}; trying the next one", provider, reason);
+                failures.Add($"{provider.Name()}: {reason}");
+                log.LogWarning("Execution provider {Provider} could not be used: {Reason}; trying the next one", provider.Name(), reason);
             }
             finally
             {
@@ -51,35 +52,35 @@ public static class ExecutionProviders
         throw new InvalidOperationException($"No execution provider could run '{path}': {string.Join("; ", failures)}. Add cpu to Model:Providers as the last resort.");
     }
 
-    private static void TryAppend(SessionOptions o, string provider, ModelOptions options, ILogger log)
+    private static void TryAppend(SessionOptions o, ExecutionProvider provider, ModelOptions options, ILogger log)
     {
         try { Append(o, provider, options); }
-        catch (OnnxRuntimeException ex) { log.LogWarning("{Provider} behind TensorRT is unavailable: {Reason}", provider, Reason(provider, ex)); }
+        catch (OnnxRuntimeException ex) { log.LogWarning("{Provider} behind TensorRT is unavailable: {Reason}", provider.Name(), Reason(provider, ex)); }
     }
 
-    private static void Append(SessionOptions o, string provider, ModelOptions options)
+    private static void Append(SessionOptions o, ExecutionProvider provider, ModelOptions options)
     {
         string device = options.DeviceId.ToString(CultureInfo.InvariantCulture);
         switch (provider)
         {
-            case "tensorrt":
+            case ExecutionProvider.TensorRt:
                 using (var trt = new OrtTensorRTProviderOptions())
                 {
                     trt.UpdateOptions(TensorRtSettings(options));
                     o.AppendExecutionProvider_Tensorrt(trt);
                 }
                 break;
-            case "cuda":
+            case ExecutionProvider.Cuda:
                 using (var cuda = new OrtCUDAProviderOptions())
                 {
                     cuda.UpdateOptions(new Dictionary<string, string> { ["device_id"] = device });
                     o.AppendExecutionProvider_CUDA(cuda);
                 }
                 break;
-            case "cpu":
+            case ExecutionProvider.Cpu:
                 break;
             default:
-                throw new ArgumentException($"Unknown execution provider '{provider}' (tensorrt, cuda, cpu).");
+                throw new ArgumentOutOfRangeException(nameof(provider), provider, "No session setup for this execution provider.");
         }
     }
 
@@ -118,15 +119,15 @@ public static class ExecutionProviders
     /// ("… with error: libcublasLt.so.13: cannot open shared object file …"); keep that part and say
     /// what to install. Otherwise the loader is asked directly by loading the provider library.
     /// </summary>
-    internal static string Reason(string provider, Exception ex)
+    internal static string Reason(ExecutionProvider provider, Exception ex)
     {
         string message = ex.Message.Split('\n')[0].Trim();
         var loader = Regex.Match(message, @"with error: (?<why>.+?)(: No such file or directory)?$");
-        string hint = provider is "cuda" or "tensorrt" ? " (the CUDA 13 / TensorRT libraries are missing: install them, as JetPack does, or drop the provider)" : "";
+        string hint = provider.NeedsGpu() ? " (the CUDA 13 / TensorRT libraries are missing: install them, as JetPack does, or drop the provider)" : "";
         if (loader.Success) return loader.Groups["why"].Value.Trim() + hint;
-        if (provider is "cuda" or "tensorrt")
+        if (provider.NeedsGpu())
         {
-            string file = Path.Combine(AppContext.BaseDirectory, "runtimes", RuntimeInformation.RuntimeIdentifier, "native", $"libonnxruntime_providers_{provider}.so");
+            string file = Path.Combine(AppContext.BaseDirectory, "runtimes", RuntimeInformation.RuntimeIdentifier, "native", $"libonnxruntime_providers_{provider.Name()}.so");
             if (File.Exists(file) && !NativeLibrary.TryLoad(file, out _)) return $"{message}; the provider library {file} does not load{hint}";
             if (!File.Exists(file)) return $"{message}; this build has no {Path.GetFileName(file)}";
         }

@@ -48,8 +48,8 @@ public sealed class SegmentationSession : IDisposable
     /// <summary>The mask of the last <see cref="Run"/> (H×W trainIds).</summary>
     public ReadOnlySpan<byte> Mask => _mask;
 
-    /// <summary>The execution provider the model runs on (tensorrt, cuda or cpu).</summary>
-    public string Provider { get; private init; } = "cpu";
+    /// <summary>The execution provider the model runs on.</summary>
+    public ExecutionProvider Provider { get; private init; } = ExecutionProvider.Cpu;
 
     /// <summary>Opens <paramref name="path"/> on the CPU provider with <paramref name="threads"/> intra-op threads (0: ONNX Runtime's default).</summary>
     public static SegmentationSession OpenCpu(string path, int threads = 0) =>
@@ -60,7 +60,7 @@ public sealed class SegmentationSession : IDisposable
     {
         if (!File.Exists(path)) throw new FileNotFoundException($"No model at '{path}'. Export one with 'dannet-train export', or use the embedded default.", path);
         InferenceSession session;
-        string provider;
+        ExecutionProvider provider;
         try
         {
             (session, provider) = ExecutionProviders.Open(path, options, log);

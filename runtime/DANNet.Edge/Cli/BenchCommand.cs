@@ -92,7 +92,7 @@ internal static class BenchCommand
         }
         var sorted = latency.Order().ToArray();
         double P(double q) => sorted[Math.Min(sorted.Length - 1, (int)Math.Ceiling(q * sorted.Length) - 1)];
-        return new BenchResult(modelPath, session.Provider, size.Width, size.Height, frames, options.Threads,
+        return new BenchResult(modelPath, session.Provider.Name(), size.Width, size.Height, frames, options.Threads,
             latency.Average(), P(0.5), P(0.9), P(0.99), sorted[^1], 1000 / latency.Average(), preprocess.Average(), allocated / frames);
     }
 

@@ -49,7 +49,7 @@ public sealed class RunTests : IDisposable
         var log = new ListLogger();
         using var session = SegmentationSession.Open(EdgeDefaults.ModelPath, new ModelOptions { Providers = order, Threads = 1 }, log);
         string expected = MachineCapabilities.FirstAvailable(order)!;
-        Assert.Equal(expected, session.Provider);
+        Assert.Equal(expected, session.Provider.Name());
         var warnings = log.Entries.Where(e => e.Level == LogLevel.Warning).Select(e => e.Message).ToList();
         foreach (var skipped in order.TakeWhile(p => p != expected))
             Assert.Contains(warnings, w => w.Contains($"{skipped} could not be used") && w.Contains(".so"));
@@ -65,7 +65,7 @@ public sealed class RunTests : IDisposable
         if (MachineCapabilities.ProviderAvailable("cuda"))
         {
             using var session = SegmentationSession.Open(EdgeDefaults.ModelPath, options, new ListLogger());
-            Assert.Equal("cuda", session.Provider);
+            Assert.Equal(ExecutionProvider.Cuda, session.Provider);
             return;
         }
         var ex = Assert.Throws<InvalidDataException>(() => SegmentationSession.Open(EdgeDefaults.ModelPath, options, new ListLogger()));

@@ -10,15 +10,28 @@ public static class EdgeConfiguration
 
     public const string EnvironmentPrefix = "DANNET_EDGE_";
 
+    /// <summary>The sections the daemon binds; <see cref="LoggingSection"/> goes to the host's logging; any other top-level key is refused.</summary>
+    public static IReadOnlyList<string> Sections { get; } = ["Source", "Model", "Output", "Run"];
+
+    public const string LoggingSection = "Logging";
+
     /// <summary>
     /// Defaults ← <paramref name="file"/> (or the installed file if it exists) ← environment ←
     /// <paramref name="overrides"/> (command-line options, as "Section:Key" → value). Unknown keys,
     /// wrong types and invalid values throw <see cref="ArgumentException"/> naming every problem.
     /// </summary>
-    public static EdgeOptions Load(string? file, IReadOnlyDictionary<string, string?> overrides, IDictionary<string, string?>? environment = null)
+    public static EdgeOptions Load(string? file, IReadOnlyDictionary<string, string?> overrides, IDictionary<string, string?>? environment = null) =>
+        Bind(Build(file, overrides, environment), DescribeFile(file));
+
+    /// <summary>
+    /// The one configuration root of a run: the layered sources of <see cref="Load"/>. The daemon's
+    /// host is built on it (so its <c>Logging</c> section sets log levels) and <see cref="Bind"/> reads
+    /// the daemon's options from it.
+    /// </summary>
+    public static IConfigurationRoot Build(string? file, IReadOnlyDictionary<string, string?> overrides, IDictionary<string, string?>? environment = null)
     {
         var builder = new ConfigurationBuilder();
-        string? path = file ?? (File.Exists(InstalledFile) ? InstalledFile : null);
+        string? path = ResolveFile(file);
         if (path is not null)
         {
             if (!File.Exists(path)) throw new ArgumentException($"Configuration file '{path}' does not exist.");
@@ -28,30 +41,55 @@ public static class EdgeConfiguration
         else builder.AddInMemoryCollection(environment.Where(kv => kv.Key.StartsWith(EnvironmentPrefix, StringComparison.Ordinal))
             .Select(kv => new KeyValuePair<string, string?>(kv.Key[EnvironmentPrefix.Length..].Replace("__", ":", StringComparison.Ordinal), kv.Value)));
         builder.AddInMemoryCollection(overrides);
-        IConfigurationRoot config;
         try
         {
-            config = builder.Build();
+            return builder.Build();
         }
         catch (Exception ex) when (ex is FormatException or InvalidDataException)
         {
             throw new ArgumentException($"Configuration file '{path}' is not valid JSON: {ex.Message}", ex);
         }
+    }
+
+    /// <summary>The daemon's options from <paramref name="config"/>, strictly: unknown sections and keys, wrong types and invalid values are refused, all named.</summary>
+    public static EdgeOptions Bind(IConfiguration config, string? source = null)
+    {
+        string where = source is null ? "" : $" ('{source}')";
+        var unknown = config.GetChildren().Select(c => c.Key)
+            .Where(k => !Sections.Contains(k, StringComparer.OrdinalIgnoreCase) && !string.Equals(k, LoggingSection, StringComparison.OrdinalIgnoreCase))
+            .ToList();
+        if (unknown.Count > 0)
+            throw new ArgumentException($"Configuration{where}: unknown section(s) {string.Join(", ", unknown.Select(k => $"'{k}'"))}; the daemon reads {string.Join(", ", Sections)} and {LoggingSection}.");
         EdgeOptions options;
         try
         {
-            options = config.Get<EdgeOptions>(b => b.ErrorOnUnknownConfiguration = true) ?? new EdgeOptions();
+            var defaults = new EdgeOptions();
+            options = new EdgeOptions
+            {
+                Source = Section(config, "Source", defaults.Source),
+                Model = Section(config, "Model", defaults.Model),
+                Output = Section(config, "Output", defaults.Output),
+                Run = Section(config, "Run", defaults.Run),
+            };
             // The binder appends a configured array to the default one; a configured list replaces it.
             var configured = config.GetSection("Model:Providers").GetChildren().Select(c => c.Value).Where(v => !string.IsNullOrEmpty(v)).Select(v => v!).ToArray();
             options = options with { Model = options.Model with { Providers = configured.Length > 0 ? configured : [.. ModelOptions.DefaultProviders] } };
         }
         catch (InvalidOperationException ex)
         {
-            throw new ArgumentException($"Configuration{(path is null ? "" : $" ('{path}')")}: {ex.Message} Field names are listed in README, 'Configuration'.", ex);
+            throw new ArgumentException($"Configuration{where}: {ex.Message} Field names are listed in README, 'Configuration'.", ex);
         }
         var problems = EdgeOptionsValidator.Problems(options);
         if (problems.Count > 0)
-            throw new ArgumentException($"Configuration{(path is null ? "" : $" ('{path}')")} has {problems.Count} problem(s):\n  " + string.Join("\n  ", problems));
+            throw new ArgumentException($"Configuration{where} has {problems.Count} problem(s):\n  " + string.Join("\n  ", problems));
         return options;
     }
+
+    private static T Section<T>(IConfiguration config, string name, T defaults) where T : class =>
+        config.GetSection(name).Get<T>(b => b.ErrorOnUnknownConfiguration = true) ?? defaults;
+
+    private static string? ResolveFile(string? file) => file ?? (File.Exists(InstalledFile) ? InstalledFile : null);
+
+    /// <summary>The file a configuration came from, for messages (null when none).</summary>
+    public static string? DescribeFile(string? file) => ResolveFile(file);
 }

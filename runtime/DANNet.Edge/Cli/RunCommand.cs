@@ -2,6 +2,7 @@ using System.CommandLine;
 using DANNet.Edge.Configuration;
 using DANNet.Edge.Service;
 using DANNet.Edge.Sources;
+using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
@@ -39,25 +40,34 @@ internal static class RunCommand
                 for (int i = list.Length; i < 8; i++) overrides[$"Model:Providers:{i}"] = null;
             }
             EdgeOptions options;
+            IConfigurationRoot configuration;
             try
             {
-                options = EdgeConfiguration.Load(parse.GetValue(Config)?.FullName, overrides);
+                string? file = parse.GetValue(Config)?.FullName;
+                configuration = EdgeConfiguration.Build(file, overrides);
+                options = EdgeConfiguration.Bind(configuration, EdgeConfiguration.DescribeFile(file));
             }
             catch (ArgumentException ex)
             {
                 Console.Error.WriteLine($"error: {ex.Message}");
                 return 2;
             }
-            return await RunAsync(options, cancel);
+            return await RunAsync(options, cancel, configuration);
         });
         return command;
     }
 
-    internal static async Task<int> RunAsync(EdgeOptions options, CancellationToken cancel)
+    /// <summary>Runs the daemon on the Generic Host built over <paramref name="configuration"/> (its Logging section sets the log levels).</summary>
+    internal static async Task<int> RunAsync(EdgeOptions options, CancellationToken cancel, IConfiguration? configuration = null)
     {
         var builder = Host.CreateApplicationBuilder();
-        builder.Services.AddSystemd();
         builder.Logging.AddFilter("Microsoft.Hosting.Lifetime", LogLevel.Warning);
+        if (configuration is not null)
+        {
+            builder.Configuration.AddConfiguration(configuration);
+            builder.Logging.AddConfiguration(builder.Configuration.GetSection(EdgeConfiguration.LoggingSection));
+        }
+        builder.Services.AddSystemd();
         builder.Services.AddSingleton(options);
         builder.Services.AddSingleton<EdgeService>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<EdgeService>());

@@ -79,6 +79,20 @@ public sealed class EdgeConfigurationTests : IDisposable
     }
 
     [Fact]
+    public void A_logging_section_is_accepted_and_an_unknown_section_is_named()
+    {
+        string file = Write("""{ "Logging": { "LogLevel": { "Default": "Warning" } }, "Output": { "Slots": 3 } }""");
+        var configuration = EdgeConfiguration.Build(file, new Dictionary<string, string?>(), NoEnvironment);
+        Assert.Equal(3, EdgeConfiguration.Bind(configuration, file).Output.Slots);
+        Assert.Equal("Warning", configuration["Logging:LogLevel:Default"]);
+
+        string typo = Write("""{ "Ouptut": { "Slots": 3 } }""");
+        var ex = Assert.Throws<ArgumentException>(() => EdgeConfiguration.Load(typo, new Dictionary<string, string?>(), NoEnvironment));
+        Assert.Contains("unknown section(s) 'Ouptut'", ex.Message);
+        Assert.Contains(typo, ex.Message);
+    }
+
+    [Fact]
     public void A_missing_configuration_file_is_named()
     {
         var ex = Assert.Throws<ArgumentException>(() => EdgeConfiguration.Load(Path.Combine(_dir, "none.json"), new Dictionary<string, string?>(), NoEnvironment));

@@ -94,7 +94,8 @@ public sealed class MaskRingReader : IDisposable
         catch (ArgumentException ex) { throw new InvalidDataException($"'{path}': {ex.Message}", ex); }
         if (headerSize != ShmLayout.HeaderSize || slotHeader != ShmLayout.SlotHeaderSize || f.ReadUInt32(ShmLayout.SlotStrideOffset) != geometry.SlotStride
             || f.ReadUInt32(ShmLayout.PixelFormatOffset) != ShmLayout.PixelFormatClassIds || f.Length < geometry.FileSize)
-            throw new InvalidDataException($"'{path}': the header's sizes do not agree with layout version {ShmLayout.Version} (header {headerSize}, slot header {slotHeader}, stride {f.ReadUInt32(ShmLayout.SlotStrideOffset)}, file {f.Length} bytes for {geometry}).");
+            throw new InvalidDataException($"'{path}': the header's sizes do not agree with layout version {ShmLayout.Version} (header {headerSize}, " +
+                $"slot header {slotHeader}, stride {f.ReadUInt32(ShmLayout.SlotStrideOffset)}, file {f.Length} bytes for {geometry}).");
 
         string model = ReadText(f.Bytes(ShmLayout.ModelOffset, ShmLayout.ModelSize));
         string[] names = ReadText(f.Bytes(ShmLayout.ClassNamesOffset, ShmLayout.ClassNamesSize)).Split('\n');

@@ -59,7 +59,8 @@ public static class EdgeConfiguration
             .Where(k => !Sections.Contains(k, StringComparer.OrdinalIgnoreCase) && !string.Equals(k, LoggingSection, StringComparison.OrdinalIgnoreCase))
             .ToList();
         if (unknown.Count > 0)
-            throw new ArgumentException($"Configuration{where}: unknown section(s) {string.Join(", ", unknown.Select(k => $"'{k}'"))}; the daemon reads {string.Join(", ", Sections)} and {LoggingSection}.");
+            throw new ArgumentException($"Configuration{where}: unknown section(s) " +
+                $"{string.Join(", ", unknown.Select(k => $"'{k}'"))}; the daemon reads {string.Join(", ", Sections)} and {LoggingSection}.");
         EdgeOptions options;
         try
         {

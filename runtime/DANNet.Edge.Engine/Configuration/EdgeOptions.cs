@@ -51,7 +51,7 @@ public sealed record ModelOptions
     public string Path { get; init; } = "";
 
     /// <summary>The provider order used when none is configured.</summary>
-    public static IReadOnlyList<string> DefaultProviders => Inference.ExecutionProviderNames.Names;
+    public static IReadOnlyList<string> DefaultProviders => ExecutionProviderNames.Names;
 
     /// <summary>Execution providers in order of preference: tensorrt, cuda, cpu. One that fails to load is skipped with the reason logged.</summary>
     public string[] Providers { get; init; } = [.. DefaultProviders];

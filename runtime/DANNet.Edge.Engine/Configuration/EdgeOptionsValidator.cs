@@ -1,4 +1,3 @@
-using DANNet.Edge.Inference;
 using DANNet.Edge.SharedMemory;
 
 namespace DANNet.Edge.Configuration;

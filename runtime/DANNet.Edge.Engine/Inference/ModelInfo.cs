@@ -27,7 +27,8 @@ public sealed record ModelInfo(
             if (!int.TryParse(versionText, NumberStyles.None, CultureInfo.InvariantCulture, out int version))
                 Fail($"{ModelMetadataKeys.FormatVersion} '{versionText}' is not a version number");
             if (version > ModelMetadataKeys.CurrentFormatVersion)
-                throw new InvalidDataException($"Model '{path}' was exported with metadata format {version}; this dannet-edge reads format {ModelMetadataKeys.CurrentFormatVersion} and older. Update dannet-edge, or export the model with the matching dannet-train.");
+                throw new InvalidDataException($"Model '{path}' was exported with metadata format {version}; this dannet-edge reads format " +
+                    $"{ModelMetadataKeys.CurrentFormatVersion} and older. Update dannet-edge, or export the model with the matching dannet-train.");
         }
         foreach (var (key, axis, name) in new[] { (ModelMetadataKeys.InputHeight, 1, "height"), (ModelMetadataKeys.InputWidth, 2, "width") })
             if (metadata.TryGetValue(key, out var sizeText) && sizeText != image.Shape[axis].ToString(CultureInfo.InvariantCulture))

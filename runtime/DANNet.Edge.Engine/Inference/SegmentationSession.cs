@@ -91,7 +91,8 @@ public sealed class SegmentationSession : IDisposable
         OrtValue.CreateTensorValueWithData(OrtMemoryInfo.DefaultInstance, Microsoft.ML.OnnxRuntime.Tensors.TensorElementType.UInt8,
             [1, Info.Height, Info.Width], mask, (long)Info.Height * Info.Width);
 
-    /// <summary>A binding of <see cref="Image"/> to <paramref name="mask"/>, made once: <see cref="Run(OrtIoBinding)"/> then writes there without a copy or an allocation. The caller disposes it.</summary>
+    /// <summary>A binding of <see cref="Image"/> to <paramref name="mask"/>, made once: <see cref="Run(OrtIoBinding)"/> then writes there without a
+    /// copy or an allocation. The caller disposes it.</summary>
     public OrtIoBinding BindingTo(OrtValue mask)
     {
         var binding = _session.CreateIoBinding();

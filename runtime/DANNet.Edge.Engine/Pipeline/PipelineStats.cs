@@ -87,8 +87,10 @@ public sealed class PipelineStats : IDisposable
             string line = _count == 0
                 ? "no frames published in this window"
                 : string.Create(CultureInfo.InvariantCulture,
-                    $"{_count / Math.Max(seconds, 1e-9):F1} fps, {Dropped - droppedBefore} dropped; ms mean/p95: capture→publish {Stat(_total, _totalCount)}, queue {Stat(_queue, _queueCount)}, preprocess {Stat(_pre, _preCount)}, infer {Stat(_infer, _inferCount)}, publish {Stat(_publish, _publishCount)}; " +
-                    $"managed allocations per frame: inference {_inferenceAllocated / _count} B, capture {Interlocked.Read(ref _captureAllocated) / Math.Max(1, Interlocked.Read(ref _captureFrames))} B");
+                    $"{_count / Math.Max(seconds, 1e-9):F1} fps, {Dropped - droppedBefore} dropped; ms mean/p95: " +
+                    $"capture→publish {Stat(_total, _totalCount)}, queue {Stat(_queue, _queueCount)}, preprocess {Stat(_pre, _preCount)}, " +
+                    $"infer {Stat(_infer, _inferCount)}, publish {Stat(_publish, _publishCount)}; managed allocations per frame: " +
+                    $"inference {_inferenceAllocated / _count} B, capture {Interlocked.Read(ref _captureAllocated) / Math.Max(1, Interlocked.Read(ref _captureFrames))} B");
             _count = _totalCount = _queueCount = _preCount = _inferCount = _publishCount = 0;
             _inferenceAllocated = 0;
             Interlocked.Exchange(ref _captureAllocated, 0);

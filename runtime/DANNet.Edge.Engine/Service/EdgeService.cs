@@ -40,7 +40,8 @@ public sealed class EdgeService(EdgeOptions options, IHostApplicationLifetime li
         // A TensorRT engine build can take minutes on a Jetson: keep systemd from timing out the start.
         Notify("EXTEND_TIMEOUT_USEC=" + (600L * 1_000_000).ToString(CultureInfo.InvariantCulture));
         _session = SegmentationSession.Open(modelPath, options.Model, log);
-        log.LogInformation("Model {Architecture} {Width}x{Height} from {Path} on {Provider}", _session.Info.Architecture, _session.Info.Width, _session.Info.Height, modelPath, _session.Provider.Name());
+        log.LogInformation("Model {Architecture} {Width}x{Height} from {Path} on {Provider}",
+            _session.Info.Architecture, _session.Info.Width, _session.Info.Height, modelPath, _session.Provider.Name());
         var warmup = new double[options.Model.WarmupFrames];
         _session.Time(warmup);
         if (warmup.Length > 0) log.LogInformation("Warm-up: {Frames} frames, last {Ms:F1} ms", warmup.Length, warmup[^1]);

@@ -58,7 +58,8 @@ public static class FrameSourceFactory
         int w = o.Width > 0 ? o.Width : 1920, h = o.Height > 0 ? o.Height : 1080;
         int fps = o.Fps > 0 ? (int)Math.Round(o.Fps) : 30;
         return string.Create(CultureInfo.InvariantCulture,
-            $"nvarguscamerasrc sensor-id={sensor} ! video/x-raw(memory:NVMM),width={w},height={h},framerate={fps}/1 ! nvvidconv ! video/x-raw,format=BGRx ! videoconvert ! video/x-raw,format=BGR ! appsink drop=true max-buffers=1 sync=false");
+            $"nvarguscamerasrc sensor-id={sensor} ! video/x-raw(memory:NVMM),width={w},height={h},framerate={fps}/1 ! nvvidconv ! " +
+                $"video/x-raw,format=BGRx ! videoconvert ! video/x-raw,format=BGR ! appsink drop=true max-buffers=1 sync=false");
     }
 
     /// <summary>Whether this OpenCV build has a video back-end (from its build information).</summary>

@@ -48,7 +48,8 @@ public sealed class VideoCaptureSource : IFrameSource
         if (!capture.IsOpened())
         {
             capture.Dispose();
-            throw new FrameSourceException($"Source '{_uri}' could not be opened through OpenCV {_api}: " + (IsLive ? "is the device connected / the stream reachable?" : "is it a video OpenCV's FFmpeg can decode (mp4/h264, avi/MJPG)?"));
+            throw new FrameSourceException($"Source '{_uri}' could not be opened through OpenCV {_api}: " + (IsLive ? "is the device connected / the stream reachable?" : "is it a video OpenCV's " +
+                "FFmpeg can decode (mp4/h264, avi/MJPG)?"));
         }
         if (IsLive) Configure(capture);
         _fps = capture.Fps is > 0 and < 1000 ? capture.Fps : 0;

@@ -21,7 +21,8 @@ internal static class BenchCommand
     {
         var model = new Option<FileInfo?>("--model", "-m") { Description = "Exported .onnx model (default: the embedded one)." };
         var video = new Option<FileInfo?>("--video") { Description = "Frames to feed (default: the embedded night drive)." };
-        var providers = new Option<string>("--providers") { Description = "Execution providers in order (tensorrt,cuda,cpu); the first that loads is measured.", DefaultValueFactory = _ => "tensorrt,cuda,cpu" };
+        var providers = new Option<string>("--providers") { Description = "Execution providers in order (tensorrt,cuda,cpu); the first that loads is " +
+            "measured.", DefaultValueFactory = _ => "tensorrt,cuda,cpu" };
         var frames = new Option<int>("--frames", "-n") { Description = "Timed frames.", DefaultValueFactory = _ => 50 };
         var warmup = new Option<int>("--warmup") { Description = "Untimed frames first.", DefaultValueFactory = _ => 5 };
         var threads = new Option<int>("--threads") { Description = "CPU intra-op threads (0: ONNX Runtime's default).", DefaultValueFactory = _ => 0 };
@@ -98,5 +99,6 @@ internal static class BenchCommand
 
     internal static void Print(BenchResult r, TextWriter output) => output.WriteLine(string.Create(CultureInfo.InvariantCulture,
         $"{Path.GetFileName(r.Model)} {r.Width}x{r.Height} on {r.Provider} ({(r.Threads == 0 ? "default" : r.Threads.ToString(CultureInfo.InvariantCulture))} threads), {r.Frames} frames: " +
-        $"mean {r.MeanMs:F1} ms, p50 {r.P50Ms:F1}, p90 {r.P90Ms:F1}, p99 {r.P99Ms:F1}, max {r.MaxMs:F1} → {r.Fps:F1} fps; preprocess {r.PreprocessMeanMs:F2} ms; {r.AllocatedBytesPerFrame} managed bytes/frame"));
+        $"mean {r.MeanMs:F1} ms, p50 {r.P50Ms:F1}, p90 {r.P90Ms:F1}, p99 {r.P99Ms:F1}, max {r.MaxMs:F1} → {r.Fps:F1} fps; preprocess " +
+            $"{r.PreprocessMeanMs:F2} ms; {r.AllocatedBytesPerFrame} managed bytes/frame"));
 }

@@ -58,7 +58,8 @@ internal static class ModelCommand
         var classes = Enumerable.Range(0, info.Classes.Count).Where(c => counts[c] > 0).OrderByDescending(c => counts[c]).Take(5)
             .Select(c => $"{info.Classes[c]} {100.0 * counts[c] / session.Mask.Length:F1} %");
         output.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"  cpu latency   mean {times.Average():F1} ms, p50 {times[times.Length / 2]:F1} ms, max {times[^1]:F1} ms over {frames} frames ({threads switch { 0 => "default", var t => t.ToString(CultureInfo.InvariantCulture) }} threads)"));
+            $"  cpu latency   mean {times.Average():F1} ms, p50 {times[times.Length / 2]:F1} ms, max {times[^1]:F1} ms over {frames} frames " +
+                $"({threads switch { 0 => "default", var t => t.ToString(CultureInfo.InvariantCulture) }} threads)"));
         output.WriteLine($"  allocations   {allocated} managed bytes over the {frames} timed frames");
         output.WriteLine($"  test frame    {string.Join(", ", classes)}");
         return 0;

@@ -13,7 +13,8 @@ namespace DANNet.Edge.Cli;
 internal static class RunCommand
 {
     public static readonly Option<FileInfo?> Config = new("--config", "-c") { Description = $"JSON configuration (default: {EdgeConfiguration.InstalledFile} if present, else built-in defaults)." };
-    public static readonly Option<string?> Source = new("--source", "-s") { Description = "Frame source URI (v4l2:///dev/video0, csi://0, gst://…, rtsp://…, file:///…, a folder); default: the SynthNight night drive video, looping." };
+    public static readonly Option<string?> Source = new("--source", "-s") { Description = "Frame source URI (v4l2:///dev/video0, csi://0, gst://…, " +
+        "rtsp://…, file:///…, a folder); default: the SynthNight night drive video, looping." };
     public static readonly Option<string?> Model = new("--model", "-m") { Description = "Exported .onnx model; default: the embedded SynthNight model." };
     public static readonly Option<string?> Providers = new("--providers") { Description = "Execution providers in order, comma-separated (default tensorrt,cuda,cpu)." };
     public static readonly Option<string?> Output = new("--output", "-o") { Description = "Ring file (default /dev/shm/dannet-edge)." };
@@ -21,7 +22,8 @@ internal static class RunCommand
 
     public static Command Create()
     {
-        var command = new Command("run", "Run the daemon: frames from the source, relighting + segmentation via ONNX Runtime (TensorRT/CUDA/CPU), masks to the shared-memory ring. With no options it segments the embedded night drive with the embedded model.")
+        var command = new Command("run", "Run the daemon: frames from the source, relighting + segmentation via ONNX Runtime (TensorRT/CUDA/CPU), " +
+            "masks to the shared-memory ring. With no options it segments the embedded night drive with the embedded model.")
         {
             Config, Source, Model, Providers, Output, Frames,
         };

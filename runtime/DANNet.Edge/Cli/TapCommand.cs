@@ -19,7 +19,8 @@ internal static class TapCommand
         var stale = new Option<double>("--stale-after") { Description = "Seconds without a heartbeat after which the writer counts as dead.", DefaultValueFactory = _ => 2 };
         var json = new Option<bool>("--json") { Description = "Print only a JSON summary at the end." };
         var anyWriter = new Option<bool>("--any-writer") { Description = "Also read a ring whose writer has stopped or died (its last, old frames); by default tap waits for a live writer." };
-        var command = new Command("tap", "Follow the shared-memory mask ring like any consumer: live per-frame stats (latency, skipped, overruns, classes), optional colour PNGs, writer restart/death detection.")
+        var command = new Command("tap", "Follow the shared-memory mask ring like any consumer: live per-frame stats (latency, skipped, overruns, " +
+            "classes), optional colour PNGs, writer restart/death detection.")
         {
             RingPath, frames, seconds, png, every, verify, stale, json, anyWriter,
         };

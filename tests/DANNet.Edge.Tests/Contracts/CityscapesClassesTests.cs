@@ -12,7 +12,8 @@ public sealed class CityscapesClassesTests
     public void TrainIds_labelIds_and_names_are_those_of_Cityscapes()
     {
         int[] labelIds = [7, 8, 11, 12, 13, 17, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 31, 32, 33];
-        string[] names = ["road", "sidewalk", "building", "wall", "fence", "pole", "traffic light", "traffic sign", "vegetation", "terrain", "sky", "person", "rider", "car", "truck", "bus", "train", "motorcycle", "bicycle"];
+        string[] names = ["road", "sidewalk", "building", "wall", "fence", "pole", "traffic light", "traffic sign", "vegetation", "terrain", "sky",
+            "person", "rider", "car", "truck", "bus", "train", "motorcycle", "bicycle"];
         Assert.Equal(19, CityscapesClasses.Count);
         Assert.Equal(Enumerable.Range(0, 19), CityscapesClasses.All.Select(c => (int)c.TrainId));
         Assert.Equal(labelIds, CityscapesClasses.All.Select(c => (int)c.LabelId));
@@ -22,7 +23,8 @@ public sealed class CityscapesClassesTests
     [Fact]
     public void Palette_is_the_Cityscapes_palette()
     {
-        (int, int, int)[] palette = [(128, 64, 128), (244, 35, 232), (70, 70, 70), (102, 102, 156), (190, 153, 153), (153, 153, 153), (250, 170, 30), (220, 220, 0), (107, 142, 35), (152, 251, 152), (70, 130, 180), (220, 20, 60), (255, 0, 0), (0, 0, 142), (0, 0, 70), (0, 60, 100), (0, 80, 100), (0, 0, 230), (119, 11, 32)];
+        (int, int, int)[] palette = [(128, 64, 128), (244, 35, 232), (70, 70, 70), (102, 102, 156), (190, 153, 153), (153, 153, 153), (250, 170, 30),
+            (220, 220, 0), (107, 142, 35), (152, 251, 152), (70, 130, 180), (220, 20, 60), (255, 0, 0), (0, 0, 142), (0, 0, 70), (0, 60, 100), (0, 80, 100), (0, 0, 230), (119, 11, 32)];
         Assert.Equal(palette, CityscapesClasses.All.Select(c => ((int)c.Color.R, (int)c.Color.G, (int)c.Color.B)));
         var lut = CityscapesClasses.PaletteLookupRgb();
         Assert.Equal(768, lut.Length);

@@ -78,7 +78,8 @@ public sealed class RunTests : IDisposable
     {
         var options = EdgeConfiguration.Load(null, new Dictionary<string, string?>
         {
-            ["Output:Path"] = Path.Combine(_dir, "ring2"), ["Source:Uri"] = "v4l2:///dev/video97", ["Model:Providers:0"] = "cpu", ["Model:Providers:1"] = null, ["Model:Providers:2"] = null, ["Model:WarmupFrames"] = "0",
+            ["Output:Path"] = Path.Combine(_dir, "ring2"), ["Source:Uri"] = "v4l2:///dev/video97", ["Model:WarmupFrames"] = "0",
+            ["Model:Providers:0"] = "cpu", ["Model:Providers:1"] = null, ["Model:Providers:2"] = null,
         }, new Dictionary<string, string?>());
         Assert.Equal(1, await RunCommand.RunAsync(options, CancellationToken.None));
     }

@@ -50,7 +50,8 @@ public sealed class SystemdUnitTests : IDisposable
     public void The_unit_is_a_notify_service_with_a_watchdog_and_keeps_the_ring_and_cameras()
     {
         var lines = File.ReadAllLines(Unit).Select(l => l.Trim()).Where(l => l.Length > 0 && !l.StartsWith('#')).ToList();
-        foreach (var required in new[] { "Type=notify", "WatchdogSec=10", "Restart=on-failure", "SupplementaryGroups=video", "DevicePolicy=closed", "DeviceAllow=char-video4linux rw", "ReadWritePaths=/dev/shm" })
+        foreach (var required in new[] { "Type=notify", "WatchdogSec=10", "Restart=on-failure", "SupplementaryGroups=video", "DevicePolicy=closed",
+            "DeviceAllow=char-video4linux rw", "ReadWritePaths=/dev/shm" })
             Assert.Contains(required, lines);
         // These would hide cameras, delete the shared memory, or break the .NET JIT (platform.md).
         Assert.DoesNotContain(lines, l => l.StartsWith("PrivateDevices=yes") || l.StartsWith("DynamicUser=yes") || l.StartsWith("MemoryDenyWriteExecute=yes") || l.StartsWith("RemoveIPC=yes"));

@@ -56,7 +56,8 @@ public sealed class CheckpointTests
         {
             var diff = (y.to(ScalarType.Float64) - golden.to(ScalarType.Float64)).abs();
             double excess = (diff - bound).max().item<double>();
-            Console.WriteLine($"discriminator vs golden: max abs diff {diff.max().item<double>():E2}; derived float32 bound per element {bound.min().item<double>():E2}..{bound.max().item<double>():E2}");
+            Console.WriteLine($"discriminator vs golden: max abs diff {diff.max().item<double>():E2}; derived float32 bound per element " +
+                $"{bound.min().item<double>():E2}..{bound.max().item<double>():E2}");
             Assert.True(excess <= 0, $"max abs diff {diff.max().item<double>():E2} exceeds the derived float32 bound (up to {bound.max().item<double>():E2}) by {excess:E2}");
         }
         d.Dispose();

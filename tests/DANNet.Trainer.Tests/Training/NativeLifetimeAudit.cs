@@ -59,7 +59,7 @@ public sealed class NativeLifetimeAudit
                     findings.Add(new Finding(where, $"implicit conversion to {target.DeclaringType} (use HeldScalars or a ScalarScope, see docs/conventions.md)"));
                     continue;
                 }
-                if (target.IsToScalar && next is not (ILOpCode.Stloc or ILOpCode.Stloc_s or ILOpCode.Stloc_0 or ILOpCode.Stloc_1 or ILOpCode.Stloc_2 or ILOpCode.Stloc_3 or ILOpCode.Stsfld or ILOpCode.Stfld))
+                if (target.IsToScalar && !IsStore(next))
                 {
                     findings.Add(new Finding(where, "ToScalar() result passed on without being held in a variable or field (it would be left to the finalizer)"));
                     continue;
@@ -83,6 +83,10 @@ public sealed class NativeLifetimeAudit
     /// <summary>Debugging aid: the calls TorchSharp's method makes.</summary>
     public IEnumerable<string> CallsOf(string type, string name) =>
         _torch.FindMethods(type, name).SelectMany(m => _torch.Calls(m).Select(c => $"{_torch.Describe(m)}: {c.Op} {c.Target}"));
+
+    /// <summary>Whether <paramref name="op"/> stores the value on the stack into a variable or field (so it is held).</summary>
+    private static bool IsStore(ILOpCode? op) =>
+        op is ILOpCode.Stloc or ILOpCode.Stloc_s or ILOpCode.Stloc_0 or ILOpCode.Stloc_1 or ILOpCode.Stloc_2 or ILOpCode.Stloc_3 or ILOpCode.Stsfld or ILOpCode.Stfld;
 
     /// <summary>The call chain from <paramref name="method"/> to a Scalar made and not disposed, or null.</summary>
     private string? LeakPath(MethodDefinitionHandle method, int depth)

@@ -65,7 +65,9 @@ public sealed class TrainingTests(TinySynthNightFixture data)
             using var cancel = new CancellationTokenSource();
             var progress = new DANNet.Trainer.Diagnostics.InlineProgress<TrainingProgress>(p => { if (p.Iteration == 3) cancel.Cancel(); });
             Assert.ThrowsAny<OperationCanceledException>(() => new DannetTrainer(config, dir).Run(false, progress, cancel.Token));
-            var elsewhere = config with { Data = config.Data with { Source = Path.Combine(moved, DANNet.Trainer.Data.SynthNight.SynthNightGenerator.CityscapesFolder), Target = Path.Combine(moved, DANNet.Trainer.Data.SynthNight.SynthNightGenerator.DarkZurichFolder) } };
+            string source = Path.Combine(moved, DANNet.Trainer.Data.SynthNight.SynthNightGenerator.CityscapesFolder);
+            string target = Path.Combine(moved, DANNet.Trainer.Data.SynthNight.SynthNightGenerator.DarkZurichFolder);
+            var elsewhere = config with { Data = config.Data with { Source = source, Target = target } };
             var summary = new DannetTrainer(elsewhere, dir).Run(resume: true);
             Assert.Equal(4, summary.Iterations);
             Assert.Equal(4, Steps(dir).Count);

@@ -18,7 +18,8 @@ public sealed record LabelledSample(string Name, string ImagePath, string LabelP
             {
                 using var labelIds = ImageFiles.ReadLabel(LabelPath);
                 if (labelIds.Size() != image.Size())
-                    throw new DatasetException($"Label '{LabelPath}' is {labelIds.Width}x{labelIds.Height} but its image '{ImagePath}' is {image.Width}x{image.Height}; a label must have its image's size.");
+                    throw new DatasetException($"Label '{LabelPath}' is {labelIds.Width}x{labelIds.Height} but its image '{ImagePath}' is " +
+                        $"{image.Width}x{image.Height}; a label must have its image's size.");
                 return new LabelledImage(image, Data.LabelMapping.ToTrainIds(labelIds, LabelPath), Name);
             }
             catch

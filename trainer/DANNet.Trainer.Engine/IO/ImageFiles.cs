@@ -27,7 +27,8 @@ internal static class ImageFiles
         {
             var type = m.Type();
             m.Dispose();
-            throw new InvalidDataException($"Label image '{path}' has type {type}; a label image must be single-channel 8-bit (grey PNG). Regenerate it with the Cityscapes scripts or 'dannet-train synth'.");
+            throw new InvalidDataException($"Label image '{path}' has type {type}; a label image must be single-channel 8-bit (grey PNG). Regenerate " +
+                $"it with the Cityscapes scripts or 'dannet-train synth'.");
         }
         return m;
     }

@@ -37,7 +37,8 @@ public sealed partial record ArchitectureSpec(SegmentationHead Head, ResNetDepth
     {
         var m = NamePattern().Match(text.Trim().ToLowerInvariant());
         if (!m.Success)
-            throw new ArgumentException($"Unknown architecture '{text}': expected <head>-r<depth>[-w<width>][-l<light channels>] with head {SegmentationHeads.Names} and depth 18|34|50|101, e.g. pspnet-r101 or pspnet-r18-w0.5-l16.");
+            throw new ArgumentException($"Unknown architecture '{text}': expected <head>-r<depth>[-w<width>][-l<light channels>] with head " +
+                $"{SegmentationHeads.Names} and depth 18|34|50|101, e.g. pspnet-r101 or pspnet-r18-w0.5-l16.");
         var head = SegmentationHeads.Named(m.Groups["head"].Value)?.Head
             ?? throw new ArgumentException($"Architecture '{text}': unknown head '{m.Groups["head"].Value}' ({SegmentationHeads.Names}).");
         var depth = int.Parse(m.Groups["depth"].Value, CultureInfo.InvariantCulture) switch

@@ -53,7 +53,8 @@ public sealed class DannetTrainer(TrainingConfig config, string outDir)
         if (resume && store.Latest() is { } latest)
         {
             if (latest.State.ConfigHash != hash)
-                throw new ArgumentException($"Cannot resume from '{latest.Dir}': it was written with config {latest.State.ConfigHash}, this run's config is {hash}. Resume with the run's own {ConfigFile}, or start a new output folder.");
+                throw new ArgumentException($"Cannot resume from '{latest.Dir}': it was written with config {latest.State.ConfigHash}, this run's " +
+                    $"config is {hash}. Resume with the run's own {ConfigFile}, or start a new output folder.");
             CheckpointStore.Load(latest.Dir, nets, gOpt, dOpt);
             start = latest.State.Iteration;
             lastCheckpoint = latest.Dir;

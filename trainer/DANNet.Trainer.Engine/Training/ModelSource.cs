@@ -13,7 +13,8 @@ public sealed class ModelSource
 {
     private readonly string? _segmentationPth, _lightPth;
 
-    private ModelSource(ArchitectureSpec architecture, bool useLight, string description, string? checkpointDir, string? segmentationPth, string? lightPth, string configHash, InferenceSettings inference)
+    private ModelSource(ArchitectureSpec architecture, bool useLight, string description, string? checkpointDir, string? segmentationPth,
+        string? lightPth, string configHash, InferenceSettings inference)
     {
         Inference = inference;
         Architecture = architecture;

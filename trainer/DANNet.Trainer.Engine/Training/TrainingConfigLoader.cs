@@ -85,7 +85,8 @@ public static class TrainingConfigLoader
         for (int i = 0; i < path.Length; i++)
         {
             string key = node.Select(kv => kv.Key).FirstOrDefault(k => string.Equals(k, path[i], StringComparison.OrdinalIgnoreCase))
-                ?? throw new ArgumentException($"--set '{assignment}': '{path[i]}' is not a field of {(i == 0 ? "the config" : string.Join('.', path[..i]))}; fields there: {string.Join(", ", node.Select(kv => kv.Key))}.");
+                ?? throw new ArgumentException($"--set '{assignment}': '{path[i]}' is not a field of " +
+                    $"{(i == 0 ? "the config" : string.Join('.', path[..i]))}; fields there: {string.Join(", ", node.Select(kv => kv.Key))}.");
             if (i == path.Length - 1) node[key] = value;
             else node = node[key] as JsonObject ?? throw new ArgumentException($"--set '{assignment}': '{key}' is a value, not a section.");
         }

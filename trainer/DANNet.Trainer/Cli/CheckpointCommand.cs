@@ -14,11 +14,13 @@ internal static class CheckpointCommand
 
     public static readonly Option<FileInfo> File = new("--checkpoint", "-c") { Description = "A PyTorch state dict saved with torch.save (.pth).", Required = true };
     public static readonly Option<string> Arch = new("--arch") { Description = "Architecture the checkpoint should fit, e.g. pspnet-r101.", DefaultValueFactory = _ => "pspnet-r101" };
-    public static readonly Option<NetRole> Net = new("--net") { Description = "Which net: segmentation, light or discriminator.", DefaultValueFactory = _ => NetRole.Segmentation, HelpName = "segmentation|light|discriminator" };
+    public static readonly Option<NetRole> Net = new("--net") { Description = "Which net: segmentation, light or " +
+        "discriminator.", DefaultValueFactory = _ => NetRole.Segmentation, HelpName = "segmentation|light|discriminator" };
 
     public static Command Create()
     {
-        var command = new Command("inspect-checkpoint", "Compare a PyTorch checkpoint with one of our nets key by key: matching, missing, unexpected and mis-shaped keys. Exit 0 when it loads strictly.")
+        var command = new Command("inspect-checkpoint", "Compare a PyTorch checkpoint with one of our nets key by key: matching, missing, unexpected " +
+            "and mis-shaped keys. Exit 0 when it loads strictly.")
         {
             File, Arch, Net,
         };

@@ -20,7 +20,8 @@ internal static class DoctorCommand
         try
         {
             var r = TorchCheck.TrainTinyNet();
-            output.WriteLine($"torch     ok    libtorch {r.TorchVersion}, {r.Threads} threads; tiny net loss {r.LossBefore:F4} -> {r.LossAfter:F4} after 3 SGD steps, max weight change {r.MaxWeightChange:E2}");
+            output.WriteLine($"torch     ok    libtorch {r.TorchVersion}, {r.Threads} threads; tiny net loss {r.LossBefore:F4} -> {r.LossAfter:F4} " +
+                $"after 3 SGD steps, max weight change {r.MaxWeightChange:E2}");
         }
         catch (Exception ex) when (ex is TypeInitializationException or DllNotFoundException or NotSupportedException)
         {

@@ -16,7 +16,8 @@ internal static class EvalCommands
     public enum Layout { DarkZurich, Cityscapes }
 
     public static readonly Option<DirectoryInfo> Data = new("--data") { Description = "Data set root (Dark Zurich or Cityscapes layout).", Required = true };
-    public static readonly Option<Layout> DataLayout = new("--layout") { Description = "darkzurich (labelled night val/test) or cityscapes.", DefaultValueFactory = _ => Layout.DarkZurich, HelpName = "darkzurich|cityscapes" };
+    public static readonly Option<Layout> DataLayout = new("--layout") { Description = "darkzurich (labelled night val/test) or " +
+        "cityscapes.", DefaultValueFactory = _ => Layout.DarkZurich, HelpName = "darkzurich|cityscapes" };
     public static readonly Option<string> Split = new("--split") { Description = "Split to evaluate or count.", DefaultValueFactory = _ => "val" };
     public static readonly Option<int?> Height = new("--height") { Description = "Evaluation input height. Default: the model's (recorded in its checkpoint; the reference's 540 for .pth weights)." };
     public static readonly Option<int?> Width = new("--width") { Description = "Evaluation input width. Default: the model's (the reference's 960 for .pth weights)." };
@@ -110,7 +111,9 @@ internal static class EvalCommands
         foreach (var input in inputs)
         {
             if (Directory.Exists(input.FullName))
-                files.AddRange(Directory.EnumerateFiles(input.FullName).Where(f => f.EndsWith(".png", StringComparison.OrdinalIgnoreCase) || f.EndsWith(".jpg", StringComparison.OrdinalIgnoreCase)).Order(StringComparer.Ordinal));
+                files.AddRange(Directory.EnumerateFiles(input.FullName)
+                    .Where(f => f.EndsWith(".png", StringComparison.OrdinalIgnoreCase) || f.EndsWith(".jpg", StringComparison.OrdinalIgnoreCase))
+                    .Order(StringComparer.Ordinal));
             else if (File.Exists(input.FullName)) files.Add(input.FullName);
             else throw new ArgumentException($"Input '{input.FullName}' is neither an image nor a folder.");
         }

@@ -16,8 +16,10 @@ namespace DANNet.Trainer.Cli;
 /// <summary><c>dannet-train export</c> and <c>check-onnx</c>.</summary>
 internal static class ExportCommands
 {
-    public static readonly Option<int?> Height = new("--height") { Description = "Input and mask height (static; a multiple of 4 with LightNet). Default: the model's evaluation height (its checkpoint's; 540 for .pth weights)." };
-    public static readonly Option<int?> Width = new("--width") { Description = "Input and mask width (static; a multiple of 4 with LightNet). Default: the model's evaluation width (960 for .pth weights)." };
+    public static readonly Option<int?> Height = new("--height") { Description = "Input and mask height (static; a multiple of 4 with LightNet). " +
+        "Default: the model's evaluation height (its checkpoint's; 540 for .pth weights)." };
+    public static readonly Option<int?> Width = new("--width") { Description = "Input and mask width (static; a multiple of 4 with LightNet). " +
+        "Default: the model's evaluation width (960 for .pth weights)." };
     public static readonly Option<FileInfo> Out = new("--out", "-o") { Description = "The .onnx file to write (atomically).", Required = true };
     public static readonly Option<bool> WithProbabilities = new("--with-probabilities") { Description = "Add the output 'probabilities': re-weighted softmax, float32 [1,19,H,W]." };
     public static readonly Option<bool> WithRelit = new("--with-relit") { Description = "Add the output 'relit': the relit image x + r, float32 [1,3,H,W], normalised." };
@@ -26,7 +28,8 @@ internal static class ExportCommands
 
     public static Command Export()
     {
-        var command = new Command("export", "Export a checkpoint as one TensorRT-ready ONNX graph: uint8 BGR image [1,H,W,3] → relight → segment → re-weight (s=0.16) → upsample → argmax → uint8 mask [1,H,W]. Then checks parity with ONNX Runtime and TensorRT readiness.")
+        var command = new Command("export", "Export a checkpoint as one TensorRT-ready ONNX graph: uint8 BGR image [1,H,W,3] → relight → segment → " +
+            "re-weight (s=0.16) → upsample → argmax → uint8 mask [1,H,W]. Then checks parity with ONNX Runtime and TensorRT readiness.")
         {
             Height, Width, Out, WithProbabilities, WithRelit, NoVerify, VerifyImage,
         };
@@ -96,7 +99,8 @@ internal static class ExportCommands
     public static Command CheckOnnx()
     {
         var file = new Argument<FileInfo>("model") { Description = "The .onnx file to check." };
-        var command = new Command("check-onnx", "Check an ONNX model against TensorRT's ONNX parser: supported operators and attributes, opset 9–20, static shapes, UINT8 only at inputs/outputs, no float64, no int64 weights. Exit 1 on any problem.")
+        var command = new Command("check-onnx", "Check an ONNX model against TensorRT's ONNX parser: supported operators and attributes, opset 9–20, " +
+            "static shapes, UINT8 only at inputs/outputs, no float64, no int64 weights. Exit 1 on any problem.")
         {
             file,
         };

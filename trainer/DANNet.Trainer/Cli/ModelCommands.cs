@@ -69,7 +69,8 @@ internal static class ModelCommands
             foreach (var a in archs)
             {
                 cancel.ThrowIfCancellationRequested();
-                var options = new StepBenchmarkOptions(a, parse.GetValue(Height), parse.GetValue(Width), parse.GetValue(Batch), parse.GetValue(Warmup), parse.GetValue(Iterations), parse.GetValue(Threads));
+                var options = new StepBenchmarkOptions(a, parse.GetValue(Height), parse.GetValue(Width), parse.GetValue(Batch), parse.GetValue(Warmup),
+                    parse.GetValue(Iterations), parse.GetValue(Threads));
                 var r = StepBenchmark.Run(options, line => Console.Error.WriteLine($"  {a}: {line}"));
                 table.AddRow(r.Architecture, $"{r.Batch}x3x{r.Height}x{r.Width}", r.Threads.ToString(CultureInfo.InvariantCulture),
                     r.ForwardMs.ToString("F0", CultureInfo.InvariantCulture), r.TrainStepMs.ToString("F0", CultureInfo.InvariantCulture),

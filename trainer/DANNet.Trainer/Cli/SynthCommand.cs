@@ -45,7 +45,8 @@ internal static class SynthCommand
 
     public static Command Create()
     {
-        var command = new Command("synth", "Generate SynthNight: procedural day/night street scenes in the Cityscapes and Dark Zurich layouts, with exact labels, a night drive video and preview pictures.")
+        var command = new Command("synth", "Generate SynthNight: procedural day/night street scenes in the Cityscapes and Dark Zurich layouts, with " +
+            "exact labels, a night drive video and preview pictures.")
         {
             Out, Scale, Seed, Previews, Jobs, PreviewsOnly,
         };
@@ -97,7 +98,9 @@ internal static class SynthCommand
                     }
                 }), cancel);
             });
-        console.MarkupLineInterpolated($"SynthNight ({options.Scale.ToString().ToLowerInvariant()}, seed {options.Seed}) written to [bold]{options.OutDir}[/] in {(DateTime.UtcNow - started).TotalSeconds:F1} s");
+        double seconds = (DateTime.UtcNow - started).TotalSeconds;
+        string scale = options.Scale.ToString().ToLowerInvariant();
+        console.MarkupLineInterpolated($"SynthNight ({scale}, seed {options.Seed}) written to [bold]{options.OutDir}[/] in {seconds:F1} s");
         console.MarkupLineInterpolated($"  pictures: {Path.Combine(options.OutDir, "preview")}");
     }
 }

@@ -11,7 +11,8 @@ internal static class TrainCommand
 {
     public static readonly Option<FileInfo?> Config = new("--config") { Description = "JSON config (typed sections: mode, data, model, optim, augment, loss, run). Defaults to the reference recipe." };
     public static readonly Option<DirectoryInfo> Out = new("--out", "-o") { Description = "Run folder: config.json, version.txt, metrics.jsonl, checkpoints/, eval/, curves.png.", Required = true };
-    public static readonly Option<string[]> Set = new("--set") { Description = "Override a config value: section.field=value (repeatable), e.g. --set optim.iterations=2000.", AllowMultipleArgumentsPerToken = false };
+    public static readonly Option<string[]> Set = new("--set") { Description = "Override a config value: section.field=value (repeatable), e.g. --set " +
+        "optim.iterations=2000.", AllowMultipleArgumentsPerToken = false };
     public static readonly Option<TrainingMode?> Mode = new("--mode") { Description = "dannet, sourceonly or oracle.", HelpName = "dannet|sourceonly|oracle" };
     public static readonly Option<string?> Arch = new("--arch") { Description = "Architecture, e.g. pspnet-r101 or pspnet-r18-w0.5-l16." };
     public static readonly Option<int?> Iterations = new("--iterations") { Description = "Number of iterations (optim.iterations)." };

@@ -142,7 +142,8 @@ internal static class SceneBuilder
         var shapes = new List<Shape2D> { new PolygonShape([-0.15, 0, 0.15, 0, 0.1, h - r * 0.5, -0.1, h - r * 0.5], LabelIds.Vegetation, bark) };
         int blobs = rng.Int(4, 8);
         for (int i = 0; i < blobs; i++)
-            shapes.Add(new EllipseShape(rng.Uniform(-r, r) * 0.6, h - r + rng.Uniform(-r, r) * 0.5, r * rng.Uniform(0.45, 0.8), r * rng.Uniform(0.4, 0.7), LabelIds.Vegetation, Jitter(rng, leaves, 0.2)));
+            shapes.Add(new EllipseShape(rng.Uniform(-r, r) * 0.6, h - r + rng.Uniform(-r, r) * 0.5, r * rng.Uniform(0.45, 0.8), r * rng.Uniform(0.4, 0.7),
+                LabelIds.Vegetation, Jitter(rng, leaves, 0.2)));
         return new SceneObject(layer, foot, [new BillboardPart(foot, shapes)]);
     }
 
@@ -183,7 +184,8 @@ internal static class SceneBuilder
                 shapes.Add(new PolygonShape([-s * 0.65, h - s * 0.4, s * 0.65, h - s * 0.4, 0, h + s * 0.55], LabelIds.TrafficSign, new Scalar(235, 235, 235)));
                 break;
             default:
-                shapes.Add(new PolygonShape([-s, h - s * 0.7, s, h - s * 0.7, s, h + s * 0.7, -s, h + s * 0.7], LabelIds.TrafficSign, rng.Chance(0.5) ? new Scalar(160, 80, 20) : new Scalar(40, 120, 30)));
+                shapes.Add(new PolygonShape([-s, h - s * 0.7, s, h - s * 0.7, s, h + s * 0.7, -s, h + s * 0.7], LabelIds.TrafficSign,
+                    rng.Chance(0.5) ? new Scalar(160, 80, 20) : new Scalar(40, 120, 30)));
                 shapes.Add(new PolygonShape([-s * 0.8, h - s * 0.1, s * 0.8, h - s * 0.1, s * 0.8, h + s * 0.1, -s * 0.8, h + s * 0.1], LabelIds.TrafficSign, new Scalar(235, 235, 235)));
                 break;
         }

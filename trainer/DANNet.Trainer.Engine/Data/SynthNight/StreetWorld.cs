@@ -129,7 +129,8 @@ internal sealed class StreetWorld
             if (kind is Frontage.WallAndBuilding or Frontage.SetBackBuilding or Frontage.Park or Frontage.FenceAndTrees)
             {
                 double g0 = side * outer, g1 = side * (outer + 30);
-                ground.Add(new SceneObject(SceneLayer.Ground, new Vec3(g0, 0, z0), [GroundRect(Math.Min(g0, g1), Math.Max(g0, g1), z0, z1, LabelIds.Terrain, Jitter(rng, new Scalar(70, 150, 115), 0.2), 0.0008)]));
+                ground.Add(new SceneObject(SceneLayer.Ground, new Vec3(g0, 0, z0), [GroundRect(Math.Min(g0, g1), Math.Max(g0, g1), z0, z1,
+                    LabelIds.Terrain, Jitter(rng, new Scalar(70, 150, 115), 0.2), 0.0008)]));
             }
             if (kind is Frontage.Building or Frontage.WallAndBuilding or Frontage.SetBackBuilding)
             {
@@ -157,7 +158,8 @@ internal sealed class StreetWorld
                 if (rng.Chance(0.6))
                 {
                     double xa = side * (outer + 14), xb = side * (outer + 28);
-                    statics.Add(Building(rng, new Vec3(Math.Min(xa, xb), 0, z0), new Vec3(Math.Max(xa, xb), rng.Uniform(10, 25), z1), Jitter(rng, rng.Pick(Facades), 0.12), shade, litFraction, streetOnRight));
+                    statics.Add(Building(rng, new Vec3(Math.Min(xa, xb), 0, z0), new Vec3(Math.Max(xa, xb), rng.Uniform(10, 25), z1),
+                        Jitter(rng, rng.Pick(Facades), 0.12), shade, litFraction, streetOnRight));
                 }
             }
             z = z1 + (rng.Chance(0.2) ? rng.Uniform(0.5, 2) : 0);

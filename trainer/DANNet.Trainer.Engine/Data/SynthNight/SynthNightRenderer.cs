@@ -53,7 +53,8 @@ internal sealed class SynthNightRenderer(ulong seed, SynthScaleSpec spec)
             night.Camera.Yaw + dayRng.Uniform(-0.05, 0.05), night.Camera.Pitch + dayRng.Uniform(-0.01, 0.01));
 
         int n = sequence * spec.FramesPerSequence + frame;
-        var dayTraffic = withTraffic ? Traffic.Sample(dayRng, night.World, dayPosition.X, dayPosition.Z, false, Traffic.DynamicRotation[(n + 3) % Traffic.DynamicRotation.Length], dayRng.Uniform(0.5, 1.2)) : [];
+        var dayTraffic = withTraffic ? Traffic.Sample(dayRng, night.World, dayPosition.X, dayPosition.Z, false,
+            Traffic.DynamicRotation[(n + 3) % Traffic.DynamicRotation.Length], dayRng.Uniform(0.5, 1.2)) : [];
         return (RenderNight(night.World, night.Traffic, night.Camera, SequenceNightLook(sequence, spec.TargetSize.Width), night.Rng),
             RenderDay(night.World, dayTraffic, dayCamera, CameraLook.Target, dayRng));
     }

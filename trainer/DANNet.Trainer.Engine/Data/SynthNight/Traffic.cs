@@ -15,7 +15,8 @@ internal static class Traffic
     /// clear view 9–22 m ahead, so that small sets still contain every class. <paramref name="clearEgoLane"/>
     /// keeps the camera's lane (and the kerb-side cyclists) free, for drives past static traffic.
     /// </summary>
-    public static List<SceneObject> Sample(StreamRandom rng, StreetWorld world, double cameraX, double cameraZ, bool night, byte featuredLabelId, double density, double span = 140, bool clearEgoLane = false)
+    public static List<SceneObject> Sample(StreamRandom rng, StreetWorld world, double cameraX, double cameraZ, bool night, byte featuredLabelId,
+        double density, double span = 140, bool clearEgoLane = false)
     {
         var objects = new List<SceneObject>();
         double half = world.RoadHalfWidth, lw = world.LaneWidth;
@@ -100,7 +101,8 @@ internal static class Traffic
             LabelIds.Wall => Wall(rng, side > 0 ? half + 1.0 : -half - 1.3, side > 0 ? half + 1.3 : -half - 1.0, z, z + rng.Uniform(4, 10), rng.Uniform(1.0, 2.0), world.Shade),
             LabelIds.Fence => Fence(rng, side * (half + 1.0), -side, z, z + rng.Uniform(4, 10), rng.Uniform(1.0, 1.6)),
             LabelIds.Terrain => new SceneObject(SceneLayer.Objects, new Vec3(kerbSide, 0, z),
-                [GroundRect(side > 0 ? half + 0.5 : -half - 2.5, side > 0 ? half + 2.5 : -half - 0.5, z, z + rng.Uniform(4, 10), LabelIds.Terrain, Jitter(rng, new OpenCvSharp.Scalar(70, 150, 115), 0.2), 0.004)]),
+                [GroundRect(side > 0 ? half + 0.5 : -half - 2.5, side > 0 ? half + 2.5 : -half - 0.5, z, z + rng.Uniform(4, 10), LabelIds.Terrain,
+                    Jitter(rng, new OpenCvSharp.Scalar(70, 150, 115), 0.2), 0.004)]),
             _ => throw new ArgumentOutOfRangeException(nameof(label), label, "SynthNight cannot feature this labelId."),
         };
     }

@@ -35,7 +35,8 @@ public static class Checkpoint
         {
             var report = Compare(model, path, file, prefix);
             if (strict && !report.IsExact)
-                throw new CheckpointException($"Checkpoint does not fit {model.GetName()} (strict):\n{report}\nUse a checkpoint of the same architecture, or load non-strictly to take the matching keys only.");
+                throw new CheckpointException($"Checkpoint does not fit {model.GetName()} (strict):\n{report}\nUse a checkpoint of the same " +
+                    $"architecture, or load non-strictly to take the matching keys only.");
             var matched = report.Matched.ToDictionary(k => k, k => file[k]);
             using (no_grad())
                 model.load_state_dict(matched, strict: false);

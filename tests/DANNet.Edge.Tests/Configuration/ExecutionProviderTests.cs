@@ -1,6 +1,6 @@
-using DANNet.Edge.Inference;
+using DANNet.Edge.Configuration;
 
-namespace DANNet.Edge.Tests.Inference;
+namespace DANNet.Edge.Tests.Configuration;
 
 public sealed class ExecutionProviderTests
 {

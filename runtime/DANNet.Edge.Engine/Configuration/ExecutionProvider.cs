@@ -1,4 +1,4 @@
-namespace DANNet.Edge.Inference;
+namespace DANNet.Edge.Configuration;
 
 /// <summary>The ONNX Runtime execution providers dannet-edge can run a model on.</summary>
 public enum ExecutionProvider { TensorRt, Cuda, Cpu }

@@ -13,11 +13,12 @@ public sealed class FolderLayeringTests
 
     [Theory]
     [InlineData("trainer/DANNet.Trainer.Engine", "DANNet.Trainer")]
+    [InlineData("trainer/DANNet.Datasets", "DANNet.Trainer")]
     [InlineData("runtime/DANNet.Edge.Engine", "DANNet.Edge")]
     public void Engine_folders_have_no_cycles(string project, string rootNamespace)
     {
         var graph = Edges(Path.Combine(RepoRoot, project), rootNamespace);
-        Assert.True(graph.Count >= 5, $"expected the engine's folders, found {string.Join(", ", graph.Keys)}");
+        Assert.True(graph.Count >= 2, $"expected the project's folders, found {string.Join(", ", graph.Keys)}");
         var cycle = FindCycle(graph);
         Assert.True(cycle is null, $"{project}: folders depend on each other in a cycle: {string.Join(" → ", cycle ?? [])}");
     }

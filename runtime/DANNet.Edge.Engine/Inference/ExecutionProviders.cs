@@ -12,7 +12,7 @@ namespace DANNet.Edge.Inference;
 /// CUDA behind it for nodes TensorRT leaves), CUDA, CPU. A provider that fails to load is logged
 /// with the reason (the missing library, read from the loader) and the next one is tried.
 /// </summary>
-public static class ExecutionProviders
+internal static class ExecutionProviders
 {
     public static (InferenceSession Session, ExecutionProvider Provider) Open(string path, ModelOptions options, ILogger log)
     {

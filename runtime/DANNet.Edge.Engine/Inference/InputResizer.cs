@@ -9,7 +9,7 @@ namespace DANNet.Edge.Inference;
 /// <see cref="OutputArray"/> on every call and cannot reuse one; here the native output wrapper is
 /// made once and OpenCV's resize is called through OpenCvSharp's own native entry point.
 /// </summary>
-public sealed class InputResizer : IDisposable
+internal sealed class InputResizer : IDisposable
 {
     private readonly Mat _destination;
     private readonly Size _size;

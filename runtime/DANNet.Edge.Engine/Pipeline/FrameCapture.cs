@@ -13,7 +13,7 @@ namespace DANNet.Edge.Pipeline;
 /// exponential backoff (<see cref="ReconnectDelays"/>); a source that cannot be opened at all, or a
 /// file that faults, ends it with the error.
 /// </summary>
-public static class FrameCapture
+internal static class FrameCapture
 {
     public static IObservable<CapturedFrame> Observe(IFrameSource source, SourceOptions options, FramePool pool, ILogger log, PipelineMetrics? metrics = null) =>
         Observable.Create<CapturedFrame>(observer =>
@@ -89,7 +89,7 @@ public static class FrameCapture
 }
 
 /// <summary>Capped exponential backoff: initial·2^attempt, at most max.</summary>
-public static class ReconnectDelays
+internal static class ReconnectDelays
 {
     public static TimeSpan Delay(int attempt, double initialSeconds, double maxSeconds) =>
         TimeSpan.FromSeconds(Math.Min(maxSeconds, initialSeconds * Math.Pow(2, Math.Min(attempt, 30))));

@@ -16,7 +16,7 @@ namespace DANNet.Edge.Pipeline;
 /// always of the newest frame inference could take. The camera frame is resized straight into the
 /// model's pinned input buffer, and the mask is written by ONNX Runtime straight into the ring slot.
 /// </summary>
-public sealed class FramePipeline : IDisposable
+internal sealed class FramePipeline : IDisposable
 {
     private readonly IFrameSource _source;
     private readonly SourceOptions _options;
@@ -43,6 +43,9 @@ public sealed class FramePipeline : IDisposable
     public PipelineStats Stats { get; }
 
     private int _running;
+
+    /// <summary>How long <see cref="Dispose"/> waits for a subscription's teardown (a capture read in progress ends within the source's timeout).</summary>
+    private static readonly TimeSpan StopTimeout = TimeSpan.FromSeconds(30);
 
     /// <summary>
     /// The running pipeline: subscribe to start capturing; dispose the subscription to stop (it
@@ -96,8 +99,16 @@ public sealed class FramePipeline : IDisposable
         }
     }
 
+    /// <summary>
+    /// Frees the pipeline's buffers once its subscription has stopped. A subscription that ended on
+    /// its own (Take, end of stream) is torn down on the inference thread, which may still be joining
+    /// the capture thread — reading a frame into a pooled buffer — when the subscriber has already
+    /// seen OnCompleted; so wait for that teardown before the pool, the input and the ring bindings go.
+    /// </summary>
     public void Dispose()
     {
+        if (!SpinWait.SpinUntil(() => Volatile.Read(ref _running) == 0, StopTimeout))
+            throw new InvalidOperationException($"The pipeline is still running after {StopTimeout.TotalSeconds:F0} s: dispose the Frames() subscription before the pipeline.");
         _output.Dispose();
         _input.Dispose();
         _pool.Dispose();

@@ -4,7 +4,7 @@ using System.Reactive.Linq;
 namespace DANNet.Edge.Pipeline;
 
 /// <summary>The latest-frame-wins hand-off between capture and inference.</summary>
-public static class LatestOnlyExtensions
+internal static class LatestOnlyExtensions
 {
     /// <summary>
     /// Delivers items on a dedicated thread, always the newest: an item that arrives while an older

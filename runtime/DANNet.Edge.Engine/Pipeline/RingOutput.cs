@@ -11,7 +11,7 @@ namespace DANNet.Edge.Pipeline;
 /// publishes it to readers.
 /// Dispose it before the ring and the session: its bindings point into both.
 /// </summary>
-public sealed class RingOutput : IDisposable
+internal sealed class RingOutput : IDisposable
 {
     private readonly SegmentationSession _session;
     private readonly MaskRingWriter _ring;

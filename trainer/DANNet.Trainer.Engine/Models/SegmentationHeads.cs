@@ -7,7 +7,7 @@ namespace DANNet.Trainer.Models;
 public enum SegmentationHead { PspNet, DeepLabV2, RefineNet }
 
 /// <summary>One head family: its name in architecture strings, the trunk its reference uses, and how to build the net.</summary>
-public sealed record SegmentationHeadFamily(
+internal sealed record SegmentationHeadFamily(
     SegmentationHead Head,
     string Name,
     Func<ResNetDepth, double, ResNetSpec> Trunk,
@@ -18,7 +18,7 @@ public sealed record SegmentationHeadFamily(
 /// the net) reads its row here, and a head without a row is an error, never a default. A new head
 /// is its net's file, an enum member and one row.
 /// </summary>
-public static class SegmentationHeads
+internal static class SegmentationHeads
 {
     public static IReadOnlyList<SegmentationHeadFamily> All { get; } =
     [

@@ -6,7 +6,7 @@ namespace DANNet.Trainer.Onnx;
 /// Training-only parts (dropout, auxiliary heads) emit nothing; BatchNorm is folded into the
 /// convolution before it (<see cref="LayerEmitter.ConvBn"/>).
 /// </summary>
-public interface IOnnxEmitter
+internal interface IOnnxEmitter
 {
     /// <summary>Emits the nodes computing this module on <paramref name="input"/>; returns the output value's name.</summary>
     string EmitOnnx(OnnxGraph graph, string input);

@@ -9,7 +9,7 @@ namespace DANNet.Trainer.Onnx;
 /// activations, Sequential) and the dispatch to <see cref="IOnnxEmitter"/> modules. BatchNorm is
 /// folded into the convolution it follows; dropout is an identity at inference and emits nothing.
 /// </summary>
-public static class LayerEmitter
+internal static class LayerEmitter
 {
     /// <summary>Emits <paramref name="module"/> on <paramref name="x"/>.</summary>
     public static string Emit(OnnxGraph g, nn.Module module, string x) => module switch

@@ -10,7 +10,7 @@ namespace DANNet.Trainer.Training;
 /// evaluation (<c>{"iteration", "eval": {"set", "miou", "iou": [...]}}</c>). On resume, lines past the
 /// checkpoint's iteration are dropped so the log reads as one uninterrupted run.
 /// </summary>
-public sealed class MetricsLog(string path)
+internal sealed class MetricsLog(string path)
 {
     public string Path { get; } = path;
 

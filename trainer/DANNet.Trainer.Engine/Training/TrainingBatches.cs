@@ -9,13 +9,13 @@ using static TorchSharp.torch;
 namespace DANNet.Trainer.Training;
 
 /// <summary>A batch of labelled images: N×3×H×W normalised float, N×H×W int64 trainIds (255 ignored).</summary>
-public sealed record LabelledBatch(Tensor Images, Tensor Labels) : IDisposable
+internal sealed record LabelledBatch(Tensor Images, Tensor Labels) : IDisposable
 {
     public void Dispose() { Images.Dispose(); Labels.Dispose(); }
 }
 
 /// <summary>A batch of day/night pairs, both N×3×S×S normalised float, with the same augmentation per pair.</summary>
-public sealed record PairBatch(Tensor Day, Tensor Night) : IDisposable
+internal sealed record PairBatch(Tensor Day, Tensor Night) : IDisposable
 {
     public void Dispose() { Day.Dispose(); Night.Dispose(); }
 }
@@ -24,7 +24,7 @@ public sealed record PairBatch(Tensor Day, Tensor Night) : IDisposable
 /// Labelled batches with the reference augmentation (random scale, random crop padded with ignore,
 /// horizontal flip). Batch <c>k</c> depends only on (seed, k): a resumed run sees the same data.
 /// </summary>
-public sealed class LabelledSampler(IReadOnlyList<LabelledSample> samples, double scaleMin, double scaleMax, int crop, bool flip, ulong seed)
+internal sealed class LabelledSampler(IReadOnlyList<LabelledSample> samples, double scaleMin, double scaleMax, int crop, bool flip, ulong seed)
 {
     public LabelledBatch Next(long iteration, int batchSize)
     {
@@ -60,7 +60,7 @@ public sealed class LabelledSampler(IReadOnlyList<LabelledSample> samples, doubl
 /// two images of a pair, then resized to the training size. The crop is the configured size or the
 /// shorter image side, whichever is smaller.
 /// </summary>
-public sealed class PairSampler(IReadOnlyList<DayNightPair> pairs, AugmentConfig augment, ulong seed)
+internal sealed class PairSampler(IReadOnlyList<DayNightPair> pairs, AugmentConfig augment, ulong seed)
 {
     public PairBatch Next(long iteration, int batchSize)
     {

@@ -9,7 +9,7 @@ using static TorchSharp.torch.nn;
 namespace DANNet.Trainer.Models.Backbones;
 
 /// <summary>The ResNet bottleneck block (1x1 reduce, 3x3, 1x1 expand ×4). Field names are the state-dict keys.</summary>
-public sealed class Bottleneck : Module<Tensor, Tensor>, IOnnxEmitter
+internal sealed class Bottleneck : Module<Tensor, Tensor>, IOnnxEmitter
 {
     private readonly Conv2d conv1;
     private readonly StableBatchNorm2d bn1;
@@ -52,7 +52,7 @@ public sealed class Bottleneck : Module<Tensor, Tensor>, IOnnxEmitter
 }
 
 /// <summary>The ResNet basic block (two 3x3), for ResNet-18/34 edge trunks.</summary>
-public sealed class BasicBlock : Module<Tensor, Tensor>, IOnnxEmitter
+internal sealed class BasicBlock : Module<Tensor, Tensor>, IOnnxEmitter
 {
     private readonly Conv2d conv1;
     private readonly StableBatchNorm2d bn1;

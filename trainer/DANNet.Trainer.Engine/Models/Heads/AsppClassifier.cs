@@ -8,7 +8,7 @@ using static TorchSharp.torch.nn;
 namespace DANNet.Trainer.Models.Heads;
 
 /// <summary>DeepLab-v2's ASPP classifier: parallel dilated 3x3 convs straight to class logits, summed.</summary>
-public sealed class AsppClassifier : Module<Tensor, Tensor>, IOnnxEmitter
+internal sealed class AsppClassifier : Module<Tensor, Tensor>, IOnnxEmitter
 {
     private readonly ModuleList<Conv2d> conv2d_list;
 

@@ -12,7 +12,7 @@ namespace DANNet.Trainer.Models.Heads;
 /// (no BN, no bias), bilinear upsampling (align_corners) back to the feature size, concatenation
 /// [pooled…, features], then 3x3 conv + BN + Dropout2d(0.1) without ReLU — as in the reference.
 /// </summary>
-public sealed class PyramidPooling : Module<Tensor, Tensor>, IOnnxEmitter
+internal sealed class PyramidPooling : Module<Tensor, Tensor>, IOnnxEmitter
 {
     private readonly ModuleList<Sequential> stages;
     private readonly Sequential bottleneck;

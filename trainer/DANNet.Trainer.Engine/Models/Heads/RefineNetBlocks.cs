@@ -13,7 +13,7 @@ namespace DANNet.Trainer.Models.Heads;
 /// each. Module names follow the reference (<c>1_conv</c>, <c>1_conv_relu_varout_dimred</c>, …), which
 /// is why they are registered by name rather than as fields.
 /// </summary>
-public sealed class ResidualConvUnit : Module<Tensor, Tensor>, IOnnxEmitter
+internal sealed class ResidualConvUnit : Module<Tensor, Tensor>, IOnnxEmitter
 {
     private readonly Conv2d[][] _convs;
 
@@ -60,7 +60,7 @@ public sealed class ResidualConvUnit : Module<Tensor, Tensor>, IOnnxEmitter
 }
 
 /// <summary>RefineNet's chained residual pooling: repeated 5x5/1 max-pool + 3x3 conv, each added to the input.</summary>
-public sealed class ChainedResidualPooling : Module<Tensor, Tensor>, IOnnxEmitter
+internal sealed class ChainedResidualPooling : Module<Tensor, Tensor>, IOnnxEmitter
 {
     private readonly Conv2d[] _convs;
     private readonly MaxPool2d _pool = MaxPool2d(5, stride: 1, padding: 2);

@@ -69,7 +69,7 @@ public sealed class LightNet : Module<Tensor, Tensor>, IOnnxEmitter
 }
 
 /// <summary>LightNet's residual block: reflect-pad, 3x3 conv, BN, ReLU, reflect-pad, 3x3 conv, BN, plus the input.</summary>
-public sealed class LightNetResidualBlock : Module<Tensor, Tensor>, IOnnxEmitter
+internal sealed class LightNetResidualBlock : Module<Tensor, Tensor>, IOnnxEmitter
 {
     private readonly Sequential conv_block;
 

@@ -13,7 +13,7 @@ namespace DANNet.Trainer.Models.Segmentation;
 /// classifiers with dilations 6, 12, 18, 24 on layer4 (<c>layer6</c>, main) and layer3 (<c>layer5</c>,
 /// auxiliary, loaded but not used).
 /// </summary>
-public sealed class DeepLabV2 : SegmentationNet, IHasFrozenParameters
+internal sealed class DeepLabV2 : SegmentationNet, IHasFrozenParameters
 {
     private static readonly long[] Dilations = [6, 12, 18, 24];
     private readonly AsppClassifier layer5;

@@ -13,7 +13,7 @@ namespace DANNet.Trainer.Models.Segmentation;
 /// PSPNet (DANNet's default and best segmentation net): dilated deep-stem ResNet (output stride 8),
 /// pyramid pooling head <c>head</c> and the auxiliary head <c>dsn</c> on layer3 (loaded, not used).
 /// </summary>
-public sealed class PspNet : SegmentationNet
+internal sealed class PspNet : SegmentationNet
 {
     private readonly Sequential head;
     private readonly Sequential dsn;

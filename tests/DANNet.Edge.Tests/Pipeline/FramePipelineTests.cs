@@ -14,15 +14,37 @@ public sealed class FramePipelineTests : IDisposable
 
     public void Dispose() => Directory.Delete(_dir, true);
 
+    /// <summary>The embedded model on the embedded night drive (looping, unpaced) into a ring of <c>slots</c> slots; disposed in reverse order.</summary>
+    private sealed class Rig : IDisposable
+    {
+        public Rig(string ringPath, int slots)
+        {
+            Session = SegmentationSession.OpenCpu(EdgeDefaults.ModelPath, threads: 1);
+            Ring = MaskRingWriter.Create(ringPath, new RingGeometry(slots, Session.Info.Width, Session.Info.Height, 19), DANNet.Edge.Cli.PublishTestPatternCommand.Description());
+            var options = new SourceOptions { Uri = EdgeDefaults.VideoPath, Realtime = false, Loop = true };
+            Source = FrameSourceFactory.Create(options);
+            Pipeline = new FramePipeline(Source, Session, Ring, options, new ListLogger());
+        }
+
+        public SegmentationSession Session { get; }
+        public MaskRingWriter Ring { get; }
+        public IFrameSource Source { get; }
+        public FramePipeline Pipeline { get; }
+
+        public void Dispose()
+        {
+            Pipeline.Dispose();
+            Source.Dispose();
+            Ring.Dispose();
+            Session.Dispose();
+        }
+    }
+
     [Fact]
     public void Frames_flow_to_the_ring_with_stage_timestamps_and_no_managed_allocation_once_warm()
     {
-        using var session = SegmentationSession.OpenCpu(EdgeDefaults.ModelPath, threads: 1);
-        using var ring = MaskRingWriter.Create(Path.Combine(_dir, "ring"), new RingGeometry(3, session.Info.Width, session.Info.Height, 19),
-            DANNet.Edge.Cli.PublishTestPatternCommand.Description());
-        var options = new SourceOptions { Uri = EdgeDefaults.VideoPath, Realtime = false, Loop = true };
-        using var source = FrameSourceFactory.Create(options);
-        using var pipeline = new FramePipeline(source, session, ring, options, new ListLogger());
+        using var rig = new Rig(Path.Combine(_dir, "ring"), slots: 3);
+        var (ring, pipeline) = (rig.Ring, rig.Pipeline);
 
         // One subscription: after 3 warm-up frames a new statistics window starts (on the inference
         // thread, between frames), so the window holds only warm frames.
@@ -47,12 +69,8 @@ public sealed class FramePipelineTests : IDisposable
     [Fact]
     public void Frames_are_recorded_into_metrics_instruments_other_listeners_can_read()
     {
-        using var session = SegmentationSession.OpenCpu(EdgeDefaults.ModelPath, threads: 1);
-        using var ring = MaskRingWriter.Create(Path.Combine(_dir, "ring"), new RingGeometry(2, session.Info.Width, session.Info.Height, 19),
-            DANNet.Edge.Cli.PublishTestPatternCommand.Description());
-        var options = new SourceOptions { Uri = EdgeDefaults.VideoPath, Realtime = false, Loop = true };
-        using var source = FrameSourceFactory.Create(options);
-        using var pipeline = new FramePipeline(source, session, ring, options, new ListLogger());
+        using var rig = new Rig(Path.Combine(_dir, "ring"), slots: 2);
+        var pipeline = rig.Pipeline;
 
         long published = 0, captured = 0;
         var inferMs = new List<double>();

@@ -13,8 +13,10 @@ torch.set_num_threads(1);
 foreach (bool held in new[] { false, true })
 {
     var (ops, wrong, errors, collections, first) = Run(held, seconds);
+    string label = held ? "held    " : "implicit";
+    string error = first is null ? "" : $"; first error: {first}";
     Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-        $"{(held ? "held    " : "implicit")}: {ops,9:N0} operations, {wrong} wrong values, {errors} libtorch errors, {collections:N0} forced collections{(first is null ? "" : $"; first error: {first}")}"));
+        $"{label}: {ops,9:N0} operations, {wrong} wrong values, {errors} libtorch errors, {collections:N0} forced collections{error}"));
 }
 
 static (long Ops, long Wrong, long Errors, long Collections, string? FirstError) Run(bool held, double seconds)

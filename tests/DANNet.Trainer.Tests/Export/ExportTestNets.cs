@@ -1,6 +1,7 @@
 using DANNet.Trainer.Models;
 using DANNet.Trainer.Models.Relighting;
 using DANNet.Trainer.Models.Segmentation;
+using DANNet.Trainer.Torch;
 using OpenCvSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -23,12 +24,14 @@ internal static class ExportTestNets
         {
             var x = randn(2, 3, height, width);
             Calibrate(light, x);
-            Calibrate(segmentation, x + light.call(x));
+            Calibrate(segmentation, x.Plus(light.call(x)));
         }
         light.eval();
         segmentation.eval();
         return (light, segmentation);
     }
+
+    private static readonly TorchSharp.Scalar MinVariance = TorchSharp.ScalarExtensionMethods.ToScalar(0.01); // held (docs/conventions.md)
 
     private static void Calibrate(nn.Module<Tensor, Tensor> net, Tensor x)
     {
@@ -44,7 +47,7 @@ internal static class ExportTestNets
             bn.momentum = 0.1;
             // A channel that is constant on the calibration batch (a dead ReLU) would get a 300x
             // gain (1/sqrt(eps)) that no trained net has, amplifying rounding noise accordingly.
-            bn.running_var!.clamp_(min: 0.01);
+            bn.running_var!.clamp_(min: MinVariance);
             bn.weight!.uniform_(0.5, 1.5);
             bn.bias!.normal_(0, 0.1);
             bn.eval();

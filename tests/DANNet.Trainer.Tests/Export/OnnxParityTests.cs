@@ -66,7 +66,7 @@ public sealed class OnnxParityTests(ITestOutputHelper output)
         using var scope = NewDisposeScope();
         using var noGrad = no_grad();
         var x = ImageTensors.Stack([image]);
-        var relit = x + light.call(x);
+        var relit = x.Plus(light.call(x));
         var single = segmentation.call(relit).to(ScalarType.Float64);
         segmentation.to(ScalarType.Float64, false);
         try

@@ -3,6 +3,7 @@ using DANNet.Trainer.Models;
 using DANNet.Trainer.Models.Backbones;
 using DANNet.Trainer.Models.Relighting;
 using DANNet.Trainer.Models.Segmentation;
+using DANNet.Trainer.Torch;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -65,7 +66,7 @@ public sealed class ArchitectureTests
         using (no_grad())
         {
             var x = randn(1, 3, 64, 64);
-            var logits = seg.call(x + light.call(x));
+            var logits = seg.call(x.Plus(light.call(x)));
             Assert.Equal(new long[] { 1, 19 }, logits.shape[..2]);
             Assert.InRange(logits.shape[2], 64 / stride, 64 / stride + 1);
         }

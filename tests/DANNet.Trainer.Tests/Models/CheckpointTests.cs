@@ -51,11 +51,12 @@ public sealed class CheckpointTests
         using (no_grad()) y = d.call(x);
         Assert.Equal(golden.shape, y.shape);
 
-        var bound = Float32ErrorBound(file, x).mul(2).add(golden.to(ScalarType.Float64).abs().mul(5e-7));
+        using var s = new ScalarScope();
+        var bound = Float32ErrorBound(file, x).mul(s[2]).Plus(golden.to(ScalarType.Float64).abs().mul(s[5e-7]));
         using (no_grad())
         {
             var diff = (y.to(ScalarType.Float64) - golden.to(ScalarType.Float64)).abs();
-            double excess = (diff - bound).max().item<double>();
+            double excess = diff.sub(bound).max().item<double>();
             Console.WriteLine($"discriminator vs golden: max abs diff {diff.max().item<double>():E2}; derived float32 bound per element " +
                 $"{bound.min().item<double>():E2}..{bound.max().item<double>():E2}");
             Assert.True(excess <= 0, $"max abs diff {diff.max().item<double>():E2} exceeds the derived float32 bound (up to {bound.max().item<double>():E2}) by {excess:E2}");
@@ -73,6 +74,8 @@ public sealed class CheckpointTests
         Checkpoint.Load(magnitude, checkpoint);
         exact.to(ScalarType.Float64);
         magnitude.to(ScalarType.Float64);
+        using var s = new ScalarScope();
+        using var slope = FcDiscriminator.NegativeSlope.ToScalar();
         using (no_grad()) foreach (var p in magnitude.parameters()) p.abs_();
         foreach (var p in exact.parameters()) p.requires_grad_(false); // gradients with respect to the intermediates only
         var convs = exact.children().Cast<TorchSharp.Modules.Conv2d>().ToList();
@@ -86,16 +89,16 @@ public sealed class CheckpointTests
         {
             var w = convs[i].weight!;
             long k = w.shape[1] * w.shape[2] * w.shape[3] + 1;
-            using (no_grad()) local.Add(absConvs[i].call(a.detach().abs()).mul(k * u / (1 - k * u)));
+            using (no_grad()) local.Add(absConvs[i].call(a.detach().abs()).mul(s[k * u / (1 - k * u)]));
             var z = convs[i].call(a);
             intermediates.Add(z);
             if (i == convs.Count - 1) break;
-            a = nn.functional.leaky_relu(z, FcDiscriminator.NegativeSlope);
+            a = z.leaky_relu(slope);
             intermediates.Add(a);
-            using (no_grad()) local.Add(a.detach().abs().mul(u));
+            using (no_grad()) local.Add(a.detach().abs().mul(s[u]));
         }
         var y = intermediates[^1].flatten();
-        var bound = zeros(y.shape[0], ScalarType.Float64);
+        var bound = new double[y.shape[0]];
         for (long o = 0; o < y.shape[0]; o++)
         {
             using var step = NewDisposeScope();
@@ -104,7 +107,7 @@ public sealed class CheckpointTests
             for (int j = 0; j < grads.Count; j++) total = total.Plus((grads[j].abs() * local[j]).sum());
             bound[o] = total.item<double>();
         }
-        return bound.view_as(intermediates[^1]);
+        return tensor(bound).view_as(intermediates[^1]);
     }
 
     [Fact]

@@ -1,5 +1,6 @@
 using DANNet.Trainer.Models.Layers;
 using DANNet.Trainer.Tests.Data.SynthNight;
+using DANNet.Trainer.Torch;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -23,7 +24,8 @@ public sealed class StableBatchNorm2dTests
         manual_seed(4);
         for (int i = 0; i < 3; i++)
         {
-            var x = randn(2, 4, 5, 6) * (i + 1) + i;
+            using var s = new ScalarScope();
+            var x = randn(2, 4, 5, 6).mul(s[i + 1]).Plus(s[i]);
             Assert.True(ours.call(x).allclose(theirs.call(x), rtol: 1e-5, atol: 1e-6));
         }
         Assert.Equal(3L, ours.num_batches_tracked!.item<long>());

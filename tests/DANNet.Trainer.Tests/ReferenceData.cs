@@ -11,10 +11,7 @@ public static class ReferenceData
 {
     private static readonly Lazy<string> s_root = new(() =>
     {
-        var dir = new DirectoryInfo(AppContext.BaseDirectory);
-        while (dir is not null && !File.Exists(Path.Combine(dir.FullName, "DANNet.Edge.sln"))) dir = dir.Parent;
-        if (dir is null) throw new InvalidOperationException($"Cannot find the repository root (DANNet.Edge.sln) above {AppContext.BaseDirectory}.");
-        string path = Path.GetFullPath(Path.Combine(dir.FullName, "..", "shared", "reference", "dannet-official"));
+        string path = Path.GetFullPath(Path.Combine(RepositoryRoot.Folder, "..", "shared", "reference", "dannet-official"));
         if (!Directory.Exists(path)) throw new InvalidOperationException($"The reference data folder {path} is missing: it belongs beside the repository (../shared).");
         return path;
     });

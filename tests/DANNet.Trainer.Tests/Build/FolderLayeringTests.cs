@@ -9,7 +9,7 @@ namespace DANNet.Trainer.Tests.Build;
 /// </summary>
 public sealed class FolderLayeringTests
 {
-    private static readonly string RepoRoot = FindRepoRoot();
+    private static readonly string RepoRoot = RepositoryRoot.Folder;
 
     [Theory]
     [InlineData("trainer/DANNet.Trainer.Engine", "DANNet.Trainer")]
@@ -75,12 +75,5 @@ public sealed class FolderLayeringTests
             if (state.GetValueOrDefault(node) == 0 && Visit(node) is { } cycle)
                 return cycle;
         return null;
-    }
-
-    private static string FindRepoRoot()
-    {
-        var dir = new DirectoryInfo(AppContext.BaseDirectory);
-        while (dir is not null && !File.Exists(Path.Combine(dir.FullName, "DANNet.Edge.sln"))) dir = dir.Parent;
-        return dir?.FullName ?? throw new DirectoryNotFoundException($"No DANNet.Edge.sln above {AppContext.BaseDirectory}.");
     }
 }

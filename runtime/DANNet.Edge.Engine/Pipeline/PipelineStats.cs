@@ -15,7 +15,8 @@ internal sealed class PipelineStats : IDisposable
     private readonly Lock _lock = new();
     private readonly MeterListener _listener = new();
     private readonly PipelineMetrics _metrics;
-    private int _count, _totalCount, _queueCount, _preCount, _inferCount, _publishCount;
+    // Samples per stage in the window; _totalCount (capture→publish, one per published frame) is the window's frame count.
+    private int _totalCount, _queueCount, _preCount, _inferCount, _publishCount;
     private long _dropped, _published;
     private ulong _windowStartNs;
     private long _inferenceAllocated, _captureAllocated, _captureFrames;
@@ -46,11 +47,7 @@ internal sealed class PipelineStats : IDisposable
 
     private void OnCount(Instrument instrument, long value)
     {
-        if (instrument == _metrics.Published)
-        {
-            Interlocked.Add(ref _published, value);
-            lock (_lock) _count = Math.Min(Capacity, _count + (int)value);
-        }
+        if (instrument == _metrics.Published) Interlocked.Add(ref _published, value);
         else if (instrument == _metrics.Dropped) Interlocked.Add(ref _dropped, value);
         else if (instrument == _metrics.InferenceAllocated) lock (_lock) _inferenceAllocated += value;
         else if (instrument == _metrics.CaptureAllocated) Interlocked.Add(ref _captureAllocated, value);
@@ -84,14 +81,14 @@ internal sealed class PipelineStats : IDisposable
         lock (_lock)
         {
             double seconds = _windowStartNs == 0 ? 0 : (nowNs - _windowStartNs) / 1e9;
-            string line = _count == 0
+            string line = _totalCount == 0
                 ? "no frames published in this window"
                 : string.Create(CultureInfo.InvariantCulture,
-                    $"{_count / Math.Max(seconds, 1e-9):F1} fps, {Dropped - droppedBefore} dropped; ms mean/p95: " +
+                    $"{_totalCount / Math.Max(seconds, 1e-9):F1} fps, {Dropped - droppedBefore} dropped; ms mean/p95: " +
                     $"capture→publish {Stat(_total, _totalCount)}, queue {Stat(_queue, _queueCount)}, preprocess {Stat(_pre, _preCount)}, " +
                     $"infer {Stat(_infer, _inferCount)}, publish {Stat(_publish, _publishCount)}; managed allocations per frame: " +
-                    $"inference {_inferenceAllocated / _count} B, capture {Interlocked.Read(ref _captureAllocated) / Math.Max(1, Interlocked.Read(ref _captureFrames))} B");
-            _count = _totalCount = _queueCount = _preCount = _inferCount = _publishCount = 0;
+                    $"inference {_inferenceAllocated / _totalCount} B, capture {Interlocked.Read(ref _captureAllocated) / Math.Max(1, Interlocked.Read(ref _captureFrames))} B");
+            _totalCount = _queueCount = _preCount = _inferCount = _publishCount = 0;
             _inferenceAllocated = 0;
             Interlocked.Exchange(ref _captureAllocated, 0);
             Interlocked.Exchange(ref _captureFrames, 0);

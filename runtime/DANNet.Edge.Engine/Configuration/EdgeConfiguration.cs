@@ -21,7 +21,7 @@ public static class EdgeConfiguration
     /// wrong types and invalid values throw <see cref="ArgumentException"/> naming every problem.
     /// </summary>
     public static EdgeOptions Load(string? file, IReadOnlyDictionary<string, string?> overrides, IDictionary<string, string?>? environment = null) =>
-        Bind(Build(file, overrides, environment), DescribeFile(file));
+        Bind(Build(file, overrides, environment), FileFor(file));
 
     /// <summary>
     /// The one configuration root of a run: the layered sources of <see cref="Load"/>. The daemon's
@@ -31,7 +31,7 @@ public static class EdgeConfiguration
     public static IConfigurationRoot Build(string? file, IReadOnlyDictionary<string, string?> overrides, IDictionary<string, string?>? environment = null)
     {
         var builder = new ConfigurationBuilder();
-        string? path = ResolveFile(file);
+        string? path = FileFor(file);
         if (path is not null)
         {
             if (!File.Exists(path)) throw new ArgumentException($"Configuration file '{path}' does not exist.");
@@ -89,8 +89,6 @@ public static class EdgeConfiguration
     private static T Section<T>(IConfiguration config, string name, T defaults) where T : class =>
         config.GetSection(name).Get<T>(b => b.ErrorOnUnknownConfiguration = true) ?? defaults;
 
-    private static string? ResolveFile(string? file) => file ?? (File.Exists(InstalledFile) ? InstalledFile : null);
-
-    /// <summary>The file a configuration came from, for messages (null when none).</summary>
-    public static string? DescribeFile(string? file) => ResolveFile(file);
+    /// <summary>The file a run reads: <paramref name="file"/>, else the installed file when it exists, else none.</summary>
+    public static string? FileFor(string? file) => file ?? (File.Exists(InstalledFile) ? InstalledFile : null);
 }

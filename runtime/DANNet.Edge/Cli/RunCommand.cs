@@ -47,7 +47,7 @@ internal static class RunCommand
             {
                 string? file = parse.GetValue(Config)?.FullName;
                 configuration = EdgeConfiguration.Build(file, overrides);
-                options = EdgeConfiguration.Bind(configuration, EdgeConfiguration.DescribeFile(file));
+                options = EdgeConfiguration.Bind(configuration, EdgeConfiguration.FileFor(file));
             }
             catch (ArgumentException ex)
             {
@@ -64,11 +64,8 @@ internal static class RunCommand
     {
         var builder = Host.CreateApplicationBuilder();
         builder.Logging.AddFilter("Microsoft.Hosting.Lifetime", LogLevel.Warning);
-        if (configuration is not null)
-        {
-            builder.Configuration.AddConfiguration(configuration);
-            builder.Logging.AddConfiguration(builder.Configuration.GetSection(EdgeConfiguration.LoggingSection));
-        }
+        // The host's default logging setup reads the Logging section of builder.Configuration.
+        if (configuration is not null) builder.Configuration.AddConfiguration(configuration);
         builder.Services.AddSystemd();
         builder.Services.AddSingleton(options);
         builder.Services.AddSingleton<EdgeService>();

@@ -80,10 +80,6 @@ public sealed class NativeLifetimeAudit
         return findings.Distinct().ToList();
     }
 
-    /// <summary>Debugging aid: the calls TorchSharp's method makes.</summary>
-    public IEnumerable<string> CallsOf(string type, string name) =>
-        _torch.FindMethods(type, name).SelectMany(m => _torch.Calls(m).Select(c => $"{_torch.Describe(m)}: {c.Op} {c.Target}"));
-
     /// <summary>Whether <paramref name="op"/> stores the value on the stack into a variable or field (so it is held).</summary>
     private static bool IsStore(ILOpCode? op) =>
         op is ILOpCode.Stloc or ILOpCode.Stloc_s or ILOpCode.Stloc_0 or ILOpCode.Stloc_1 or ILOpCode.Stloc_2 or ILOpCode.Stloc_3 or ILOpCode.Stsfld or ILOpCode.Stfld;

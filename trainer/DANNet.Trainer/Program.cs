@@ -7,6 +7,7 @@ var root = new RootCommand("dannet-train — DANNet night-time segmentation: dat
     DemoCommand.Create(),
     DoctorCommand.Create(),
     ModelCommands.ArchInfo(),
+    PretrainedCommand.Create(),
     ModelCommands.BenchStep(),
     CheckpointCommand.Create(),
     TrainCommand.Create(),

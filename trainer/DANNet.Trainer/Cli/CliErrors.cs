@@ -9,7 +9,8 @@ internal static class CliErrors
         {
             return action();
         }
-        catch (Exception ex) when (ex is IOException or InvalidDataException or UnauthorizedAccessException or ArgumentException or Data.DatasetException or Models.Checkpoints.CheckpointException)
+        catch (Exception ex) when (ex is IOException or InvalidDataException or UnauthorizedAccessException or ArgumentException or Data.DatasetException or Models.Checkpoints.CheckpointException
+            or Models.Pretrained.PretrainedException)
         {
             error.WriteLine($"error: {ex.Message}");
             return 1;

@@ -1,7 +1,32 @@
 namespace DANNet.Trainer.Models.Backbones;
 
 /// <summary>Depth of a ResNet: which block and how many of them per stage.</summary>
-public enum ResNetDepth { ResNet18 = 18, ResNet34 = 34, ResNet50 = 50, ResNet101 = 101 }
+public enum ResNetDepth
+{
+    ResNet18 = 18,
+    ResNet34 = 34,
+    ResNet50 = 50,
+    ResNet101 = 101,
+
+    /// <summary>
+    /// The ResNet-18 of the ImageNet-pretrained file on NuGet (docs/pretrained.md): BasicBlocks
+    /// [2, 2, 2, 3] — one block more in the last stage than torchvision's — behind the classic 7x7
+    /// stem, whatever the head's reference trunk uses. Written <c>r18i</c>.
+    /// </summary>
+    ResNet18I = 1018,
+}
+
+/// <summary>How depths are written in architecture names.</summary>
+public static class ResNetDepths
+{
+    public static string Token(ResNetDepth depth) => depth == ResNetDepth.ResNet18I ? "18i" : ((int)depth).ToString(System.Globalization.CultureInfo.InvariantCulture);
+
+    public static ResNetDepth? FromToken(string token) => token switch
+    {
+        "18" => ResNetDepth.ResNet18, "18i" => ResNetDepth.ResNet18I, "34" => ResNetDepth.ResNet34,
+        "50" => ResNetDepth.ResNet50, "101" => ResNetDepth.ResNet101, _ => null,
+    };
+}
 
 /// <summary>The first layers of the trunk.</summary>
 public enum ResNetStem
@@ -49,6 +74,13 @@ public sealed record ResNetSpec(
     public static ResNetSpec RefineNet(ResNetDepth depth = ResNetDepth.ResNet101, double width = 1.0) =>
         new(depth, ResNetStem.Classic, StrideOn.Conv3x3, 1, 1, CeilModeMaxPool: false, FrozenBatchNorm: false, width);
 
+    /// <summary>
+    /// This trunk as the ImageNet-pretrained file lays it out: the classic 7x7 stem and a floor-mode
+    /// max pool (the file's stride-2 windows are padded [1,1,0,0] and [3,3,2,2]: on even sizes the
+    /// same windows as PyTorch's symmetric padding, see docs/pretrained.md). Head strides and dilations are kept.
+    /// </summary>
+    public ResNetSpec WithImageNetStem() => this with { Stem = ResNetStem.Classic, CeilModeMaxPool = false };
+
     public bool UsesBottleneck => Depth is ResNetDepth.ResNet50 or ResNetDepth.ResNet101;
 
     public int Expansion => UsesBottleneck ? 4 : 1;
@@ -56,6 +88,7 @@ public sealed record ResNetSpec(
     public IReadOnlyList<int> BlocksPerLayer => Depth switch
     {
         ResNetDepth.ResNet18 => [2, 2, 2, 2],
+        ResNetDepth.ResNet18I => [2, 2, 2, 3],
         ResNetDepth.ResNet34 or ResNetDepth.ResNet50 => [3, 4, 6, 3],
         ResNetDepth.ResNet101 => [3, 4, 23, 3],
         _ => throw new ArgumentOutOfRangeException(nameof(Depth), Depth, "Unknown ResNet depth."),

@@ -48,6 +48,30 @@ public static class Checkpoint
         }
     }
 
+    /// <summary>
+    /// Loads float tensors given by key (e.g. imported from another format) into <paramref name="model"/>.
+    /// Every given key must exist in the model with the same shape, or nothing is loaded; with
+    /// <paramref name="requireEveryFileKey"/> the model may have keys the tensors lack (a head left to
+    /// its initialisation), never the other way round.
+    /// </summary>
+    internal static StateDictReport LoadTensors(nn.Module model, string source, IReadOnlyDictionary<string, (long[] Shape, float[] Data)> tensors, bool requireEveryFileKey)
+    {
+        var file = tensors.ToDictionary(kv => kv.Key, kv => tensor(kv.Value.Data, kv.Value.Shape), StringComparer.Ordinal);
+        try
+        {
+            var report = Compare(model, source, file, null);
+            if (requireEveryFileKey && (report.Unexpected.Count > 0 || report.Mismatched.Count > 0))
+                throw new CheckpointException($"'{source}' does not fit {model.GetName()}:\n{report}");
+            using (no_grad())
+                model.load_state_dict(report.Matched.ToDictionary(k => k, k => file[k]), strict: false);
+            return report;
+        }
+        finally
+        {
+            foreach (var t in file.Values) t.Dispose();
+        }
+    }
+
     /// <summary>Saves <paramref name="model"/>'s state dict in PyTorch's format, atomically (temporary file, then rename).</summary>
     public static void Save(nn.Module model, string path)
     {

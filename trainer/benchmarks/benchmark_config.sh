@@ -1,13 +1,16 @@
 # The SynthNight benchmark's data and training settings, shared by the benchmark scripts (sourced).
 # Expects OUT and SEED; sets T (the trainer command), DATA, ARCH and COMMON, and makes the data set.
-ARCH=${ARCH:-pspnet-r18-w0.5-l16}
+# The edge net with the ImageNet-pretrained trunk (docs/pretrained.md); the earlier random-init table
+# is ARCH=pspnet-r18-w0.5-l16 PRETRAINED=none.
+ARCH=${ARCH:-pspnet-r18i-l16}
+PRETRAINED=${PRETRAINED:-imagenet}
 BIN=${BIN:-trainer/DANNet.Trainer/bin/Release/net10.0}
 [ -n "${NO_BUILD:-}" ] || dotnet build trainer/DANNet.Trainer -c Release -v q -nologo >/dev/null
 T=(dotnet "$BIN/dannet-train.dll")
 DATA=${DATA:-$OUT/synthnight}
 [ -f "$DATA/synthnight.json" ] || "${T[@]}" synth --scale small --seed "$SEED" --out "$DATA"
 
-COMMON=(--source "$DATA/cityscapes" --target "$DATA/dark_zurich" --arch "$ARCH"
+COMMON=(--source "$DATA/cityscapes" --target "$DATA/dark_zurich" --arch "$ARCH" --pretrained "$PRETRAINED"
   --set augment.sourceCrop=256 --set augment.sourceScaleMin=0.25 --set augment.sourceScaleMax=0.5
   --set augment.targetCrop=540 --set augment.targetResize=256
   --set run.evalHeight=272 --set run.evalWidth=480 --set run.checkpointEvery=200 --set run.logEvery=10

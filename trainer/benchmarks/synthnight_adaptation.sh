@@ -4,6 +4,7 @@
 #
 #   trainer/benchmarks/synthnight_adaptation.sh                 # the full budget (see README)
 #   PRETRAIN=600 ADAPT=150 trainer/benchmarks/synthnight_adaptation.sh   # a quicker, smaller one
+#   ARCH=pspnet-r18-w0.5-l16 PRETRAINED=none OUT=out/benchmark-random ...  # the random-init table
 #
 # As in the paper, the adaptation runs start from a source-only model (PRETRAIN iterations) and
 # train ADAPT more; the source-only baseline and the oracle get PRETRAIN + ADAPT iterations, so the
@@ -39,10 +40,14 @@ run light-static --iterations "$ADAPT" --no-adv --init-segmentation "$PRE_CKPT"
 run dannet --iterations "$ADAPT" --init-segmentation "$PRE_CKPT"
 run oracle --mode oracle --iterations $((PRETRAIN + ADAPT))
 for r in source-only light light-static dannet oracle; do test_eval "$r"; done
+# The night gap: the source-only model on SynthNight's day val images too.
+[ -f "$OUT/source-only/day-val/iou.json" ] || "${T[@]}" eval --checkpoint "$OUT/source-only" --data "$DATA/cityscapes" --layout cityscapes \
+  --height 256 --width 512 --out "$OUT/source-only/day-val" >/dev/null
 
 "${T[@]}" eval-table \
   "source-only ($((PRETRAIN + ADAPT)) it)=$OUT/source-only/test/iou.json" \
   "+light=$OUT/light/test/iou.json" \
   "+light+static=$OUT/light-static/test/iou.json" \
   "DANNet (light+static+adv)=$OUT/dannet/test/iou.json" \
-  "oracle (night labels, $((PRETRAIN + ADAPT)) it)=$OUT/oracle/test/iou.json" | tee "$OUT/table.md"
+  "oracle (night labels, $((PRETRAIN + ADAPT)) it)=$OUT/oracle/test/iou.json" \
+  "source-only on day val (not night)=$OUT/source-only/day-val/iou.json" | tee "$OUT/table.md"

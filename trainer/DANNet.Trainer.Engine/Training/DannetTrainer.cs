@@ -6,6 +6,7 @@ using DANNet.Trainer.IO;
 using DANNet.Trainer.Losses;
 using DANNet.Trainer.Models;
 using DANNet.Trainer.Models.Checkpoints;
+using DANNet.Trainer.Models.Pretrained;
 using DANNet.Trainer.Torch;
 using TorchSharp;
 using TorchSharp.Modules;
@@ -22,7 +23,8 @@ namespace DANNet.Trainer.Training;
 /// </summary>
 public sealed class DannetTrainer(TrainingConfig config, string outDir)
 {
-    public const string ConfigFile = "config.json", MetricsFile = "metrics.jsonl", CurvesFile = "curves.png", CheckpointsFolder = "checkpoints";
+    public const string ConfigFile = "config.json", MetricsFile = "metrics.jsonl", CurvesFile = "curves.png", CheckpointsFolder = "checkpoints",
+        PretrainedFile = "pretrained.json";
 
     public TrainingSummary Run(bool resume, IProgress<TrainingProgress>? progress = null, CancellationToken cancel = default)
     {
@@ -39,6 +41,19 @@ public sealed class DannetTrainer(TrainingConfig config, string outDir)
         bool withLight = config.Mode != TrainingMode.SourceOnly && config.Loss.UseLight;
         bool withDiscriminators = config.Mode == TrainingMode.Dannet && config.Loss.UseAdversarial;
         using var nets = DannetNets.Create(arch, withLight, withDiscriminators, config.Model.DiscriminatorChannels);
+        if (config.Model.Pretrained == PretrainedWeights.ImageNet)
+        {
+            var import = ImageNetResNet18.LoadInto(nets.Segmentation, ImageNetResNet18Files.Locate());
+            AtomicFile.WriteAllText(Path.Combine(outDir, PretrainedFile), JsonSerializer.Serialize(new
+            {
+                source = PretrainedWeights.ImageNet,
+                package = $"{ImageNetResNet18Files.PackageId} {ImageNetResNet18Files.PackageVersion}",
+                file = import.File,
+                sha256 = import.Sha256,
+                tensors = import.Tensors,
+                fileMeanBgr = import.FileMeanBgr,
+            }, TrainingConfigLoader.Json) + "\n");
+        }
         if (config.Model.InitSegmentation is { } seg) Checkpoint.Load(nets.Segmentation, seg);
         if (config.Model.InitLight is { } light && nets.Light is not null) Checkpoint.Load(nets.Light, light);
 

@@ -41,6 +41,13 @@ public sealed record ModelConfig
     /// <summary>Architecture name, e.g. pspnet-r101 or pspnet-r18-w0.5-l16.</summary>
     public string Architecture { get; init; } = "pspnet-r101";
 
+    /// <summary>
+    /// Pretrained trunk weights: <c>imagenet</c> (the ImageNet ResNet-18 of the NuGet package
+    /// Microsoft.ML.DnnImageFeaturizer.ResNet18, for <c>r18i</c> trunks at full width; docs/pretrained.md)
+    /// or <c>none</c> (random initialisation). Applied before <see cref="InitSegmentation"/>, which overrides it.
+    /// </summary>
+    public string Pretrained { get; init; } = PretrainedWeights.None;
+
     /// <summary>Segmentation weights to start from: a PyTorch state dict (ours or the reference's), loaded strictly.</summary>
     public string? InitSegmentation { get; init; }
 
@@ -49,6 +56,12 @@ public sealed record ModelConfig
 
     /// <summary>Base channels of the discriminators (64 in the reference; fewer for fast CPU runs).</summary>
     public int DiscriminatorChannels { get; init; } = 64;
+}
+
+/// <summary>The values of <see cref="ModelConfig.Pretrained"/>.</summary>
+public static class PretrainedWeights
+{
+    public const string None = "none", ImageNet = "imagenet";
 }
 
 /// <summary>Optimisation: SGD for the generator, Adam for the discriminators, both with poly decay (power 0.9).</summary>

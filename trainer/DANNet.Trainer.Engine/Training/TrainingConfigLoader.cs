@@ -107,8 +107,16 @@ public static class TrainingConfigLoader
     {
         var errors = new List<string>();
         void Check(bool ok, string field, string rule) { if (!ok) errors.Add($"{field}: {rule}"); }
-        try { ArchitectureSpec.Parse(c.Model.Architecture); }
+        try
+        {
+            var arch = ArchitectureSpec.Parse(c.Model.Architecture);
+            if (c.Model.Pretrained == PretrainedWeights.ImageNet && !arch.AcceptsImageNetResNet18)
+                errors.Add($"model.pretrained: the ImageNet ResNet-18 fits r18i trunks at full width (e.g. {arch.Head.ToString().ToLowerInvariant()}-r18i-l16), " +
+                    $"not {arch}; use such an architecture or pretrained none");
+        }
         catch (ArgumentException ex) { errors.Add($"model.architecture: {ex.Message}"); }
+        Check(c.Model.Pretrained is PretrainedWeights.None or PretrainedWeights.ImageNet, "model.pretrained",
+            $"must be {PretrainedWeights.ImageNet} or {PretrainedWeights.None} (is '{c.Model.Pretrained}')");
         Check(c.Model.DiscriminatorChannels >= 4, "model.discriminatorChannels", $"must be at least 4 (is {c.Model.DiscriminatorChannels}; the reference uses 64)");
         Check(c.Optim.Iterations >= 1, "optim.iterations", $"must be at least 1 (is {c.Optim.Iterations})");
         Check(c.Optim.BatchSize >= 1, "optim.batchSize", $"must be at least 1 (is {c.Optim.BatchSize})");

@@ -10,7 +10,7 @@ namespace DANNet.Trainer.Cli;
 internal static class TrainCommand
 {
     public static readonly Option<FileInfo?> Config = new("--config") { Description = "JSON config (typed sections: mode, data, model, optim, augment, loss, run). Defaults to the reference recipe." };
-    public static readonly Option<DirectoryInfo> Out = new("--out", "-o") { Description = "Run folder: config.json, version.txt, metrics.jsonl, checkpoints/, eval/, curves.png.", Required = true };
+    public static readonly Option<DirectoryInfo> Out = new("--out", "-o") { Description = "Run folder: config.json, version.txt, pretrained.json, metrics.jsonl, checkpoints/, eval/, curves.png.", Required = true };
     public static readonly Option<string[]> Set = new("--set") { Description = "Override a config value: section.field=value (repeatable), e.g. --set " +
         "optim.iterations=2000.", AllowMultipleArgumentsPerToken = false };
     public static readonly Option<TrainingMode?> Mode = new("--mode") { Description = "dannet, sourceonly or oracle.", HelpName = "dannet|sourceonly|oracle" };
@@ -19,6 +19,8 @@ internal static class TrainCommand
     public static readonly Option<string?> Source = new("--source") { Description = "Cityscapes-layout source root (data.source)." };
     public static readonly Option<string?> Target = new("--target") { Description = "Dark Zurich-layout target root (data.target)." };
     public static readonly Option<string?> Init = new("--init-segmentation") { Description = "Start the segmentation net from this PyTorch state dict (ours or an official .pth)." };
+    public static readonly Option<string?> Pretrained = new("--pretrained") { Description = "Trunk weights to start from (model.pretrained): imagenet (the ImageNet " +
+        "ResNet-18 of NuGet Microsoft.ML.DnnImageFeaturizer.ResNet18, for r18i architectures such as pspnet-r18i-l16) or none.", HelpName = "imagenet|none" };
     public static readonly Option<bool> NoLight = new("--no-light") { Description = "Ablation: no LightNet and no light losses." };
     public static readonly Option<bool> NoStatic = new("--no-static") { Description = "Ablation: no static loss." };
     public static readonly Option<bool> NoAdv = new("--no-adv") { Description = "Ablation: no discriminators, no adversarial losses." };
@@ -29,7 +31,7 @@ internal static class TrainCommand
     {
         var command = new Command("train", "Train DANNet (or its ablations, a source-only baseline or a night-label oracle) with checkpoints, metrics, curves and evaluation on the night val set.")
         {
-            Config, Out, Set, Mode, Arch, Iterations, Source, Target, Init, NoLight, NoStatic, NoAdv, Resume, PrintConfig,
+            Config, Out, Set, Mode, Arch, Iterations, Source, Target, Pretrained, Init, NoLight, NoStatic, NoAdv, Resume, PrintConfig,
         };
         command.SetAction((parse, cancel) => Task.FromResult(CliErrors.Run(Console.Error, () =>
         {
@@ -54,6 +56,7 @@ internal static class TrainCommand
         if (parse.GetValue(Iterations) is { } n) list.Add($"optim.iterations={n.ToString(CultureInfo.InvariantCulture)}");
         if (parse.GetValue(Source) is { } s) list.Add($"data.source={Quote(Path.GetFullPath(s))}");
         if (parse.GetValue(Target) is { } t) list.Add($"data.target={Quote(Path.GetFullPath(t))}");
+        if (parse.GetValue(Pretrained) is { } p) list.Add($"model.pretrained={Quote(p.ToLowerInvariant())}");
         if (parse.GetValue(Init) is { } i) list.Add($"model.initSegmentation={Quote(Path.GetFullPath(i))}");
         if (parse.GetValue(NoLight)) list.Add("loss.useLight=false");
         if (parse.GetValue(NoStatic)) list.Add("loss.useStatic=false");

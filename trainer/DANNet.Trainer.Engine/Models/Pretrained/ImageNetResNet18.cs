@@ -22,7 +22,10 @@ public sealed record ImageNetResNet18Files(string Model, string Preprocess)
     /// The package's files in the first NuGet package folder that holds them: <c>NUGET_PACKAGES</c>,
     /// the folder this build restored into, <c>~/.nuget/packages</c>. Never downloads anything.
     /// </summary>
-    public static ImageNetResNet18Files Locate()
+    public static ImageNetResNet18Files Locate() => Locate(DefaultRoots());
+
+    /// <summary>The NuGet package folders searched, in order.</summary>
+    public static IReadOnlyList<string> DefaultRoots()
     {
         var roots = new List<string>();
         if (Environment.GetEnvironmentVariable("NUGET_PACKAGES") is { Length: > 0 } env) roots.Add(env);
@@ -30,6 +33,12 @@ public sealed record ImageNetResNet18Files(string Model, string Preprocess)
             .FirstOrDefault(a => a.Key == "DANNet.PretrainedPackageRoot")?.Value;
         if (!string.IsNullOrEmpty(built)) roots.Add(built);
         roots.Add(Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".nuget", "packages"));
+        return roots;
+    }
+
+    /// <summary>The package's files in the first of <paramref name="roots"/> that holds them.</summary>
+    public static ImageNetResNet18Files Locate(IReadOnlyList<string> roots)
+    {
         foreach (var root in roots.Distinct(StringComparer.Ordinal))
         {
             string dir = Path.Combine(root, PackageId.ToLowerInvariant(), PackageVersion);

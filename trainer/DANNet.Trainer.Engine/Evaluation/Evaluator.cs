@@ -25,7 +25,7 @@ public static class Evaluator
     {
         var confusion = new ConfusionMatrix();
         nets.Eval();
-        using var weights = tensor(testWeights).view(1, -1, 1, 1);
+        using var weights = tensor(testWeights, device: nets.Device).view(1, -1, 1, 1);
         for (int i = 0; i < samples.Count; i++)
         {
             cancel.ThrowIfCancellationRequested();
@@ -45,10 +45,10 @@ public static class Evaluator
         using var scope = NewDisposeScope();
         using var noGrad = no_grad();
         using var resized = bgr.Resize(new Size(evalWidth, evalHeight), 0, 0, InterpolationFlags.Linear);
-        var x = ImageTensors.Stack([resized]);
+        var x = ImageTensors.Stack([resized]).to(nets.Device);
         var (_, logits) = nets.Forward(x);
         var up = DannetNets.Upsample(logits * weights, outHeight, outWidth);
-        return up.argmax(1).MoveToOuterDisposeScope();
+        return up.argmax(1).cpu().MoveToOuterDisposeScope();
     }
 
     /// <summary>Writes a prediction as a trainId PNG and a colour PNG.</summary>

@@ -55,6 +55,15 @@ public sealed class DannetNets : IDisposable
     public List<Parameter> DiscriminatorParameters() =>
         (DayDiscriminator?.parameters() ?? []).Concat(NightDiscriminator?.parameters() ?? []).ToList();
 
+    /// <summary>The device the nets' parameters are on.</summary>
+    public Device Device => Segmentation.parameters().First().device;
+
+    /// <summary>Moves every net (parameters and buffers) to <paramref name="device"/>.</summary>
+    public void To(Device device)
+    {
+        foreach (var (_, net) in Named()) net.to(device);
+    }
+
     public void Train()
     {
         foreach (var (_, net) in Named()) net.train();

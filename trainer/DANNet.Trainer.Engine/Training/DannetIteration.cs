@@ -78,7 +78,7 @@ internal sealed class DannetIteration(DannetNets nets, TrainingConfig config, Te
                 var prob = functional.softmax(up, 1);
                 if (dayLoss)
                 {
-                    Tensor total = zeros(1);
+                    Tensor total = zeros(1, device: labelled.Labels.device);
                     if (_loss.UseAdversarial)
                     {
                         var adv = LsganLoss.Generator(nets.DayDiscriminator!.call(prob));
@@ -101,7 +101,7 @@ internal sealed class DannetIteration(DannetNets nets, TrainingConfig config, Te
                 var (r, logits) = nets.Forward(pairs.Night);
                 var up = DannetNets.Upsample(logits, th, tw);
                 var prob = functional.softmax(up, 1);
-                Tensor total = zeros(1);
+                Tensor total = zeros(1, device: labelled.Labels.device);
                 bool any = false;
                 if (_loss.UseAdversarial)
                 {

@@ -29,6 +29,7 @@ public sealed class DannetTrainer(TrainingConfig config, string outDir)
     public TrainingSummary Run(bool resume, IProgress<TrainingProgress>? progress = null, CancellationToken cancel = default)
     {
         TrainingConfigLoader.Validate(config);
+        var device = TrainingDevice.Resolve(config.Run.Device); // a device that is not here fails before anything is read or written
         var arch = ArchitectureSpec.Parse(config.Model.Architecture);
         var data = OpenData();
         Directory.CreateDirectory(outDir);
@@ -56,6 +57,7 @@ public sealed class DannetTrainer(TrainingConfig config, string outDir)
         }
         if (config.Model.InitSegmentation is { } seg) Checkpoint.Load(nets.Segmentation, seg);
         if (config.Model.InitLight is { } light && nets.Light is not null) Checkpoint.Load(nets.Light, light);
+        nets.To(device); // before the optimisers, whose state follows the parameters' device
 
         var o = config.Optim;
         var gOpt = new StableSgd(nets.GeneratorParameters(), o.GeneratorLr, momentum: o.Momentum, weightDecay: o.WeightDecay);
@@ -82,7 +84,7 @@ public sealed class DannetTrainer(TrainingConfig config, string outDir)
             metrics.TruncateAfter(-1); // a fresh start (or a resume with nothing to resume): no stale lines
         }
 
-        using var trainWeights = tensor(data.Weights(config.Loss.TrainStrength));
+        using var trainWeights = tensor(data.Weights(config.Loss.TrainStrength), device: device);
         var testWeights = data.Weights(ClassWeights.TestStrength);
         var inference = new InferenceSettings(config.Run.EvalHeight, config.Run.EvalWidth, data.Frequencies);
         var iteration = new DannetIteration(nets, config, trainWeights);
@@ -98,8 +100,8 @@ public sealed class DannetTrainer(TrainingConfig config, string outDir)
             if (dOpt is not null) foreach (var g in dOpt.ParamGroups) g.LearningRate = o.DiscriminatorLr * decay;
 
             Dictionary<string, double> terms;
-            using (var labelled = data.Labelled.Next(it, o.BatchSize))
-            using (var pairs = data.Pairs?.Next(it, o.BatchSize))
+            using (var labelled = data.Labelled.Next(it, o.BatchSize).To(device))
+            using (var pairs = data.Pairs?.Next(it, o.BatchSize).To(device))
                 terms = iteration.Run(it, labelled, pairs, gOpt, dOpt);
 
             long done = it + 1;

@@ -4,6 +4,7 @@ using DANNet.Trainer.IO;
 using DANNet.Trainer.Torch;
 using OpenCvSharp;
 using Size = OpenCvSharp.Size;
+using Device = TorchSharp.torch.Device;
 using static TorchSharp.torch;
 
 namespace DANNet.Trainer.Training;
@@ -12,12 +13,30 @@ namespace DANNet.Trainer.Training;
 internal sealed record LabelledBatch(Tensor Images, Tensor Labels) : IDisposable
 {
     public void Dispose() { Images.Dispose(); Labels.Dispose(); }
+
+    /// <summary>This batch on <paramref name="device"/> (itself when it is there already; else a copy, and this one is disposed).</summary>
+    public LabelledBatch To(Device device)
+    {
+        if (TrainingDevice.IsOn(Images, device)) return this;
+        var moved = new LabelledBatch(Images.to(device), Labels.to(device));
+        Dispose();
+        return moved;
+    }
 }
 
 /// <summary>A batch of day/night pairs, both N×3×S×S normalised float, with the same augmentation per pair.</summary>
 internal sealed record PairBatch(Tensor Day, Tensor Night) : IDisposable
 {
     public void Dispose() { Day.Dispose(); Night.Dispose(); }
+
+    /// <summary>This batch on <paramref name="device"/> (itself when it is there already; else a copy, and this one is disposed).</summary>
+    public PairBatch To(Device device)
+    {
+        if (TrainingDevice.IsOn(Day, device)) return this;
+        var moved = new PairBatch(Day.to(device), Night.to(device));
+        Dispose();
+        return moved;
+    }
 }
 
 /// <summary>

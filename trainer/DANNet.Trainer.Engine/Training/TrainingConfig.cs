@@ -117,6 +117,12 @@ public sealed record RunConfig
     public int EvalHeight { get; init; } = 540;
     public int EvalWidth { get; init; } = 960;
     public ulong Seed { get; init; } = 1;
+    /// <summary>
+    /// Where to train: cpu, cuda, cuda:N or auto (CUDA when this build and machine have it). Not part
+    /// of the config hash: a run resumes on another device. Checkpoints are always written from CPU copies.
+    /// </summary>
+    public string Device { get; init; } = "auto";
+
     /// <summary>Torch intra-op threads (0: libtorch's choice).</summary>
     public int Threads { get; init; }
 }

@@ -132,6 +132,7 @@ public static class TrainingConfigLoader
         Check(c.Run.LogEvery >= 1, "run.logEvery", "must be at least 1");
         Check(c.Run.EvalEvery >= 0, "run.evalEvery", "must be 0 (end only) or more");
         Check(c.Run.EvalHeight % 4 == 0 && c.Run.EvalWidth % 4 == 0 && c.Run.EvalHeight >= 32 && c.Run.EvalWidth >= 32, "run.evalHeight/evalWidth", "must be multiples of 4 (LightNet), at least 32");
+        Check(Torch.TrainingDevice.IsValid(c.Run.Device), "run.device", $"must be cpu, cuda, cuda:N or auto (is '{c.Run.Device}')");
         Check(c.Loss.TrainStrength > 0, "loss.trainStrength", "must be positive (0.05 in the reference)");
         if (errors.Count > 0) throw new ArgumentException("Invalid training config:\n  " + string.Join("\n  ", errors));
     }
@@ -140,7 +141,7 @@ public static class TrainingConfigLoader
 
     /// <summary>
     /// A short hash of what makes the run (goes into checkpoints and exported models; a resume must
-    /// match it). Where files live is not part of it — data roots, the pair list, the frequency file
+    /// match it). Where files live and the device it runs on are not part of it — data roots, the pair list, the frequency file
     /// and initial weights count by file name only — so a data set or a run moved to another disk or
     /// machine still resumes; every value that changes the training does count.
     /// </summary>
@@ -152,6 +153,8 @@ public static class TrainingConfigLoader
             Data = c.Data with { Source = Name(c.Data.Source)!, Target = Name(c.Data.Target)!, PairCsv = Name(c.Data.PairCsv), ClassFrequencies = Name(c.Data.ClassFrequencies) },
             Model = c.Model with { InitSegmentation = Name(c.Model.InitSegmentation), InitLight = Name(c.Model.InitLight) },
         };
-        return Convert.ToHexString(SHA256.HashData(Encoding.UTF8.GetBytes(ToJson(located))))[..12].ToLower(CultureInfo.InvariantCulture);
+        var node = JsonSerializer.SerializeToNode(located, Json)!;
+        node["run"]!.AsObject().Remove("device");
+        return Convert.ToHexString(SHA256.HashData(Encoding.UTF8.GetBytes(node.ToJsonString(Json))))[..12].ToLower(CultureInfo.InvariantCulture);
     }
 }

@@ -22,6 +22,7 @@ internal static class DoctorCommand
             var r = TorchCheck.TrainTinyNet();
             output.WriteLine($"torch     ok    libtorch {r.TorchVersion}, {r.Threads} threads; tiny net loss {r.LossBefore:F4} -> {r.LossAfter:F4} " +
                 $"after 3 SGD steps, max weight change {r.MaxWeightChange:E2}");
+            output.WriteLine($"devices   ok    {Torch.TrainingDevice.Describe()}");
         }
         catch (Exception ex) when (ex is TypeInitializationException or DllNotFoundException or NotSupportedException)
         {

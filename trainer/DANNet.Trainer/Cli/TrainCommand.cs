@@ -21,6 +21,8 @@ internal static class TrainCommand
     public static readonly Option<string?> Init = new("--init-segmentation") { Description = "Start the segmentation net from this PyTorch state dict (ours or an official .pth)." };
     public static readonly Option<string?> Pretrained = new("--pretrained") { Description = "Trunk weights to start from (model.pretrained): imagenet (the ImageNet " +
         "ResNet-18 of NuGet Microsoft.ML.DnnImageFeaturizer.ResNet18, for r18i architectures such as pspnet-r18i-l16) or none.", HelpName = "imagenet|none" };
+    public static readonly Option<string?> Device = new("--device") { Description = "Where to train (run.device): cpu, cuda, cuda:N, or auto (the default: " +
+        "CUDA when this build and machine have it). CUDA needs a -p:TorchBackend=cuda build (docs/gpu-training.md).", HelpName = "cpu|cuda[:N]|auto" };
     public static readonly Option<bool> NoLight = new("--no-light") { Description = "Ablation: no LightNet and no light losses." };
     public static readonly Option<bool> NoStatic = new("--no-static") { Description = "Ablation: no static loss." };
     public static readonly Option<bool> NoAdv = new("--no-adv") { Description = "Ablation: no discriminators, no adversarial losses." };
@@ -31,7 +33,7 @@ internal static class TrainCommand
     {
         var command = new Command("train", "Train DANNet (or its ablations, a source-only baseline or a night-label oracle) with checkpoints, metrics, curves and evaluation on the night val set.")
         {
-            Config, Out, Set, Mode, Arch, Iterations, Source, Target, Pretrained, Init, NoLight, NoStatic, NoAdv, Resume, PrintConfig,
+            Config, Out, Set, Mode, Arch, Iterations, Source, Target, Pretrained, Init, Device, NoLight, NoStatic, NoAdv, Resume, PrintConfig,
         };
         command.SetAction((parse, cancel) => Task.FromResult(CliErrors.Run(Console.Error, () =>
         {
@@ -57,6 +59,7 @@ internal static class TrainCommand
         if (parse.GetValue(Source) is { } s) list.Add($"data.source={Quote(Path.GetFullPath(s))}");
         if (parse.GetValue(Target) is { } t) list.Add($"data.target={Quote(Path.GetFullPath(t))}");
         if (parse.GetValue(Pretrained) is { } p) list.Add($"model.pretrained={Quote(p.ToLowerInvariant())}");
+        if (parse.GetValue(Device) is { } d) list.Add($"run.device={Quote(d.ToLowerInvariant())}");
         if (parse.GetValue(Init) is { } i) list.Add($"model.initSegmentation={Quote(Path.GetFullPath(i))}");
         if (parse.GetValue(NoLight)) list.Add("loss.useLight=false");
         if (parse.GetValue(NoStatic)) list.Add("loss.useStatic=false");

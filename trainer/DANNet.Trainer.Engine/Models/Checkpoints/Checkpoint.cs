@@ -78,7 +78,15 @@ public static class Checkpoint
         string full = Path.GetFullPath(path);
         Directory.CreateDirectory(Path.GetDirectoryName(full)!);
         using var buffer = new MemoryStream();
-        model.save_py(buffer, leaveOpen: true);
+        var state = model.state_dict();
+        if (state.Values.All(t => t.device_type == DeviceType.CPU)) model.save_py(buffer, leaveOpen: true);
+        else
+        {
+            // A model trained on a GPU is saved from CPU copies: the file loads anywhere, as PyTorch's map_location='cpu' would give.
+            var copies = state.ToDictionary(kv => kv.Key, kv => kv.Value.cpu());
+            try { PyTorchPickler.PickleStateDict(buffer, copies, leaveOpen: true); }
+            finally { foreach (var (key, copy) in copies) if (!ReferenceEquals(copy, state[key])) copy.Dispose(); }
+        }
         AtomicFile.WriteAllBytes(full, buffer.GetBuffer().AsSpan(0, (int)buffer.Length));
     }
 

@@ -1,0 +1,86 @@
+using DANNet.Trainer.Models;
+using DANNet.Trainer.Models.Checkpoints;
+using DANNet.Trainer.Tests.Data.SynthNight;
+using DANNet.Trainer.Torch;
+using DANNet.Trainer.Training;
+using TorchSharp;
+
+namespace DANNet.Trainer.Tests.Training;
+
+/// <summary>The device option: parsed and validated, resolved at start, carried through a run. Adapts to the machine: with CUDA it trains there.</summary>
+[Collection(TinySynthNightCollection.Name)]
+public sealed class DeviceTests(TinySynthNightFixture data)
+{
+    [Theory]
+    [InlineData("cpu", true)]
+    [InlineData("auto", true)]
+    [InlineData("cuda", true)]
+    [InlineData("cuda:1", true)]
+    [InlineData("gpu", false)]
+    [InlineData("cuda:", false)]
+    [InlineData("CPU ", false)]
+    public void Device_names_are_checked_with_the_config(string device, bool valid)
+    {
+        Assert.Equal(valid, TrainingDevice.IsValid(device));
+        if (!valid)
+        {
+            var ex = Assert.Throws<ArgumentException>(() => TrainingConfigLoader.Load(null, [$"run.device=\"{device}\""]));
+            Assert.Contains("run.device: must be cpu, cuda, cuda:N or auto", ex.Message);
+        }
+    }
+
+    [Fact]
+    public void The_device_is_not_part_of_the_config_hash_so_a_run_resumes_on_another_device()
+    {
+        var cpu = TrainingConfigLoader.Load(null, ["run.device=\"cpu\""]);
+        var cuda = TrainingConfigLoader.Load(null, ["run.device=\"cuda:1\""]);
+        var other = TrainingConfigLoader.Load(null, ["run.device=\"cpu\"", "optim.iterations=7"]);
+        Assert.Equal(TrainingConfigLoader.Hash(cpu), TrainingConfigLoader.Hash(cuda));
+        Assert.NotEqual(TrainingConfigLoader.Hash(cpu), TrainingConfigLoader.Hash(other));
+    }
+
+    [Fact]
+    public void Cuda_trains_where_it_exists_and_fails_at_start_with_the_fix_where_it_does_not()
+    {
+        string dir = TinyTraining.NewDir("cuda");
+        var config = TinyTraining.Config(data, 2, TrainingMode.Dannet, checkpointEvery: 2);
+        config = config with { Run = config.Run with { Device = "cuda" } };
+        if (TrainingDevice.CudaDevices() == 0)
+        {
+            var ex = Assert.Throws<ArgumentException>(() => new DannetTrainer(config, dir).Run(resume: false));
+            Assert.StartsWith("--device cuda:", ex.Message);
+            Assert.Contains("--device cpu", ex.Message);
+            Assert.Contains(TrainingDevice.Backend == TrainingDevice.Cuda ? "nvidia-smi" : "-p:TorchBackend=cuda", ex.Message);
+            Assert.False(Directory.Exists(dir), "nothing is written before the device is known");
+            var beyond = Assert.Throws<ArgumentException>(() => TrainingDevice.Resolve("cuda:3"));
+            Assert.StartsWith("--device cuda:3:", beyond.Message);
+            return;
+        }
+        // A CUDA machine: the run trains there and its checkpoint loads on the CPU.
+        new DannetTrainer(config, dir).Run(resume: false);
+        var latest = new CheckpointStore(Path.Combine(dir, DannetTrainer.CheckpointsFolder), 2).Latest()!.Value;
+        using var nets = DannetNets.Create(ArchitectureSpec.Parse(config.Model.Architecture), withLight: true, withDiscriminators: true, config.Model.DiscriminatorChannels);
+        CheckpointStore.Load(latest.Dir, nets);
+        Assert.Equal(DeviceType.CPU, nets.Device.type);
+    }
+
+    [Fact]
+    public void An_explicit_cpu_run_is_bit_identical_to_the_same_run_on_the_default_device_when_that_is_the_cpu()
+    {
+        var config = TinyTraining.Config(data, 3, TrainingMode.Dannet, checkpointEvery: 3);
+        string onCpu = TinyTraining.NewDir("device-cpu"), byDefault = TinyTraining.NewDir("device-auto");
+        new DannetTrainer(config with { Run = config.Run with { Device = "cpu" } }, onCpu).Run(resume: false);
+        var auto = TrainingDevice.Resolve(TrainingDevice.Auto);
+        var compared = config with { Run = config.Run with { Device = auto.type == DeviceType.CPU ? TrainingDevice.Auto : "cpu" } };
+        new DannetTrainer(compared, byDefault).Run(resume: false);
+        Assert.Equal(Losses(onCpu), Losses(byDefault));
+        Assert.Equal(3, Losses(onCpu).Count);
+    }
+
+    private static List<string> Losses(string runDir) =>
+        File.ReadAllLines(Path.Combine(runDir, DannetTrainer.MetricsFile))
+            .Select(l => System.Text.Json.Nodes.JsonNode.Parse(l)!)
+            .Where(n => n["terms"] is not null)
+            .Select(n => $"{n["iteration"]} {n["terms"]!.ToJsonString()}")
+            .ToList();
+}

@@ -21,7 +21,7 @@ public sealed record EvaluationResult(string Set, int Images, double MeanIoU, IR
 public static class Evaluator
 {
     public static EvaluationResult Evaluate(DannetNets nets, string setName, IReadOnlyList<LabelledSample> samples, int evalHeight, int evalWidth,
-        float[] testWeights, string? colourDir = null, Action<int, int>? progress = null, CancellationToken cancel = default)
+        float[] testWeights, string? colourDir = null, Action<int, int>? progress = null, CancellationToken cancel = default, InputResize resize = InputResize.Antialiased)
     {
         var confusion = new ConfusionMatrix();
         nets.Eval();
@@ -31,7 +31,7 @@ public static class Evaluator
             cancel.ThrowIfCancellationRequested();
             using var sample = samples[i].Load();
             using var scope = NewDisposeScope();
-            using var prediction = Predict(nets, sample.Image, evalHeight, evalWidth, weights, sample.TrainIds.Rows, sample.TrainIds.Cols);
+            using var prediction = Predict(nets, sample.Image, evalHeight, evalWidth, weights, sample.TrainIds.Rows, sample.TrainIds.Cols, resize);
             confusion.Add(ImageTensors.StackLabels([sample.TrainIds]), prediction);
             if (colourDir is not null) WritePrediction(colourDir, sample.Name, prediction);
             progress?.Invoke(i + 1, samples.Count);
@@ -39,16 +39,38 @@ public static class Evaluator
         return new EvaluationResult(setName, samples.Count, confusion.MeanIoU(), confusion.IoU(), confusion);
     }
 
-    /// <summary>trainIds (1×H×W int64) for a BGR image, at <paramref name="outHeight"/>×<paramref name="outWidth"/>.</summary>
-    public static Tensor Predict(DannetNets nets, Mat bgr, int evalHeight, int evalWidth, Tensor weights, int outHeight, int outWidth)
+    /// <summary>
+    /// trainIds (1×H×W int64) for a BGR image, at <paramref name="outHeight"/>×<paramref name="outWidth"/>. The image is
+    /// resized to the evaluation size as the reference does (PIL's antialiased bilinear) unless <paramref name="resize"/> says otherwise.
+    /// </summary>
+    public static Tensor Predict(DannetNets nets, Mat bgr, int evalHeight, int evalWidth, Tensor weights, int outHeight, int outWidth,
+        InputResize resize = InputResize.Antialiased)
     {
         using var scope = NewDisposeScope();
         using var noGrad = no_grad();
-        using var resized = bgr.Resize(new Size(evalWidth, evalHeight), 0, 0, InterpolationFlags.Linear);
+        using var resized = ResizeTo(bgr, evalWidth, evalHeight, resize);
         var x = ImageTensors.Stack([resized]).to(nets.Device);
         var (_, logits) = nets.Forward(x);
         var up = DannetNets.Upsample(logits * weights, outHeight, outWidth);
         return up.argmax(1).cpu().MoveToOuterDisposeScope();
+    }
+
+    /// <summary>An 8-bit BGR image resized with <paramref name="resize"/> (a copy when the size already matches).</summary>
+    public static Mat ResizeTo(Mat bgr, int width, int height, InputResize resize)
+    {
+        if (bgr.Width == width && bgr.Height == height) return bgr.Clone();
+        if (resize == InputResize.Linear) return bgr.Resize(new Size(width, height), 0, 0, InterpolationFlags.Linear);
+        if (bgr.Type() != MatType.CV_8UC3) throw new ArgumentException("Expected an 8-bit BGR image.", nameof(bgr));
+        using var source = bgr.IsContinuous() ? null : bgr.Clone();
+        var input = source ?? bgr;
+        var output = new Mat(height, width, MatType.CV_8UC3);
+        unsafe
+        {
+            var plan = new AntialiasedResize(bgr.Width, bgr.Height, width, height);
+            plan.Resize(new ReadOnlySpan<byte>((void*)input.DataPointer, bgr.Height * bgr.Width * 3), bgr.Width * 3,
+                new Span<byte>((void*)output.DataPointer, height * width * 3), width * 3);
+        }
+        return output;
     }
 
     /// <summary>Writes a prediction as a trainId PNG and a colour PNG.</summary>

@@ -1,4 +1,5 @@
 using System.CommandLine;
+using DANNet.Edge.Contracts;
 using DANNet.Trainer.Data;
 using DANNet.Trainer.Evaluation;
 using DANNet.Trainer.IO;
@@ -24,13 +25,16 @@ internal static class EvalCommands
     public static readonly Option<DirectoryInfo?> Out = new("--out", "-o") { Description = "Where iou.json, confusion.csv (and with --colour, the predictions) go." };
     public static readonly Option<DirectoryInfo> PredictOut = new("--out", "-o") { Description = "Where the trainId and colour PNGs go.", Required = true };
     public static readonly Option<bool> Colour = new("--colour") { Description = "Also write every prediction as trainId and colour PNGs." };
+    public static readonly Option<InputResize> Resize = new("--resize") { Description = "How images are resized to the evaluation size: antialiased " +
+        "(PIL's antialiased bilinear, the reference's; the default) or linear (OpenCV's plain bilinear).", DefaultValueFactory = _ => InputResize.Antialiased,
+        HelpName = "antialiased|linear" };
     public static readonly Option<FileInfo[]> Inputs = new("--input", "-i") { Description = "Images or folders of images (.png, .jpg).", Required = true, AllowMultipleArgumentsPerToken = true };
 
     public static Command Eval()
     {
         var command = new Command("eval", "Evaluate a checkpoint with the reference protocol (relight, re-weight s=0.16, bilinear upsample, argmax): per-class IoU, mIoU, confusion matrix CSV.")
         {
-            Data, DataLayout, Split, Height, Width, Out, Colour,
+            Data, DataLayout, Split, Height, Width, Resize, Out, Colour,
         };
         foreach (var option in ModelSourceOptions.All) command.Options.Add(option);
         command.SetAction((parse, cancel) => Task.FromResult(CliErrors.Run(Console.Error, () =>
@@ -45,7 +49,7 @@ internal static class EvalCommands
             string? outDir = parse.GetValue(Out)?.FullName;
             var result = Evaluator.Evaluate(nets, $"{root} ({split})", samples, settings.Height, settings.Width, settings.ClassWeights(),
                 parse.GetValue(Colour) && outDir is not null ? Path.Combine(outDir, "predictions") : null,
-                (i, n) => Console.Error.Write($"\r  {i}/{n} images"), cancel);
+                (i, n) => Console.Error.Write($"\r  {i}/{n} images"), cancel, parse.GetValue(Resize));
             Console.Error.WriteLine();
             Console.WriteLine(EvaluationReport.Table(result));
             if (outDir is not null) EvaluationReport.Write(outDir, result);
@@ -58,7 +62,7 @@ internal static class EvalCommands
     {
         var command = new Command("predict", "Segment images or folders: trainId PNGs and colour PNGs.")
         {
-            Inputs, Height, Width, PredictOut,
+            Inputs, Height, Width, Resize, PredictOut,
         };
         foreach (var option in ModelSourceOptions.All) command.Options.Add(option);
         command.SetAction((parse, cancel) => Task.FromResult(CliErrors.Run(Console.Error, () =>
@@ -73,7 +77,7 @@ internal static class EvalCommands
             {
                 cancel.ThrowIfCancellationRequested();
                 using var image = ImageFiles.ReadColor(file);
-                using var prediction = Evaluator.Predict(nets, image, settings.Height, settings.Width, weights, image.Rows, image.Cols);
+                using var prediction = Evaluator.Predict(nets, image, settings.Height, settings.Width, weights, image.Rows, image.Cols, parse.GetValue(Resize));
                 Evaluator.WritePrediction(outDir, Path.GetFileNameWithoutExtension(file), prediction);
                 Console.WriteLine($"{file} → {Path.Combine(outDir, Path.GetFileNameWithoutExtension(file))}_{{trainIds,colour}}.png");
             }

@@ -10,7 +10,10 @@ namespace DANNet.Trainer.Cli;
 internal static class TrainCommand
 {
     public static readonly Option<FileInfo?> Config = new("--config") { Description = "JSON config (typed sections: mode, data, model, optim, augment, loss, run). Defaults to the reference recipe." };
-    public static readonly Option<DirectoryInfo> Out = new("--out", "-o") { Description = "Run folder: config.json, version.txt, pretrained.json, metrics.jsonl, checkpoints/, eval/, curves.png.", Required = true };
+    public static readonly Option<DirectoryInfo> Out = new("--out", "-o")
+    {
+        Description = "Run folder: config.json, version.txt, pretrained.json, metrics.jsonl, checkpoints/, eval/, curves.png.", Required = true,
+    };
     public static readonly Option<string[]> Set = new("--set") { Description = "Override a config value: section.field=value (repeatable), e.g. --set " +
         "optim.iterations=2000.", AllowMultipleArgumentsPerToken = false };
     public static readonly Option<TrainingMode?> Mode = new("--mode") { Description = "dannet, sourceonly or oracle.", HelpName = "dannet|sourceonly|oracle" };

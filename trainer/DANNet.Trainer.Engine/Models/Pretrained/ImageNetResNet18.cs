@@ -96,7 +96,8 @@ public static class ImageNetResNet18
 
         var tensors = new Dictionary<string, (long[], float[])>(StringComparer.Ordinal);
         NodeProto Producer(string value, string op, string what) =>
-            producer.TryGetValue(value, out var n) && n.OpType == op ? n : throw Bad(path, $"{what}: expected {op} producing '{value}', found {(producer.TryGetValue(value, out var m) ? m.OpType : "a graph input")}");
+            producer.TryGetValue(value, out var n) && n.OpType == op ? n
+                : throw Bad(path, $"{what}: expected {op} producing '{value}', found {(producer.TryGetValue(value, out var m) ? m.OpType : "a graph input")}");
         void ConvBn(NodeProto bn, string convKey, string bnKey, int kernel, string what)
         {
             var conv = Producer(bn.Input[0], "Conv", what);

@@ -1,3 +1,4 @@
+using DANNet.Edge.Contracts;
 namespace DANNet.Edge.Configuration;
 
 /// <summary>
@@ -63,6 +64,13 @@ public sealed record ModelOptions
     public int DeviceId { get; init; }
 
     public TensorRtOptions TensorRt { get; init; } = new();
+
+    /// <summary>
+    /// How frames are resized to the model's input: area (OpenCV's pixel-area average; the default),
+    /// antialiased (PIL's antialiased bilinear, what evaluation uses) or linear (OpenCV's bilinear).
+    /// README "Input resize" has the measurements behind the default.
+    /// </summary>
+    public InputResize Resize { get; init; } = InputResize.Area;
 
     /// <summary>Frames run before the service reports ready (kernel selection, engine build).</summary>
     public int WarmupFrames { get; init; } = 3;

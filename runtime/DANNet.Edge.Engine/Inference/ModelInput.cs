@@ -1,3 +1,4 @@
+using DANNet.Edge.Contracts;
 using OpenCvSharp;
 
 namespace DANNet.Edge.Inference;
@@ -12,14 +13,14 @@ public sealed class ModelInput : IDisposable
     private readonly Mat _input;
     private readonly InputResizer _resizer;
 
-    public ModelInput(SegmentationSession session)
+    public ModelInput(SegmentationSession session, InputResize resize)
     {
         _input = Mat.FromPixelData(session.Info.Height, session.Info.Width, MatType.CV_8UC3, session.ImageAddress);
-        _resizer = new InputResizer(_input);
+        _resizer = new InputResizer(_input, resize);
     }
 
-    /// <summary>Resizes an 8-bit BGR frame of any size into the model input (bilinear; a copy when the size matches).</summary>
-    public void Load(InputArray frame) => _resizer.Resize(frame);
+    /// <summary>Resizes an 8-bit BGR frame of any size (<paramref name="input"/> wraps <paramref name="frame"/>) into the model input; a copy when the size matches.</summary>
+    public void Load(Mat frame, InputArray input) => _resizer.Resize(frame, input);
 
     public void Dispose()
     {

@@ -1,3 +1,4 @@
+using DANNet.Edge.Contracts;
 using System.Reactive.Disposables;
 using System.Reactive.Linq;
 using DANNet.Edge.Configuration;
@@ -26,11 +27,12 @@ internal sealed class FramePipeline : IDisposable
     private readonly RingOutput _output;
 
     /// <summary>Wires <paramref name="source"/> through <paramref name="session"/> into <paramref name="ring"/>; dispose the pipeline before the ring and the session.</summary>
-    public FramePipeline(IFrameSource source, SegmentationSession session, MaskRingWriter ring, SourceOptions options, ILogger log)
+    public FramePipeline(IFrameSource source, SegmentationSession session, MaskRingWriter ring, SourceOptions options, ILogger log,
+        InputResize resize = InputResize.Area)
     {
         Stats = new PipelineStats(Metrics);
         _output = new RingOutput(session, ring);
-        _input = new ModelInput(session);
+        _input = new ModelInput(session, resize);
         _source = source;
         _options = options;
         _log = log;
@@ -84,7 +86,7 @@ internal sealed class FramePipeline : IDisposable
             ulong dequeued = MonotonicClock.NowNs;
             if (frame.Image.Type() != MatType.CV_8UC3)
                 throw new FrameSourceException($"Frame {frame.Index} from {_source.Description} is {frame.Image.Type()}, not 8-bit BGR.");
-            _input.Load(frame.Input);
+            _input.Load(frame.Image, frame.Input);
             ulong preprocessed = MonotonicClock.NowNs;
             _output.Infer();
             ulong inferred = MonotonicClock.NowNs;

@@ -52,7 +52,7 @@ public sealed class EdgeService(EdgeOptions options, IHostApplicationLifetime li
         log.LogInformation("Publishing {Width}x{Height} masks to {Path} ({Slots} slots)", geometry.Width, geometry.Height, _ring.Path, geometry.SlotCount);
 
         _source = FrameSourceFactory.Create(sourceOptions);
-        _pipeline = new FramePipeline(_source, _session, _ring, sourceOptions, log);
+        _pipeline = new FramePipeline(_source, _session, _ring, sourceOptions, log, options.Model.Resize);
         Interlocked.Exchange(ref _lastProgressNs, (long)MonotonicClock.NowNs);
         _subscription = _pipeline.Frames().Subscribe(OnFrame, OnError, OnCompleted);
         _statsTimer = new Timer(_ => ReportStats(), null, TimeSpan.FromSeconds(options.Run.StatsIntervalSeconds), TimeSpan.FromSeconds(options.Run.StatsIntervalSeconds));

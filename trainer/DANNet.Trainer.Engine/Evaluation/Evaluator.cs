@@ -59,7 +59,8 @@ public static class Evaluator
     public static Mat ResizeTo(Mat bgr, int width, int height, InputResize resize)
     {
         if (bgr.Width == width && bgr.Height == height) return bgr.Clone();
-        if (resize == InputResize.Linear) return bgr.Resize(new Size(width, height), 0, 0, InterpolationFlags.Linear);
+        if (resize != InputResize.Antialiased)
+            return bgr.Resize(new Size(width, height), 0, 0, resize == InputResize.Area ? InterpolationFlags.Area : InterpolationFlags.Linear);
         if (bgr.Type() != MatType.CV_8UC3) throw new ArgumentException("Expected an 8-bit BGR image.", nameof(bgr));
         using var source = bgr.IsContinuous() ? null : bgr.Clone();
         var input = source ?? bgr;

@@ -26,8 +26,8 @@ internal static class EvalCommands
     public static readonly Option<DirectoryInfo> PredictOut = new("--out", "-o") { Description = "Where the trainId and colour PNGs go.", Required = true };
     public static readonly Option<bool> Colour = new("--colour") { Description = "Also write every prediction as trainId and colour PNGs." };
     public static readonly Option<InputResize> Resize = new("--resize") { Description = "How images are resized to the evaluation size: antialiased " +
-        "(PIL's antialiased bilinear, the reference's; the default) or linear (OpenCV's plain bilinear).", DefaultValueFactory = _ => InputResize.Antialiased,
-        HelpName = "antialiased|linear" };
+        "(PIL's antialiased bilinear, the reference's; the default), linear (OpenCV's plain bilinear) or area (OpenCV's pixel-area average).",
+        DefaultValueFactory = _ => InputResize.Antialiased, HelpName = "antialiased|linear|area" };
     public static readonly Option<FileInfo[]> Inputs = new("--input", "-i") { Description = "Images or folders of images (.png, .jpg).", Required = true, AllowMultipleArgumentsPerToken = true };
 
     public static Command Eval()

@@ -173,6 +173,24 @@ public sealed class PretrainedImportTests(TinySynthNightFixture data)
         Assert.True(moved > 0, "the trunk did not train");
     }
 
+    [Fact]
+    public void The_pretrained_command_reports_the_file_and_compares_on_folders_and_videos()
+    {
+        var output = new StringWriter();
+        string video = Path.Combine(RepositoryRoot.Folder, "assets", "synthnight-night-drive-640x360.avi");
+        Assert.Equal(0, DANNet.Trainer.Cli.PretrainedCommand.Run([data.DarkZurich, video], 1, output));
+        string text = output.ToString();
+        Assert.Contains(ImageNetResNet18.Read(s_files.Value.Model).Sha256, text);
+        Assert.Contains("input mean  B 103.06, G 115.90, R 123.15", text);
+        Assert.Contains("synthnight-night-drive-640x360.avi#0: exact layer1", text);
+        Assert.Contains("2 images: exact input", text);
+        // Label PNGs in the data set (one channel) are not compared.
+        Assert.DoesNotContain("labelIds", text);
+
+        var missing = Assert.Throws<FileNotFoundException>(() => DANNet.Trainer.Cli.PretrainedCommand.Run([Path.Combine(data.Root, "absent.avi")], 1, new StringWriter()));
+        Assert.Contains("absent.avi", missing.Message);
+    }
+
     private static Mat VideoFrame(string path, int index)
     {
         using var capture = new VideoCapture(path);

@@ -62,12 +62,21 @@ public sealed class EdgeConfigurationTests : IDisposable
     [InlineData("""{ "Source": { "ReconnectInitialSeconds": 5, "ReconnectMaxSeconds": 1 } }""", "ReconnectMaxSeconds must be at least")]
     [InlineData("""{ "Output": { "Path": "/no/such/dir/ring" } }""", "its folder does not exist")]
     [InlineData("""{ "Source": { "Uri": """, "not valid JSON")]
+    [InlineData("""{ "Model": { "Resize": "bicubic" } }""", "Resize")]
     public void Bad_configurations_name_the_field_and_the_fix(string json, string message)
     {
         string file = Write(json);
         var ex = Assert.Throws<ArgumentException>(() => EdgeConfiguration.Load(file, new Dictionary<string, string?>(), NoEnvironment));
         Assert.Contains(message, ex.Message);
         Assert.Contains(file, ex.Message);
+    }
+
+    [Fact]
+    public void The_input_resize_is_a_model_setting_with_area_as_default()
+    {
+        Assert.Equal(DANNet.Edge.Contracts.InputResize.Area, EdgeConfiguration.Load(null, new Dictionary<string, string?>(), NoEnvironment).Model.Resize);
+        var options = EdgeConfiguration.Load(Write("""{ "Model": { "Resize": "antialiased" } }"""), new Dictionary<string, string?>(), NoEnvironment);
+        Assert.Equal(DANNet.Edge.Contracts.InputResize.Antialiased, options.Model.Resize);
     }
 
     [Fact]

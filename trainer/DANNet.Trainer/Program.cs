@@ -13,6 +13,7 @@ var root = new RootCommand("dannet-train — DANNet night-time segmentation: dat
     TrainCommand.Create(),
     EvalCommands.Eval(),
     EvalCommands.Predict(),
+    CompareCommand.Create(),
     EvalCommands.Stats(),
     EvalTableCommand.Create(),
     ExportCommands.Export(),

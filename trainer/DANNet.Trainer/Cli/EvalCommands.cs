@@ -109,7 +109,7 @@ internal static class EvalCommands
         return command;
     }
 
-    private static List<string> ExpandInputs(FileInfo[] inputs)
+    internal static List<string> ExpandInputs(FileInfo[] inputs)
     {
         var files = new List<string>();
         foreach (var input in inputs)

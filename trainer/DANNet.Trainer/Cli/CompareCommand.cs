@@ -1,0 +1,78 @@
+using System.CommandLine;
+using DANNet.Trainer.Data;
+using DANNet.Trainer.Evaluation;
+using DANNet.Trainer.IO;
+using DANNet.Trainer.Training;
+
+namespace DANNet.Trainer.Cli;
+
+/// <summary><c>dannet-train compare</c>: a picture of several models' predictions on the same images.</summary>
+internal static class CompareCommand
+{
+    private static readonly Option<string[]> Models = new("--model", "-m")
+    {
+        Description = "A model as title=run-or-checkpoint-folder (repeatable, in column order), e.g. --model source-only=runs/so --model DANNet=runs/dannet.",
+        Required = true,
+    };
+
+    private static readonly Option<DirectoryInfo?> Data = new("--data") { Description = "A labelled set to take images (and labels) from: Dark Zurich layout " +
+        "(night val/test) or, with --layout cityscapes, Cityscapes." };
+    private static readonly Option<int> Count = new("--count") { Description = "Images taken from --data, spread over the split.", DefaultValueFactory = _ => 3 };
+    private static readonly Option<FileInfo[]> Inputs = new("--input", "-i") { Description = "Images or folders of images instead of --data (no label column).",
+        AllowMultipleArgumentsPerToken = true };
+    private static readonly Option<FileInfo> Out = new("--out", "-o") { Description = "The PNG to write.", Required = true };
+    private static readonly Option<int> TileWidth = new("--tile-width") { Description = "Width of each picture in the sheet.", DefaultValueFactory = _ => 320 };
+
+    public static Command Create()
+    {
+        var command = new Command("compare", "Draw one PNG comparing models on the same images: input, brightened input, each model's prediction " +
+            "(evaluation protocol) and the label, one row per image.")
+        {
+            Models, Data, EvalCommands.DataLayout, EvalCommands.Split, Count, Inputs, Out, TileWidth,
+        };
+        command.SetAction(parse => CliErrors.Run(Console.Error, () =>
+        {
+            var models = new List<ComparedModel>();
+            var images = new List<ComparedImage>();
+            try
+            {
+                foreach (var spec in parse.GetValue(Models)!)
+                {
+                    int eq = spec.IndexOf('=');
+                    if (eq <= 0 || eq == spec.Length - 1) throw new ArgumentException($"--model '{spec}': expected title=run-or-checkpoint-folder.");
+                    var source = ModelSource.Resolve(spec[(eq + 1)..]);
+                    models.Add(new ComparedModel(spec[..eq], source.Load(), source.Inference));
+                }
+                images.AddRange(Images(parse));
+                using var sheet = ComparisonSheet.Draw(images, models, parse.GetValue(TileWidth));
+                string path = parse.GetValue(Out)!.FullName;
+                ComparisonSheet.Write(path, sheet);
+                Console.WriteLine($"{path}: {images.Count} image(s) x {models.Count} model(s), {sheet.Width}x{sheet.Height}");
+                return 0;
+            }
+            finally
+            {
+                foreach (var m in models) m.Nets.Dispose();
+                foreach (var i in images) i.Dispose();
+            }
+        }));
+        return command;
+    }
+
+    private static IEnumerable<ComparedImage> Images(ParseResult parse)
+    {
+        if (parse.GetValue(Inputs) is { Length: > 0 } inputs)
+            return EvalCommands.ExpandInputs(inputs).Select(f => new ComparedImage(Path.GetFileName(f), ImageFiles.ReadColor(f), null)).ToList();
+        var root = parse.GetValue(Data)?.FullName ?? throw new ArgumentException("Give the images: --data <labelled set> or --input <images>.");
+        string split = parse.GetValue(EvalCommands.Split)!;
+        var samples = parse.GetValue(EvalCommands.DataLayout) == EvalCommands.Layout.Cityscapes
+            ? new CityscapesDataset(root, split).Samples
+            : DarkZurichDataset.LabelledNight(root, split).Samples;
+        int count = Math.Clamp(parse.GetValue(Count), 1, samples.Count);
+        return Enumerable.Range(0, count).Select(i => samples[i * samples.Count / count]).Select(s =>
+        {
+            var loaded = s.Load();
+            return new ComparedImage(s.Name, loaded.Image, loaded.TrainIds);
+        }).ToList();
+    }
+}

@@ -16,7 +16,7 @@ public sealed class ComparisonSheetTests
         using var day = new Mat(90, 160, MatType.CV_8UC3, new Scalar(120, 130, 140));
         using var label = new Mat(90, 160, MatType.CV_8UC1, Scalar.All(0));
         var images = new[] { new ComparedImage("night", night, label), new ComparedImage("day", day, null) };
-        using var sheet = ComparisonSheet.Draw(images, [new ComparedModel("a", nets, settings), new ComparedModel("b", nets, settings)], tileWidth: 80);
+        using var sheet = ComparisonSheet.Draw(images, [ComparedModel.Of("a", nets, settings), ComparedModel.Of("b", nets, settings)], tileWidth: 80);
 
         Assert.Equal(80 * 5, sheet.Width);              // input, brightened, a, b, label
         Assert.Equal(28 + 2 * 45, sheet.Height);         // titles + two rows at the image's aspect

@@ -6,8 +6,20 @@ using static TorchSharp.torch;
 
 namespace DANNet.Trainer.Evaluation;
 
-/// <summary>One model in a comparison: a column title and the nets with how they are run.</summary>
-public sealed record ComparedModel(string Title, DannetNets Nets, InferenceSettings Settings);
+/// <summary>One model in a comparison: a column title and how it segments an image (8-bit BGR in, trainIds at the image's size out).</summary>
+public sealed record ComparedModel(string Title, Func<Mat, Mat> Segment)
+{
+    /// <summary>A TorchSharp model run with the evaluation protocol (<see cref="Evaluator.Predict"/>).</summary>
+    public static ComparedModel Of(string title, DannetNets nets, InferenceSettings settings) => new(title, image =>
+    {
+        using var weights = tensor(settings.ClassWeights(), device: nets.Device).view(1, -1, 1, 1);
+        using var prediction = Evaluator.Predict(nets, image, settings.Height, settings.Width, weights, image.Rows, image.Cols);
+        int h = (int)prediction.shape[^2], w = (int)prediction.shape[^1];
+        var mask = new Mat(h, w, MatType.CV_8UC1);
+        mask.SetArray(prediction.to(TorchSharp.torch.ScalarType.Byte).flatten().data<byte>().ToArray());
+        return mask;
+    });
+}
 
 /// <summary>One image in a comparison, with its trainId label when it has one.</summary>
 public sealed record ComparedImage(string Name, Mat Image, Mat? TrainIds) : IDisposable
@@ -43,9 +55,8 @@ public static class ComparisonSheet
                 var tiles = new List<Mat> { Fit(item.Image, tileWidth, tileHeight), Fit(Brighten(item.Image), tileWidth, tileHeight, dispose: true) };
                 foreach (var model in models)
                 {
-                    using var weights = tensor(model.Settings.ClassWeights(), device: model.Nets.Device).view(1, -1, 1, 1);
-                    using var prediction = Evaluator.Predict(model.Nets, item.Image, model.Settings.Height, model.Settings.Width, weights, item.Image.Rows, item.Image.Cols);
-                    tiles.Add(Fit(Colour(prediction), tileWidth, tileHeight, dispose: true, nearest: true));
+                    using var trainIds = model.Segment(item.Image);
+                    tiles.Add(Fit(LabelMapping.ColorizeTrainIds(trainIds), tileWidth, tileHeight, dispose: true, nearest: true));
                 }
                 if (labels)
                     tiles.Add(item.TrainIds is null
@@ -76,15 +87,6 @@ public static class ComparisonSheet
         var result = new Mat();
         Cv2.LUT(bgr, lut, result);
         return result;
-    }
-
-    private static Mat Colour(Tensor prediction)
-    {
-        int h = (int)prediction.shape[^2], w = (int)prediction.shape[^1];
-        var ids = prediction.to(TorchSharp.torch.ScalarType.Byte).flatten().data<byte>().ToArray();
-        using var mask = new Mat(h, w, MatType.CV_8UC1);
-        mask.SetArray(ids);
-        return LabelMapping.ColorizeTrainIds(mask);
     }
 
     private static Mat Fit(Mat image, int width, int height, bool dispose = false, bool nearest = false)

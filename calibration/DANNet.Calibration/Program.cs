@@ -1,6 +1,7 @@
 using System.CommandLine;
+using DANNet.Calibration.Cli;
 
-// INT8 calibration of exported models for TensorRT. Its commands arrive with the calibration
-// issue; until then the tool only describes itself, and says so.
-var root = new RootCommand("dannet-calibrate — INT8 calibration of exported DANNet Edge models for TensorRT (calibration cache and explicit Q/DQ). No calibration command is implemented yet.");
+var root = new RootCommand("dannet-calibrate — INT8 calibration of exported DANNet Edge models: an explicitly quantised (Q/DQ) ONNX model and a " +
+    "TensorRT calibration cache, from frames fed as the runtime feeds them.");
+CalibrateCommand.Configure(root);
 return await root.Parse(args).InvokeAsync();

@@ -1,0 +1,64 @@
+using Onnx;
+
+namespace DANNet.Calibration.Quantization;
+
+/// <summary>Why a tensor is quantised.</summary>
+public enum TensorRole
+{
+    /// <summary>The activation input of a Conv.</summary>
+    ConvInput,
+
+    /// <summary>The output of a Conv (quantised so that ONNX Runtime's CPU runs the Conv as one int8 kernel).</summary>
+    ConvOutput,
+
+    /// <summary>An input of a residual Add (both inputs, so that TensorRT can fuse the Add into the Conv before it).</summary>
+    AddInput,
+}
+
+/// <summary>One activation tensor to calibrate and quantise.</summary>
+public sealed record PlannedTensor(string Name, TensorRole Role);
+
+/// <summary>
+/// Which tensors of a float model get Q/DQ: every Conv's activation input and output, and both
+/// inputs of every Add between activations (residuals). Weights are not in the plan: every Conv
+/// whose weight is an initializer gets it quantised per output channel. What stays float: the
+/// uint8 image input and its Cast, pooling MatMuls against constant matrices, Resize, ArgMax.
+/// </summary>
+public static class QuantizationPlan
+{
+    public static IReadOnlyList<PlannedTensor> For(ModelProto model)
+    {
+        var g = model.Graph;
+        var initializers = g.Initializer.Select(t => t.Name).ToHashSet(StringComparer.Ordinal);
+        var floatValues = FloatValues(g);
+        var plan = new List<PlannedTensor>();
+        var seen = new HashSet<string>(StringComparer.Ordinal);
+        void Add(string name, TensorRole role)
+        {
+            if (name.Length > 0 && !initializers.Contains(name) && floatValues.Contains(name) && seen.Add(name)) plan.Add(new PlannedTensor(name, role));
+        }
+        foreach (var node in g.Node)
+        {
+            switch (node.OpType)
+            {
+                case "Conv" when node.Input.Count >= 2 && initializers.Contains(node.Input[1]):
+                    Add(node.Input[0], TensorRole.ConvInput);
+                    Add(node.Output[0], TensorRole.ConvOutput);
+                    break;
+                case "Add" when node.Input.All(i => !initializers.Contains(i)):
+                    if (Environment.GetEnvironmentVariable("XNOADD") is null) foreach (var i in node.Input) Add(i, TensorRole.AddInput);
+                    break;
+            }
+        }
+        return plan;
+    }
+
+    /// <summary>The float32 values of the graph (value_info, inputs, outputs).</summary>
+    internal static HashSet<string> FloatValues(GraphProto g)
+    {
+        const int floatType = (int)TensorProto.Types.DataType.Float;
+        return g.ValueInfo.Concat(g.Input).Concat(g.Output)
+            .Where(v => v.Type?.TensorType?.ElemType == floatType)
+            .Select(v => v.Name).ToHashSet(StringComparer.Ordinal);
+    }
+}

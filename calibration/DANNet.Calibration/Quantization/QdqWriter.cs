@@ -28,6 +28,11 @@ public static class QdqWriter
         // turns a pair into its int8 kernel's input only when nothing else shares it, and TensorRT
         // folds duplicates. Pairs are placed right before their consumer, so the order stays topological.
         var pairs = new Dictionary<string, int>(StringComparer.Ordinal);
+        // Shapes of the float model's values, so that every new value gets its static shape in value_info too.
+        var shapes = g.ValueInfo.Concat(g.Input).Concat(g.Output)
+            .Where(v => v.Type?.TensorType?.Shape is not null)
+            .GroupBy(v => v.Name, StringComparer.Ordinal)
+            .ToDictionary(v => v.Key, v => v.First().Type.TensorType.Shape.Dim.Select(d => d.DimValue).ToArray(), StringComparer.Ordinal);
         foreach (var node in nodes)
         {
             for (int i = 0; i < node.Input.Count; i++)
@@ -63,6 +68,11 @@ public static class QdqWriter
             string q = tensor + "_quantized" + suffix, dq = tensor + "_dequantized" + suffix;
             output.Add(Node("QuantizeLinear", [tensor, scaleName, zeroName], q, tensor + "_QuantizeLinear" + suffix));
             output.Add(Node("DequantizeLinear", [q, scaleName, zeroName], dq, tensor + "_DequantizeLinear" + suffix));
+            if (shapes.TryGetValue(tensor, out var dims))
+            {
+                Declare(q, DataType.Int8, dims);
+                Declare(dq, DataType.Float, dims);
+            }
             return dq;
         }
 
@@ -89,8 +99,16 @@ public static class QdqWriter
             var node = Node("DequantizeLinear", [qName, sName, zName], dq, name + "_DequantizeLinear");
             node.Attribute.Add(new AttributeProto { Name = "axis", Type = AttributeProto.Types.AttributeType.Int, I = 0 });
             output.Add(node);
+            Declare(dq, DataType.Float, shape);
             quantizedWeights[name] = dq;
             return dq;
+        }
+
+        void Declare(string name, DataType type, long[] dims)
+        {
+            var shape = new TensorShapeProto();
+            foreach (var d in dims) shape.Dim.Add(new TensorShapeProto.Types.Dimension { DimValue = d });
+            g.ValueInfo.Add(new ValueInfoProto { Name = name, Type = new TypeProto { TensorType = new TypeProto.Types.Tensor { ElemType = (int)type, Shape = shape } } });
         }
 
         string AddInitializer(string name, DataType type, byte[] bytes, long[] shape)

@@ -40,6 +40,29 @@ public static class Evaluator
     }
 
     /// <summary>
+    /// Evaluates any segmenter that maps an 8-bit BGR image to trainIds at the image's size (an exported
+    /// model through <see cref="OnnxSegmenter"/>), with the same confusion matrix and report as a checkpoint.
+    /// </summary>
+    public static EvaluationResult Evaluate(Func<Mat, Mat> segment, string setName, IReadOnlyList<LabelledSample> samples,
+        Action<int, int>? progress = null, CancellationToken cancel = default)
+    {
+        var confusion = new ConfusionMatrix();
+        for (int i = 0; i < samples.Count; i++)
+        {
+            cancel.ThrowIfCancellationRequested();
+            using var sample = samples[i].Load();
+            using var mask = segment(sample.Image);
+            if (mask.Rows != sample.TrainIds.Rows || mask.Cols != sample.TrainIds.Cols || mask.Type() != MatType.CV_8UC1)
+                throw new InvalidOperationException($"{sample.Name}: the segmenter gave a {mask.Cols}x{mask.Rows} {mask.Type()} mask for a {sample.TrainIds.Cols}x{sample.TrainIds.Rows} label.");
+            using var scope = NewDisposeScope();
+            using var prediction = ImageTensors.StackLabels([mask]);
+            confusion.Add(ImageTensors.StackLabels([sample.TrainIds]), prediction);
+            progress?.Invoke(i + 1, samples.Count);
+        }
+        return new EvaluationResult(setName, samples.Count, confusion.MeanIoU(), confusion.IoU(), confusion);
+    }
+
+    /// <summary>
     /// trainIds (1×H×W int64) for a BGR image, at <paramref name="outHeight"/>×<paramref name="outWidth"/>. The image is
     /// resized to the evaluation size as the reference does (PIL's antialiased bilinear) unless <paramref name="resize"/> says otherwise.
     /// </summary>

@@ -42,7 +42,9 @@ public sealed record ReadinessReport(
 /// Checks a model against what TensorRT's ONNX parser (TensorRT 8.6 and 10.x, as on JetPack 6)
 /// accepts, before anyone waits minutes for an engine build on the car: supported operators and
 /// attributes, opset range, static shapes everywhere, UINT8 only at the graph's edges, no float64,
-/// no int64 weights outside shape inputs, nothing training-only.
+/// no int64 weights outside shape inputs, nothing training-only, and for explicitly quantised (Q/DQ)
+/// models TensorRT's quantisation rules: int8, zero point 0, constant positive scales, per-tensor
+/// activations, per-output-channel weights.
 /// </summary>
 public static class TensorRtReadiness
 {
@@ -54,7 +56,7 @@ public static class TensorRtReadiness
     {
         "Add", "ArgMax", "AveragePool", "BatchNormalization", "Cast", "Clip", "Concat", "Constant", "Conv", "ConvTranspose",
         "Div", "Expand", "Flatten", "Gather", "Gemm", "GlobalAveragePool", "GlobalMaxPool", "Identity", "LeakyRelu", "MatMul",
-        "Max", "MaxPool", "Min", "Mul", "Pad", "ReduceMax", "ReduceMean", "ReduceSum", "Relu", "Reshape", "Resize", "Sigmoid",
+        "Max", "MaxPool", "Min", "Mul", "Pad", "QuantizeLinear", "DequantizeLinear", "ReduceMax", "ReduceMean", "ReduceSum", "Relu", "Reshape", "Resize", "Sigmoid",
         "Slice", "Softmax", "Split", "Sqrt", "Squeeze", "Sub", "Sum", "Tanh", "Transpose", "Unsqueeze",
     };
 
@@ -89,6 +91,12 @@ public static class TensorRtReadiness
             if (t == DataType.Uint8) problems.Add(new($"initializer '{init.Name}'", "UINT8 weights; TensorRT allows UINT8 only at network inputs and outputs."));
         }
 
+        // DequantizeLinear nodes of initializers (quantised weights), by output: their axis and whether they are per channel.
+        var weightDequantizers = new Dictionary<string, (long Axis, bool PerChannel)>(StringComparer.Ordinal);
+        foreach (var node in graph.Node.Where(n => n.OpType == "DequantizeLinear" && n.Input.Count > 1 && initializers.ContainsKey(n.Input[0])))
+            weightDequantizers[node.Output[0]] = (node.Attribute.FirstOrDefault(a => a.Name == "axis")?.I ?? 1,
+                initializers.TryGetValue(node.Input[1], out var sc) && sc.Dims.Aggregate(1L, (a, b) => a * b) > 1);
+
         var counts = new SortedDictionary<string, int>(StringComparer.Ordinal);
         foreach (var node in graph.Node)
         {
@@ -107,8 +115,15 @@ public static class TensorRtReadiness
                 continue;
             }
             CheckAttributes(node, where, types, problems);
+            if (node.OpType is "QuantizeLinear" or "DequantizeLinear") CheckQdq(node, where, initializers, types, weightDequantizers, problems);
             if (node.OpType is "Conv" or "ConvTranspose" && node.Input.Count > 1 && !initializers.ContainsKey(node.Input[1]))
-                problems.Add(new(where, $"convolution weights '{node.Input[1]}' are computed; TensorRT needs them as an initializer."));
+            {
+                // Explicit quantisation: weights may come from a DequantizeLinear of an int8 initializer (TensorRT folds it).
+                if (!weightDequantizers.TryGetValue(node.Input[1], out var dq))
+                    problems.Add(new(where, $"convolution weights '{node.Input[1]}' are computed; TensorRT needs them as an initializer (or the DequantizeLinear of one)."));
+                else if (dq.Axis != (node.OpType == "Conv" ? 0 : 1) && dq.PerChannel)
+                    problems.Add(new(where, $"weights '{node.Input[1]}' are quantised per channel along axis {dq.Axis}; TensorRT needs the output-channel axis ({(node.OpType == "Conv" ? 0 : 1)})."));
+            }
             for (int i = 0; i < node.Input.Count; i++)
                 if (initializers.TryGetValue(node.Input[i], out var init) && (DataType)init.DataType == DataType.Int64 && !ShapeInputs.Contains((node.OpType, i)))
                     problems.Add(new(where, $"int64 weights '{init.Name}' as input {i}: TensorRT would cast them to int32; store them as int32 or float."));
@@ -123,6 +138,42 @@ public static class TensorRtReadiness
         return new ReadinessReport(opset, model.IrVersion, graph.Node.Count, graph.Initializer.Count,
             graph.Initializer.Sum(i => i.Dims.Aggregate(1L, (a, b) => a * b)),
             counts, graph.Input.Select(Describe).ToList(), graph.Output.Select(Describe).ToList(), problems);
+    }
+
+    /// <summary>
+    /// TensorRT's rules for explicit quantisation: int8 with zero points 0, constant positive scales;
+    /// activations per tensor (one scale); weights (a DequantizeLinear of an initializer) may have one
+    /// scale per output channel.
+    /// </summary>
+    private static void CheckQdq(NodeProto node, string where, Dictionary<string, TensorProto> initializers, Dictionary<string, DataType> types,
+        Dictionary<string, (long Axis, bool PerChannel)> weightDequantizers, List<ReadinessProblem> problems)
+    {
+        if (node.Input.Count < 3 || node.Input[2].Length == 0)
+        {
+            problems.Add(new(where, "no zero point: the default is uint8, and TensorRT quantises to int8 with zero point 0; give an int8 zero point of 0."));
+            return;
+        }
+        if (!initializers.TryGetValue(node.Input[1], out var scale) || !initializers.TryGetValue(node.Input[2], out var zero))
+        {
+            problems.Add(new(where, "scale and zero point must be initializers (constants) for TensorRT."));
+            return;
+        }
+        if ((DataType)zero.DataType != DataType.Int8) problems.Add(new(where, $"zero point '{zero.Name}' is {(DataType)zero.DataType}; TensorRT's Q/DQ are int8."));
+        else if (zero.RawData.Span.ToArray().Any(b => b != 0) || zero.Int32Data.Any(v => v != 0))
+            problems.Add(new(where, $"zero point '{zero.Name}' is not 0: TensorRT quantises symmetrically (zero point 0)."));
+        var scales = Floats(scale);
+        if (scales.Any(v => !(v > 0) || !float.IsFinite(v))) problems.Add(new(where, $"scale '{scale.Name}' has values that are not positive and finite."));
+        bool perChannel = scales.Length > 1;
+        bool isWeight = node.OpType == "DequantizeLinear" && weightDequantizers.ContainsKey(node.Output[0]);
+        if (perChannel && !isWeight) problems.Add(new(where, $"per-channel scale on an activation ({scales.Length} values): TensorRT quantises activations per tensor."));
+        if (node.OpType == "DequantizeLinear" && types.TryGetValue(node.Input[0], out var t) && t != DataType.Int8)
+            problems.Add(new(where, $"dequantises {t}; TensorRT's explicit quantisation is int8."));
+    }
+
+    private static float[] Floats(TensorProto t)
+    {
+        if ((DataType)t.DataType != DataType.Float) return [float.NaN];
+        return t.RawData.IsEmpty ? [.. t.FloatData] : System.Runtime.InteropServices.MemoryMarshal.Cast<byte, float>(t.RawData.Span).ToArray();
     }
 
     private static long CheckOpsets(ModelProto model, List<ReadinessProblem> problems)

@@ -25,6 +25,8 @@ internal static class EvalCommands
     public static readonly Option<DirectoryInfo?> Out = new("--out", "-o") { Description = "Where iou.json, confusion.csv (and with --colour, the predictions) go." };
     public static readonly Option<DirectoryInfo> PredictOut = new("--out", "-o") { Description = "Where the trainId and colour PNGs go.", Required = true };
     public static readonly Option<bool> Colour = new("--colour") { Description = "Also write every prediction as trainId and colour PNGs." };
+    public static readonly Option<FileInfo?> Onnx = new("--onnx") { Description = "Evaluate an exported model (float or int8 Q/DQ) with ONNX Runtime on " +
+        "the CPU instead of a checkpoint: its mask, at its input size, is scaled to the label by nearest neighbour." };
     public static readonly Option<InputResize> Resize = new("--resize") { Description = "How images are resized to the evaluation size: antialiased " +
         "(PIL's antialiased bilinear, the reference's; the default), linear (OpenCV's plain bilinear) or area (OpenCV's pixel-area average).",
         DefaultValueFactory = _ => InputResize.Antialiased, HelpName = "antialiased|linear|area" };
@@ -34,7 +36,7 @@ internal static class EvalCommands
     {
         var command = new Command("eval", "Evaluate a checkpoint with the reference protocol (relight, re-weight s=0.16, bilinear upsample, argmax): per-class IoU, mIoU, confusion matrix CSV.")
         {
-            Data, DataLayout, Split, Height, Width, Resize, Out, Colour,
+            Data, DataLayout, Split, Height, Width, Resize, Onnx, Out, Colour,
         };
         foreach (var option in ModelSourceOptions.All) command.Options.Add(option);
         command.SetAction((parse, cancel) => Task.FromResult(CliErrors.Run(Console.Error, () =>
@@ -43,13 +45,22 @@ internal static class EvalCommands
             var samples = parse.GetValue(DataLayout) == Layout.Cityscapes
                 ? new CityscapesDataset(root, split).Samples
                 : DarkZurichDataset.LabelledNight(root, split).Samples;
-            var source = ModelSourceOptions.Resolve(parse);
-            var settings = source.Inference.WithSize(parse.GetValue(Height), parse.GetValue(Width));
-            using var nets = source.Load();
             string? outDir = parse.GetValue(Out)?.FullName;
-            var result = Evaluator.Evaluate(nets, $"{root} ({split})", samples, settings.Height, settings.Width, settings.ClassWeights(),
-                parse.GetValue(Colour) && outDir is not null ? Path.Combine(outDir, "predictions") : null,
-                (i, n) => Console.Error.Write($"\r  {i}/{n} images"), cancel, parse.GetValue(Resize));
+            EvaluationResult result;
+            if (parse.GetValue(Onnx) is { } onnx)
+            {
+                using var segmenter = new OnnxSegmenter(onnx.FullName, resize: parse.GetValue(Resize));
+                result = Evaluator.Evaluate(segmenter.Segment, $"{root} ({split})", samples, (i, n) => Console.Error.Write($"\r  {i}/{n} images"), cancel);
+            }
+            else
+            {
+                var source = ModelSourceOptions.Resolve(parse);
+                var settings = source.Inference.WithSize(parse.GetValue(Height), parse.GetValue(Width));
+                using var nets = source.Load();
+                result = Evaluator.Evaluate(nets, $"{root} ({split})", samples, settings.Height, settings.Width, settings.ClassWeights(),
+                    parse.GetValue(Colour) && outDir is not null ? Path.Combine(outDir, "predictions") : null,
+                    (i, n) => Console.Error.Write($"\r  {i}/{n} images"), cancel, parse.GetValue(Resize));
+            }
             Console.Error.WriteLine();
             Console.WriteLine(EvaluationReport.Table(result));
             if (outDir is not null) EvaluationReport.Write(outDir, result);

@@ -46,7 +46,7 @@ public static class QuantizationPlan
                     Add(node.Output[0], TensorRole.ConvOutput);
                     break;
                 case "Add" when node.Input.All(i => !initializers.Contains(i)):
-                    if (Environment.GetEnvironmentVariable("XNOADD") is null) foreach (var i in node.Input) Add(i, TensorRole.AddInput);
+                    foreach (var i in node.Input) Add(i, TensorRole.AddInput);
                     break;
             }
         }

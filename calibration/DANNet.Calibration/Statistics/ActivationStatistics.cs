@@ -14,6 +14,7 @@ namespace DANNet.Calibration.Statistics;
 public sealed class ActivationStatistics : IDisposable
 {
     private readonly InferenceSession _session;
+    private readonly RunOptions _run = new();
     private readonly int _height;
     private readonly int _width;
 
@@ -65,9 +66,13 @@ public sealed class ActivationStatistics : IDisposable
         if (frame.Length != _height * _width * 3) throw new ArgumentException($"A calibration frame holds {frame.Length} bytes; the model takes {_width}x{_height}x3.");
         using var input = OrtValue.CreateTensorValueFromMemory(frame, [1, _height, _width, 3]);
         var names = Plan.Select(t => t.Name).ToArray();
-        using var results = _session.Run(new RunOptions(), [ModelContract.ImageInput], [input], names);
+        using var results = _session.Run(_run, [ModelContract.ImageInput], [input], names);
         for (int i = 0; i < names.Length; i++) each(names[i], results[i].GetTensorDataAsSpan<float>());
     }
 
-    public void Dispose() => _session.Dispose();
+    public void Dispose()
+    {
+        _session.Dispose();
+        _run.Dispose();
+    }
 }

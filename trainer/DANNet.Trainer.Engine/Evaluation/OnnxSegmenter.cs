@@ -13,6 +13,7 @@ namespace DANNet.Trainer.Evaluation;
 public sealed class OnnxSegmenter : IDisposable
 {
     private readonly InferenceSession _session;
+    private readonly RunOptions _run = new();
 
     public OnnxSegmenter(string path, int threads = 0, InputResize resize = InputResize.Antialiased)
     {
@@ -45,11 +46,15 @@ public sealed class OnnxSegmenter : IDisposable
         var bytes = new byte[Height * Width * 3];
         System.Runtime.InteropServices.Marshal.Copy(resized.Data, bytes, 0, bytes.Length);
         using var value = OrtValue.CreateTensorValueFromMemory(bytes, [1, Height, Width, 3]);
-        using var results = _session.Run(new RunOptions(), [ModelContract.ImageInput], [value], [ModelContract.MaskOutput]);
+        using var results = _session.Run(_run, [ModelContract.ImageInput], [value], [ModelContract.MaskOutput]);
         using var small = new Mat(Height, Width, MatType.CV_8UC1);
         small.SetArray(results[0].GetTensorDataAsSpan<byte>().ToArray());
         return small.Resize(new Size(bgr.Cols, bgr.Rows), 0, 0, InterpolationFlags.Nearest);
     }
 
-    public void Dispose() => _session.Dispose();
+    public void Dispose()
+    {
+        _session.Dispose();
+        _run.Dispose();
+    }
 }

@@ -37,13 +37,18 @@ public static class QuantizationPlan
         {
             if (name.Length > 0 && !initializers.Contains(name) && floatValues.Contains(name) && seen.Add(name)) plan.Add(new PlannedTensor(name, role));
         }
+        var consumers = g.Node.SelectMany(n => n.Input.Select(i => (Input: i, n.OpType))).ToLookup(p => p.Input, p => p.OpType, StringComparer.Ordinal);
         foreach (var node in g.Node)
         {
             switch (node.OpType)
             {
                 case "Conv" when node.Input.Count >= 2 && initializers.Contains(node.Input[1]):
                     Add(node.Input[0], TensorRole.ConvInput);
-                    Add(node.Output[0], TensorRole.ConvOutput);
+                    // Outputs that stay inside the int8 trunk (into Relu, Conv, Add, MaxPool) are quantised; the
+                    // classifier's logits (into the re-weighting, resize and argmax) stay float: 19 close
+                    // scores share one scale there, and a step of it decides pixels.
+                    if (consumers[node.Output[0]].All(op => op is "Relu" or "Conv" or "Add" or "MaxPool") && consumers[node.Output[0]].Any())
+                        Add(node.Output[0], TensorRole.ConvOutput);
                     break;
                 case "Add" when node.Input.All(i => !initializers.Contains(i)):
                     foreach (var i in node.Input) Add(i, TensorRole.AddInput);

@@ -82,7 +82,7 @@ public sealed record TensorRtOptions
     public bool Fp16 { get; init; } = true;
     public bool Int8 { get; init; }
 
-    /// <summary>INT8 calibration table (from dannet-calibrate), with <see cref="Int8"/>.</summary>
+    /// <summary>INT8 calibration table with <see cref="Int8"/>: TensorRT's native cache format, as dannet-calibrate writes it (--cache).</summary>
     public string Int8CalibrationTable { get; init; } = "";
 
     /// <summary>Where built engines are cached (first builds take minutes on a Jetson); empty: no cache.</summary>

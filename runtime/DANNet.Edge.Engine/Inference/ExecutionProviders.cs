@@ -98,8 +98,10 @@ internal static class ExecutionProviders
         };
         if (t.Int8 && t.Int8CalibrationTable.Length > 0)
         {
+            // dannet-calibrate writes TensorRT's own cache format (TRT-<version>-<calibrator>, then tensor: <hex scale>),
+            // so the provider is told the table is native rather than ONNX Runtime's flatbuffers table.
             s["trt_int8_calibration_table_name"] = t.Int8CalibrationTable;
-            s["trt_int8_use_native_calibration_table"] = "0";
+            s["trt_int8_use_native_calibration_table"] = "1";
         }
         if (t.EngineCachePath.Length > 0)
         {

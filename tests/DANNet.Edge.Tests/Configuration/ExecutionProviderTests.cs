@@ -17,4 +17,18 @@ public sealed class ExecutionProviderTests
         Assert.Contains("use tensorrt, cuda or cpu (lower case)", ex.Message);
         Assert.Throws<ArgumentOutOfRangeException>(() => ((ExecutionProvider)42).Name());
     }
+
+    [Fact]
+    public void An_int8_calibration_table_is_passed_to_tensorrt_as_a_native_cache()
+    {
+        var options = new ModelOptions { TensorRt = new TensorRtOptions { Int8 = true, Int8CalibrationTable = "/models/m.calib" } };
+        var settings = DANNet.Edge.Inference.ExecutionProviders.TensorRtSettings(options);
+        Assert.Equal("1", settings["trt_int8_enable"]);
+        Assert.Equal("/models/m.calib", settings["trt_int8_calibration_table_name"]);
+        // dannet-calibrate writes TensorRT's own format (TRT-<version>-<calibrator> header, hex scales), not ONNX Runtime's flatbuffers.
+        Assert.Equal("1", settings["trt_int8_use_native_calibration_table"]);
+        var table = DANNet.Calibration.Tables.TensorRtCalibrationCache.Format(new Dictionary<string, float> { ["x"] = 0.5f }, "EntropyCalibration2");
+        Assert.StartsWith("TRT-", table);
+        Assert.False(DANNet.Edge.Inference.ExecutionProviders.TensorRtSettings(new ModelOptions()).ContainsKey("trt_int8_calibration_table_name"));
+    }
 }

@@ -2,17 +2,17 @@
 # The SynthNight adaptation benchmark: source-only, +light, +light+static, full DANNet and the
 # night-label oracle, evaluated on SynthNight night-test, as one Markdown table.
 #
-#   trainer/benchmarks/synthnight_adaptation.sh                 # the full budget (see README)
+#   trainer/benchmarks/synthnight_adaptation.sh                 # the README table: ImageNet-pretrained pspnet-r18i-l16, 1200 + 400
 #   PRETRAIN=600 ADAPT=150 trainer/benchmarks/synthnight_adaptation.sh   # a quicker, smaller one
-#   ARCH=pspnet-r18-w0.5-l16 PRETRAINED=none OUT=out/benchmark-random ...  # the random-init table
+#   ARCH=pspnet-r18-w0.5-l16 PRETRAINED=none LR=2.5e-4 PRETRAIN=2000 OUT=out/benchmark-random trainer/benchmarks/synthnight_adaptation.sh  # the earlier random-init table
 #
 # As in the paper, the adaptation runs start from a source-only model (PRETRAIN iterations) and
 # train ADAPT more; the source-only baseline and the oracle get PRETRAIN + ADAPT iterations, so the
 # comparison is at equal total iterations. Finished runs are skipped, interrupted ones resumed.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/../.."
-OUT=${OUT:-out/benchmark}
-PRETRAIN=${PRETRAIN:-2000}
+OUT=${OUT:-out/benchmark-imagenet}
+PRETRAIN=${PRETRAIN:-1200}
 ADAPT=${ADAPT:-400}
 SEED=${SEED:-1}
 source "$(dirname "${BASH_SOURCE[0]}")/benchmark_config.sh"

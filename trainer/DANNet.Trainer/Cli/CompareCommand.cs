@@ -1,12 +1,8 @@
 using System.CommandLine;
-using DANNet.Edge.Contracts;
 using DANNet.Trainer.Data;
 using DANNet.Trainer.Evaluation;
 using DANNet.Trainer.IO;
 using DANNet.Trainer.Training;
-using Microsoft.ML.OnnxRuntime;
-using Microsoft.ML.OnnxRuntime.Tensors;
-using OpenCvSharp;
 
 namespace DANNet.Trainer.Cli;
 
@@ -49,9 +45,9 @@ internal static class CompareCommand
                     string title = spec[..eq], location = spec[(eq + 1)..];
                     if (location.EndsWith(".onnx", StringComparison.OrdinalIgnoreCase))
                     {
-                        var session = OnnxModel(location);
-                        owned.Add(session);
-                        models.Add(new ComparedModel(title, image => Segment(session, image)));
+                        var segmenter = new OnnxSegmenter(location);
+                        owned.Add(segmenter);
+                        models.Add(new ComparedModel(title, segmenter.Segment));
                     }
                     else
                     {
@@ -75,35 +71,6 @@ internal static class CompareCommand
             }
         }));
         return command;
-    }
-
-    private static InferenceSession OnnxModel(string path)
-    {
-        if (!File.Exists(path)) throw new FileNotFoundException($"--model: '{path}' does not exist.", path);
-        using var options = new SessionOptions { IntraOpNumThreads = Environment.ProcessorCount, InterOpNumThreads = 1 };
-        var session = new InferenceSession(path, options);
-        if (!session.InputMetadata.TryGetValue(ModelContract.ImageInput, out var input) || input.Dimensions.Length != 4 || !session.OutputMetadata.ContainsKey(ModelContract.MaskOutput))
-        {
-            session.Dispose();
-            throw new InvalidDataException($"--model: '{path}' is not an exported DANNet model (input '{ModelContract.ImageInput}' [1,H,W,3], output '{ModelContract.MaskOutput}').");
-        }
-        return session;
-    }
-
-    /// <summary>The exported graph's mask for <paramref name="image"/>: resized as evaluation resizes, mask scaled back by nearest neighbour.</summary>
-    private static Mat Segment(InferenceSession session, Mat image)
-    {
-        var dims = session.InputMetadata[ModelContract.ImageInput].Dimensions;
-        int h = dims[1], w = dims[2];
-        using var resized = Evaluator.ResizeTo(image, w, h, InputResize.Antialiased);
-        resized.GetArray(out Vec3b[] pixels);
-        var bytes = new byte[h * w * 3];
-        for (int i = 0; i < pixels.Length; i++) (bytes[3 * i], bytes[3 * i + 1], bytes[3 * i + 2]) = (pixels[i].Item0, pixels[i].Item1, pixels[i].Item2);
-        using var results = session.Run([NamedOnnxValue.CreateFromTensor(ModelContract.ImageInput, new DenseTensor<byte>(bytes, [1, h, w, 3]))]);
-        var mask = results.Single(r => r.Name == ModelContract.MaskOutput).AsTensor<byte>().ToArray();
-        using var small = new Mat(h, w, MatType.CV_8UC1);
-        small.SetArray(mask);
-        return small.Resize(new Size(image.Cols, image.Rows), 0, 0, InterpolationFlags.Nearest);
     }
 
     private static IEnumerable<ComparedImage> Images(ParseResult parse)

@@ -71,7 +71,10 @@ internal static class CalibrateCommand
         using (var stats = new ActivationStatistics(model, plan))
             histograms = stats.Collect(frames.Frames, new Progress<(int Done, int Total)>(p => error.Write($"\r  statistics {p.Done}/{p.Total} passes")));
         error.WriteLine();
-        var scales = histograms.ToDictionary(kv => kv.Key, kv => ScaleCalibration.Scale(ScaleCalibration.Threshold(kv.Value, method, percentile)), StringComparer.Ordinal);
+        var imageLike = plan.Where(t => t.ImageLike).Select(t => t.Name).ToHashSet(StringComparer.Ordinal);
+        var scales = histograms.ToDictionary(kv => kv.Key,
+            kv => ScaleCalibration.Scale(ScaleCalibration.Threshold(kv.Value, imageLike.Contains(kv.Key) ? CalibrationMethod.MinMax : method, percentile)),
+            StringComparer.Ordinal);
 
         string outFile = outPath ?? Path.ChangeExtension(modelPath, ".int8.onnx");
         string cacheFile = cachePath ?? Path.ChangeExtension(modelPath, ".calib");

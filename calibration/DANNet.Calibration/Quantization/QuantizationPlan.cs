@@ -16,7 +16,10 @@ public enum TensorRole
 }
 
 /// <summary>One activation tensor to calibrate and quantise.</summary>
-public sealed record PlannedTensor(string Name, TensorRole Role);
+/// <param name="ImageLike">A three-channel tensor at the input's resolution (the camera image, the relit image): its range is
+/// calibrated by min-max whatever the method, because at night the few bright pixels (lamps, headlights) are the signal and
+/// pixel values are discrete, which misleads the entropy search.</param>
+public sealed record PlannedTensor(string Name, TensorRole Role, bool ImageLike = false);
 
 /// <summary>
 /// Which tensors of a float model get Q/DQ: every Conv's activation input and output, and both
@@ -31,11 +34,17 @@ public static class QuantizationPlan
         var g = model.Graph;
         var initializers = g.Initializer.Select(t => t.Name).ToHashSet(StringComparer.Ordinal);
         var floatValues = FloatValues(g);
+        var shapes = g.ValueInfo.Concat(g.Input).Concat(g.Output).Where(v => v.Type?.TensorType?.Shape is not null)
+            .GroupBy(v => v.Name, StringComparer.Ordinal).ToDictionary(v => v.Key, v => v.First().Type.TensorType.Shape.Dim.Select(d => d.DimValue).ToArray(), StringComparer.Ordinal);
+        var input = g.Input.Select(i => shapes.GetValueOrDefault(i.Name)).FirstOrDefault(d => d is { Length: 4 });
+        // The image input is NHWC [1,H,W,3]; an image-like tensor is NCHW [1,3,H,W] at that resolution.
+        bool ImageLike(string name) => input is not null && shapes.TryGetValue(name, out var d) && d.Length == 4 && d[1] == 3
+            && ((d[2] == input[1] && d[3] == input[2]) || (d[2] == input[2] && d[3] == input[3]));
         var plan = new List<PlannedTensor>();
         var seen = new HashSet<string>(StringComparer.Ordinal);
         void Add(string name, TensorRole role)
         {
-            if (name.Length > 0 && !initializers.Contains(name) && floatValues.Contains(name) && seen.Add(name)) plan.Add(new PlannedTensor(name, role));
+            if (name.Length > 0 && !initializers.Contains(name) && floatValues.Contains(name) && seen.Add(name)) plan.Add(new PlannedTensor(name, role, ImageLike(name)));
         }
         var consumers = g.Node.SelectMany(n => n.Input.Select(i => (Input: i, n.OpType))).ToLookup(p => p.Input, p => p.OpType, StringComparer.Ordinal);
         foreach (var node in g.Node)

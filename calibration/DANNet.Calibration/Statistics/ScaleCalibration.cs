@@ -61,7 +61,12 @@ public static class ScaleCalibration
     /// </summary>
     public static double Entropy(AbsHistogram h)
     {
-        var counts = h.Counts;
+        // The first bin holds every exact zero — half of a ReLU's output. Left as it is, that spike decides
+        // the divergence (merging it with its neighbours costs more than clipping the whole tail), and the
+        // search clips post-ReLU tensors hard. As NVIDIA's PyTorch quantisation toolkit does, the first bin
+        // counts as much as the second for the search.
+        var counts = (long[])h.Counts.Clone();
+        if (counts.Length > 1) counts[0] = counts[1];
         int bins = h.Bins;
         // Bins beyond the last non-empty one cannot be better thresholds than it.
         int lastNonEmpty = bins - 1;
@@ -72,7 +77,7 @@ public static class ScaleCalibration
         var q = new double[bins];
         double best = double.PositiveInfinity;
         int bestI = lastNonEmpty + 1;
-        long[] suffix = new long[bins + 1];
+        var suffix = new long[bins + 1];
         for (int i = bins - 1; i >= 0; i--) suffix[i] = suffix[i + 1] + counts[i];
         for (int i = Levels; i <= lastNonEmpty + 1; i++)
         {

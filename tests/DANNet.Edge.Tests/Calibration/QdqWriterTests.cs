@@ -18,6 +18,8 @@ public sealed class QdqWriterTests
         var model = TinyNet();
         var plan = QuantizationPlan.For(model);
         Assert.Equal(["c1", "c2", "r1", "x"], plan.Select(p => p.Name).Order(StringComparer.Ordinal).ToArray());
+        // The image itself (three channels at the input's resolution) is calibrated by its range; the features are not.
+        Assert.Equal(["x"], plan.Where(p => p.ImageLike).Select(p => p.Name).ToArray());
 
         var random = new Random(5);
         var frames = Enumerable.Range(0, 8).Select(_ => { var b = new byte[H * W * 3]; random.NextBytes(b); return b; }).ToList();

@@ -55,6 +55,17 @@ public sealed class ScaleCalibrationTests
     }
 
     [Fact]
+    public void Exact_zeros_of_a_relu_do_not_pull_the_entropy_threshold_down()
+    {
+        // A ReLU of a standard normal: half the values exactly 0, half a half-normal. The zeros sit in the first
+        // bin and carry no information about where to clip; the threshold must be the Gaussian's (between
+        // its 99th percentile of |x|, 2.576, and the maximum), not a fraction of it (1.96 before the fix).
+        var relu = Gaussian(6, N).Select(v => Math.Max(0f, v)).ToArray();
+        var h = Histogram(relu);
+        Assert.InRange(ScaleCalibration.Threshold(h, CalibrationMethod.Entropy), 2.576, h.Max * 0.9);
+    }
+
+    [Fact]
     public void A_spike_with_a_long_tail_separates_entropy_from_min_max()
     {
         // 99.9 % of the values within ±1, 0.1 % spread out to ±100: activations with rare outliers.

@@ -45,6 +45,12 @@ public static class ModelMetadataKeys
     /// <summary>Version of the exporter (dannet-train's version with its git commit).</summary>
     public const string ExporterVersion = "dannet.exporter_version";
 
+    /// <summary>Numeric precision of the graph: absent or <c>float32</c> for exports, <c>int8-qdq</c> for dannet-calibrate's explicitly quantised models.</summary>
+    public const string Precision = "dannet.precision";
+
+    /// <summary>How an int8 model was calibrated: method, frames, data, resize, tool version (one line).</summary>
+    public const string Calibration = "dannet.calibration";
+
     /// <summary>The current <see cref="FormatVersion"/>.</summary>
     public const int CurrentFormatVersion = 1;
 }

@@ -79,11 +79,25 @@ internal static class CalibrateCommand
         string outFile = outPath ?? Path.ChangeExtension(modelPath, ".int8.onnx");
         string cacheFile = cachePath ?? Path.ChangeExtension(modelPath, ".calib");
         var quantized = QdqWriter.Quantize(model, scales);
+        // Provenance: the float model's metadata is kept; these say what was done to it.
+        string tool = typeof(CalibrateCommand).Assembly.GetCustomAttributes(typeof(System.Reflection.AssemblyInformationalVersionAttribute), false)
+            .OfType<System.Reflection.AssemblyInformationalVersionAttribute>().FirstOrDefault()?.InformationalVersion ?? "?";
+        SetMetadata(quantized, ModelMetadataKeys.Precision, "int8-qdq");
+        SetMetadata(quantized, ModelMetadataKeys.Calibration, string.Create(CultureInfo.InvariantCulture,
+            $"method={method}{(method == CalibrationMethod.Percentile ? $" percentile={percentile}" : "")} frames={frames.Frames.Count} data={Path.GetFileName(Path.TrimEndingDirectorySeparator(data))} " +
+            $"resize={resize} image-tensors=minmax source={Path.GetFileName(modelPath)} dannet-calibrate={tool}"));
         Write(outFile, quantized.ToByteArray());
         Write(cacheFile, System.Text.Encoding.ASCII.GetBytes(TensorRtCalibrationCache.Format(scales, CacheCalibrator(method))));
         output.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"wrote {outFile} ({new FileInfo(outFile).Length / 1e6:F1} MB) and {cacheFile} ({scales.Count} tensors) in {clock.Elapsed.TotalSeconds:F1} s"));
         return 0;
+    }
+
+    private static void SetMetadata(ModelProto model, string key, string value)
+    {
+        var existing = model.MetadataProps.FirstOrDefault(p => p.Key == key);
+        if (existing is not null) existing.Value = value;
+        else model.MetadataProps.Add(new StringStringEntryProto { Key = key, Value = value });
     }
 
     private static string CacheCalibrator(CalibrationMethod method) => method == CalibrationMethod.MinMax ? "MinMaxCalibration" : "EntropyCalibration2";

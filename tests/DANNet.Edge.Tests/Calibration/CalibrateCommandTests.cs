@@ -66,6 +66,11 @@ public sealed class CalibrateCommandTests : IDisposable
         Assert.Equal(minmax["x"], scales["x"]);
         Assert.Equal("MinMaxCalibration", TensorRtCalibrationCache.Parse(File.ReadAllText(minmaxCache), minmaxCache).Calibrator);
         Assert.DoesNotContain(Directory.EnumerateFiles(_dir), f => f.Contains(".tmp-", StringComparison.Ordinal));
+        // The float model's metadata is kept and the calibration is recorded.
+        var meta = Onnx.ModelProto.Parser.ParseFrom(File.ReadAllBytes(quantised)).MetadataProps.ToDictionary(p => p.Key, p => p.Value);
+        Assert.Equal("1", meta[ModelMetadataKeys.FormatVersion]);
+        Assert.Equal("int8-qdq", meta[ModelMetadataKeys.Precision]);
+        Assert.Contains("method=Percentile percentile=99.99 frames=3 data=frames resize=Area", meta[ModelMetadataKeys.Calibration]);
     }
 
     [Fact]

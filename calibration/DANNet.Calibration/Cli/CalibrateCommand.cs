@@ -84,7 +84,8 @@ internal static class CalibrateCommand
             .OfType<System.Reflection.AssemblyInformationalVersionAttribute>().FirstOrDefault()?.InformationalVersion ?? "?";
         SetMetadata(quantized, ModelMetadataKeys.Precision, "int8-qdq");
         SetMetadata(quantized, ModelMetadataKeys.Calibration, string.Create(CultureInfo.InvariantCulture,
-            $"method={method}{(method == CalibrationMethod.Percentile ? $" percentile={percentile}" : "")} frames={frames.Frames.Count} data={Path.GetFileName(Path.TrimEndingDirectorySeparator(data))} " +
+            $"method={method}{(method == CalibrationMethod.Percentile ? $" percentile={percentile}" : "")} frames={frames.Frames.Count} " +
+            $"data={Path.GetFileName(Path.TrimEndingDirectorySeparator(data))} " +
             $"resize={resize} image-tensors=minmax source={Path.GetFileName(modelPath)} dannet-calibrate={tool}"));
         Write(outFile, quantized.ToByteArray());
         Write(cacheFile, System.Text.Encoding.ASCII.GetBytes(TensorRtCalibrationCache.Format(scales, CacheCalibrator(method))));

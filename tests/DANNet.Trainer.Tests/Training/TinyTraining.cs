@@ -24,6 +24,14 @@ public static class TinyTraining
             "run.threads=1",
         ]);
 
+    /// <summary>Every logged training step of a run as "iteration terms-json", for bit-exact comparisons of two runs.</summary>
+    public static List<string> Steps(string runDir) =>
+        File.ReadAllLines(Path.Combine(runDir, DannetTrainer.MetricsFile))
+            .Select(l => System.Text.Json.Nodes.JsonNode.Parse(l)!)
+            .Where(n => n["terms"] is not null)
+            .Select(n => $"{n["iteration"]} {n["terms"]!.ToJsonString()}")
+            .ToList();
+
     /// <summary>A new folder under the temporary directory.</summary>
     public static string NewDir(string name) => Path.Combine(Path.GetTempPath(), "dannet-tests", name + "-" + Guid.NewGuid().ToString("N"));
 }

@@ -13,11 +13,7 @@ public sealed class TrainingTests(TinySynthNightFixture data)
 
     private static string NewDir(string name) => TinyTraining.NewDir(name);
 
-    private static List<string> Steps(string runDir) =>
-        File.ReadAllLines(Path.Combine(runDir, DannetTrainer.MetricsFile))
-            .Where(l => JsonNode.Parse(l)!["terms"] is not null)
-            .Select(l => { var n = JsonNode.Parse(l)!; return $"{n["iteration"]} {n["terms"]!.ToJsonString()}"; })
-            .ToList();
+    private static List<string> Steps(string runDir) => TinyTraining.Steps(runDir);
 
     [Fact]
     public void A_run_interrupted_and_resumed_gives_the_same_losses_as_one_uninterrupted()

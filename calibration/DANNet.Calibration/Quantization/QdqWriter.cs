@@ -29,10 +29,7 @@ public static class QdqWriter
         // folds duplicates. Pairs are placed right before their consumer, so the order stays topological.
         var pairs = new Dictionary<string, int>(StringComparer.Ordinal);
         // Shapes of the float model's values, so that every new value gets its static shape in value_info too.
-        var shapes = g.ValueInfo.Concat(g.Input).Concat(g.Output)
-            .Where(v => v.Type?.TensorType?.Shape is not null)
-            .GroupBy(v => v.Name, StringComparer.Ordinal)
-            .ToDictionary(v => v.Key, v => v.First().Type.TensorType.Shape.Dim.Select(d => d.DimValue).ToArray(), StringComparer.Ordinal);
+        var shapes = QuantizationPlan.Shapes(g);
         foreach (var node in nodes)
         {
             for (int i = 0; i < node.Input.Count; i++)

@@ -34,8 +34,7 @@ public static class QuantizationPlan
         var g = model.Graph;
         var initializers = g.Initializer.Select(t => t.Name).ToHashSet(StringComparer.Ordinal);
         var floatValues = FloatValues(g);
-        var shapes = g.ValueInfo.Concat(g.Input).Concat(g.Output).Where(v => v.Type?.TensorType?.Shape is not null)
-            .GroupBy(v => v.Name, StringComparer.Ordinal).ToDictionary(v => v.Key, v => v.First().Type.TensorType.Shape.Dim.Select(d => d.DimValue).ToArray(), StringComparer.Ordinal);
+        var shapes = Shapes(g);
         var input = g.Input.Select(i => shapes.GetValueOrDefault(i.Name)).FirstOrDefault(d => d is { Length: 4 });
         // The image input is NHWC [1,H,W,3]; an image-like tensor is NCHW [1,3,H,W] at that resolution.
         bool ImageLike(string name) => input is not null && shapes.TryGetValue(name, out var d) && d.Length == 4 && d[1] == 3
@@ -66,6 +65,12 @@ public static class QuantizationPlan
         }
         return plan;
     }
+
+    /// <summary>The static shape of every value the graph records (value_info, inputs, outputs), by name.</summary>
+    internal static Dictionary<string, long[]> Shapes(GraphProto g) =>
+        g.ValueInfo.Concat(g.Input).Concat(g.Output).Where(v => v.Type?.TensorType?.Shape is not null)
+            .GroupBy(v => v.Name, StringComparer.Ordinal)
+            .ToDictionary(v => v.Key, v => v.First().Type.TensorType.Shape.Dim.Select(d => d.DimValue).ToArray(), StringComparer.Ordinal);
 
     /// <summary>The float32 values of the graph (value_info, inputs, outputs).</summary>
     internal static HashSet<string> FloatValues(GraphProto g)

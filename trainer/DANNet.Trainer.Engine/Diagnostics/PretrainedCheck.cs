@@ -52,8 +52,8 @@ public sealed class PretrainedCheck : IDisposable
         var spec = ResNetSpec.RefineNet(ResNetDepth.ResNet18I).WithImageNetStem();
         exactTrunk = new ResNetTrunk(spec);
         trainedTrunk = new ResNetTrunk(spec);
-        ImageNetResNet18.LoadInto(exactTrunk, files, imageNetMeanBgr);
-        Import = ImageNetResNet18.LoadInto(trainedTrunk, files);
+        ImageNetResNet18.LoadInto(exactTrunk, graph, files, imageNetMeanBgr);
+        Import = ImageNetResNet18.LoadInto(trainedTrunk, graph, files);
         exactTrunk.eval();
         trainedTrunk.eval();
 

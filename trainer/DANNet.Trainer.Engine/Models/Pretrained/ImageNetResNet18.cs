@@ -220,9 +220,12 @@ public static class ImageNetResNet18
     /// trunk keys are at the top level, as every net here registers them). Every file tensor must find
     /// its key with the same shape; the net's other keys (the head) keep their initialisation.
     /// </summary>
-    public static PretrainedImport LoadInto(nn.Module net, ImageNetResNet18Files files, IReadOnlyList<float>? fileMeanBgr = null)
+    public static PretrainedImport LoadInto(nn.Module net, ImageNetResNet18Files files, IReadOnlyList<float>? fileMeanBgr = null) =>
+        LoadInto(net, Read(files.Model), files, fileMeanBgr);
+
+    /// <summary>As <see cref="LoadInto(nn.Module, ImageNetResNet18Files, IReadOnlyList{float}?)"/>, from a graph already read (the file is 64 MB).</summary>
+    public static PretrainedImport LoadInto(nn.Module net, Graph graph, ImageNetResNet18Files files, IReadOnlyList<float>? fileMeanBgr = null)
     {
-        var graph = Read(files.Model);
         var meanBgr = fileMeanBgr ?? ReadMeanBgr(files.Preprocess);
         var converted = ForNormalisedRgb(graph, meanBgr);
         var report = Checkpoint.LoadTensors(net, files.Model, converted, requireEveryFileKey: true);

@@ -1,5 +1,6 @@
 using DANNet.Edge.Contracts;
 using DANNet.Edge.Inference;
+using DANNet.Trainer.IO;
 using OpenCvSharp;
 
 namespace DANNet.Calibration.Frames;
@@ -36,20 +37,10 @@ public static class CalibrationFrames
 
         if (Directory.Exists(source))
         {
-            var files = Directory.EnumerateFiles(source, "*", SearchOption.AllDirectories)
-                .Where(f => f.EndsWith(".png", StringComparison.OrdinalIgnoreCase) || f.EndsWith(".jpg", StringComparison.OrdinalIgnoreCase)
-                    || f.EndsWith(".jpeg", StringComparison.OrdinalIgnoreCase))
-                .Order(StringComparer.Ordinal).ToList();
-            if (files.Count == 0) throw new ArgumentException($"--data '{source}': the folder holds no .png or .jpg images.");
             // Colour images only (label maps are single-channel); then spread the pick over the set.
-            var colour = new List<string>();
-            foreach (var f in files)
-            {
-                using var probe = Cv2.ImRead(f, ImreadModes.Unchanged);
-                if (probe.Empty()) unreadable.Add(f);
-                else if (probe.Channels() >= 3) colour.Add(f);
-            }
-            foreach (int i in Spread(colour.Count, count))
+            var colour = ImageSamples.ColourImages(source, out int images, unreadable);
+            if (images == 0) throw new ArgumentException($"--data '{source}': the folder holds no .png or .jpg images.");
+            foreach (int i in ImageSamples.Spread(colour.Count, count))
             {
                 using var image = Cv2.ImRead(colour[i], ImreadModes.Color);
                 if (image.Empty()) unreadable.Add(colour[i]);
@@ -63,7 +54,7 @@ public static class CalibrationFrames
             int length = (int)capture.Get(VideoCaptureProperties.FrameCount);
             if (length <= 0) throw new InvalidDataException($"--data '{source}': the video reports no frames.");
             using var frame = new Mat();
-            var wanted = Spread(length, count).ToHashSet();
+            var wanted = ImageSamples.Spread(length, count).ToHashSet();
             for (int i = 0; i < length && frames.Count + unreadable.Count < wanted.Count; i++)
             {
                 bool ok = capture.Read(frame) && !frame.Empty();
@@ -80,12 +71,5 @@ public static class CalibrationFrames
         }
         else throw new FileNotFoundException($"--data '{source}' does not exist.", source);
         return new FrameSet(frames, unreadable);
-    }
-
-    /// <summary>Up to <paramref name="count"/> indices spread evenly over [0, <paramref name="length"/>).</summary>
-    internal static IEnumerable<int> Spread(int length, int count)
-    {
-        int n = Math.Min(count, length);
-        return Enumerable.Range(0, n).Select(i => (int)((long)i * length / n)).Distinct();
     }
 }

@@ -70,14 +70,11 @@ internal static class PretrainedCommand
         {
             if (Directory.Exists(input))
             {
-                var all = Directory.EnumerateFiles(input, "*", SearchOption.AllDirectories)
-                    .Where(f => f.EndsWith(".png", StringComparison.OrdinalIgnoreCase) || f.EndsWith(".jpg", StringComparison.OrdinalIgnoreCase))
-                    .Order(StringComparer.Ordinal).ToList();
-                if (all.Count == 0) throw new ArgumentException($"--images '{input}': the folder holds no .png or .jpg.");
                 // Colour images only: label PNGs (one channel) in the same tree are skipped.
-                var colour = all.Where(f => { using var m = Cv2.ImRead(f, ImreadModes.Unchanged); return m.Channels() >= 3; }).ToList();
+                var colour = ImageSamples.ColourImages(input, out int images);
+                if (images == 0) throw new ArgumentException($"--images '{input}': the folder holds no .png or .jpg.");
                 if (colour.Count == 0) throw new ArgumentException($"--images '{input}': the folder holds no colour images.");
-                foreach (var f in Spread(colour.Count, perSource)) yield return (Path.GetRelativePath(input, colour[f]), ImageFiles.ReadColor(colour[f]));
+                foreach (var f in ImageSamples.Spread(colour.Count, perSource)) yield return (Path.GetRelativePath(input, colour[f]), ImageFiles.ReadColor(colour[f]));
             }
             else if (videos.Contains(Path.GetExtension(input).ToLowerInvariant()))
             {
@@ -85,7 +82,7 @@ internal static class PretrainedCommand
                 using var capture = new VideoCapture(input);
                 int frames = (int)capture.Get(VideoCaptureProperties.FrameCount);
                 if (!capture.IsOpened() || frames <= 0) throw new InvalidDataException($"--images '{input}': OpenCV cannot read this video.");
-                foreach (var f in Spread(frames, perSource))
+                foreach (var f in ImageSamples.Spread(frames, perSource))
                 {
                     capture.Set(VideoCaptureProperties.PosFrames, f);
                     var frame = new Mat();
@@ -100,8 +97,4 @@ internal static class PretrainedCommand
             else yield return (Path.GetFileName(input), ImageFiles.ReadColor(input));
         }
     }
-
-    /// <summary><paramref name="count"/> indices spread evenly over [0, <paramref name="length"/>).</summary>
-    private static IEnumerable<int> Spread(int length, int count) =>
-        Enumerable.Range(0, Math.Min(count, length)).Select(i => (int)((long)i * length / Math.Min(count, length))).Distinct();
 }

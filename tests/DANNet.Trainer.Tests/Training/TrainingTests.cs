@@ -258,12 +258,12 @@ public sealed class TrainingTests(TinySynthNightFixture data)
             // eval --onnx scores the exported model with the same confusion matrix: on images already at the model's
             // size (no resize on either side) its masks are the checkpoint's, so the confusion matrices agree to the same pixels.
             var samples = DarkZurichDataset.LabelledNight(data.DarkZurich, "test").Samples;
-            using var segmenter = new DANNet.Trainer.Evaluation.OnnxSegmenter(onnx, threads: 1);
+            using var segmenter = new DANNet.Edge.Inference.OnnxSegmenter(onnx, threads: 1);
             Assert.Equal((72, 128), (segmenter.Height, segmenter.Width));
             using var segmented = segmenter.Segment(image);
             segmented.GetArray(out byte[] onnxIds);
             Assert.Equal(mask, onnxIds);
-            var viaOnnx = DANNet.Trainer.Evaluation.Evaluator.Evaluate(segmenter.Segment, "test", samples);
+            var viaOnnx = DANNet.Trainer.Evaluation.MaskEvaluation.Evaluate(segmenter.Segment, "test", samples);
             Assert.Equal(samples.Count, viaOnnx.Images);
             Assert.InRange(viaOnnx.MeanIoU, 0, 1);
         }

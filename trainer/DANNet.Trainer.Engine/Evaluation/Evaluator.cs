@@ -1,4 +1,5 @@
 using DANNet.Edge.Contracts;
+using DANNet.Edge.Inference;
 using DANNet.Trainer.Data;
 using DANNet.Trainer.IO;
 using DANNet.Trainer.Models;
@@ -9,9 +10,6 @@ using static TorchSharp.torch;
 using Size = OpenCvSharp.Size;
 
 namespace DANNet.Trainer.Evaluation;
-
-/// <summary>Per-class IoU, mIoU and the confusion matrix of one evaluation.</summary>
-public sealed record EvaluationResult(string Set, int Images, double MeanIoU, IReadOnlyList<double> ClassIoU, ConfusionMatrix Confusion);
 
 /// <summary>
 /// The reference evaluation protocol: resize the image to the evaluation size, relight (x + r),
@@ -40,29 +38,6 @@ public static class Evaluator
     }
 
     /// <summary>
-    /// Evaluates any segmenter that maps an 8-bit BGR image to trainIds at the image's size (an exported
-    /// model through <see cref="OnnxSegmenter"/>), with the same confusion matrix and report as a checkpoint.
-    /// </summary>
-    public static EvaluationResult Evaluate(Func<Mat, Mat> segment, string setName, IReadOnlyList<LabelledSample> samples,
-        Action<int, int>? progress = null, CancellationToken cancel = default)
-    {
-        var confusion = new ConfusionMatrix();
-        for (int i = 0; i < samples.Count; i++)
-        {
-            cancel.ThrowIfCancellationRequested();
-            using var sample = samples[i].Load();
-            using var mask = segment(sample.Image);
-            if (mask.Rows != sample.TrainIds.Rows || mask.Cols != sample.TrainIds.Cols || mask.Type() != MatType.CV_8UC1)
-                throw new InvalidOperationException($"{sample.Name}: the segmenter gave a {mask.Cols}x{mask.Rows} {mask.Type()} mask for a {sample.TrainIds.Cols}x{sample.TrainIds.Rows} label.");
-            using var scope = NewDisposeScope();
-            using var prediction = ImageTensors.StackLabels([mask]);
-            confusion.Add(ImageTensors.StackLabels([sample.TrainIds]), prediction);
-            progress?.Invoke(i + 1, samples.Count);
-        }
-        return new EvaluationResult(setName, samples.Count, confusion.MeanIoU(), confusion.IoU(), confusion);
-    }
-
-    /// <summary>
     /// trainIds (1×H×W int64) for a BGR image, at <paramref name="outHeight"/>×<paramref name="outWidth"/>. The image is
     /// resized to the evaluation size as the reference does (PIL's antialiased bilinear) unless <paramref name="resize"/> says otherwise.
     /// </summary>
@@ -78,22 +53,14 @@ public static class Evaluator
         return up.argmax(1).cpu().MoveToOuterDisposeScope();
     }
 
-    /// <summary>An 8-bit BGR image resized with <paramref name="resize"/> (a copy when the size already matches).</summary>
+    /// <summary>An 8-bit BGR image resized with <paramref name="resize"/> by the runtime's resizer (a copy when the size already matches).</summary>
     public static Mat ResizeTo(Mat bgr, int width, int height, InputResize resize)
     {
-        if (bgr.Width == width && bgr.Height == height) return bgr.Clone();
-        if (resize != InputResize.Antialiased)
-            return bgr.Resize(new Size(width, height), 0, 0, resize == InputResize.Area ? InterpolationFlags.Area : InterpolationFlags.Linear);
-        if (bgr.Type() != MatType.CV_8UC3) throw new ArgumentException("Expected an 8-bit BGR image.", nameof(bgr));
-        using var source = bgr.IsContinuous() ? null : bgr.Clone();
-        var input = source ?? bgr;
+        if (bgr.Type() != MatType.CV_8UC3) throw new ArgumentException($"Expected an 8-bit BGR image, got {bgr.Type()}.", nameof(bgr));
         var output = new Mat(height, width, MatType.CV_8UC3);
-        unsafe
-        {
-            var plan = new AntialiasedResize(bgr.Width, bgr.Height, width, height);
-            plan.Resize(new ReadOnlySpan<byte>((void*)input.DataPointer, bgr.Height * bgr.Width * 3), bgr.Width * 3,
-                new Span<byte>((void*)output.DataPointer, height * width * 3), width * 3);
-        }
+        using var resizer = new InputResizer(output, resize);
+        using var input = InputArray.Create(bgr);
+        resizer.Resize(bgr, input);
         return output;
     }
 

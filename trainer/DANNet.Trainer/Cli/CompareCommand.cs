@@ -1,3 +1,4 @@
+using DANNet.Edge.Inference;
 using System.CommandLine;
 using DANNet.Trainer.Data;
 using DANNet.Trainer.Evaluation;

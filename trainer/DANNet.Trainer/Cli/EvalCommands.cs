@@ -1,3 +1,4 @@
+using DANNet.Edge.Inference;
 using System.CommandLine;
 using DANNet.Edge.Contracts;
 using DANNet.Trainer.Data;
@@ -50,7 +51,7 @@ internal static class EvalCommands
             if (parse.GetValue(Onnx) is { } onnx)
             {
                 using var segmenter = new OnnxSegmenter(onnx.FullName, resize: parse.GetValue(Resize));
-                result = Evaluator.Evaluate(segmenter.Segment, $"{root} ({split})", samples, (i, n) => Console.Error.Write($"\r  {i}/{n} images"), cancel);
+                result = MaskEvaluation.Evaluate(segmenter.Segment, $"{root} ({split})", samples, (i, n) => Console.Error.Write($"\r  {i}/{n} images"), cancel);
             }
             else
             {

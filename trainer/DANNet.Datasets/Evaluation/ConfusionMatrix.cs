@@ -1,7 +1,6 @@
 using System.Globalization;
 using System.Text;
 using DANNet.Edge.Contracts;
-using static TorchSharp.torch;
 
 namespace DANNet.Trainer.Evaluation;
 
@@ -18,22 +17,28 @@ public sealed class ConfusionMatrix(int classes = CityscapesClasses.Count)
 
     public long this[int truth, int predicted] => _counts[truth * Classes + predicted];
 
-    /// <summary>Adds label/prediction pairs (any shape, integer; labels outside 0..classes−1, e.g. 255, are ignored).</summary>
-    public void Add(Tensor labels, Tensor predictions)
+    /// <summary>
+    /// Adds label/prediction pairs from two flat arrays of class ids of equal length (labels outside
+    /// 0..classes−1, e.g. 255, are ignored; so are predictions outside it).
+    /// </summary>
+    public void Add(ReadOnlySpan<byte> truth, ReadOnlySpan<byte> predicted)
     {
-        // Counted in managed code: no implicit Scalars (their native handles can be finalised while
-        // libtorch still reads them), and one pass over two flat arrays is all this needs.
-        using var l = labels.flatten().to(ScalarType.Int64);
-        using var p = predictions.flatten().to(ScalarType.Int64);
-        var truth = l.data<long>();
-        var predicted = p.data<long>();
-        if (truth.Count != predicted.Count)
-            throw new ArgumentException($"Labels ({truth.Count} values) and predictions ({predicted.Count}) differ in size.");
-        for (int i = 0; i < truth.Count; i++)
-        {
-            long t = truth[i], q = predicted[i];
-            if (t >= 0 && t < Classes && q >= 0 && q < Classes) _counts[t * Classes + q]++;
-        }
+        if (truth.Length != predicted.Length)
+            throw new ArgumentException($"Labels ({truth.Length} values) and predictions ({predicted.Length}) differ in size.");
+        for (int i = 0; i < truth.Length; i++) Count(truth[i], predicted[i]);
+    }
+
+    /// <inheritdoc cref="Add(ReadOnlySpan{byte}, ReadOnlySpan{byte})"/>
+    public void Add(ReadOnlySpan<long> truth, ReadOnlySpan<long> predicted)
+    {
+        if (truth.Length != predicted.Length)
+            throw new ArgumentException($"Labels ({truth.Length} values) and predictions ({predicted.Length}) differ in size.");
+        for (int i = 0; i < truth.Length; i++) Count(truth[i], predicted[i]);
+    }
+
+    private void Count(long t, long q)
+    {
+        if (t >= 0 && t < Classes && q >= 0 && q < Classes) _counts[t * Classes + q]++;
     }
 
     /// <summary>Adds one label/prediction pair of plain class ids (for hand-made cases and tests).</summary>

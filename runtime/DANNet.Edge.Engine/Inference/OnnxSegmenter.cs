@@ -1,0 +1,57 @@
+using DANNet.Edge.Contracts;
+using OpenCvSharp;
+
+namespace DANNet.Edge.Inference;
+
+/// <summary>
+/// An exported model (float or Q/DQ int8) segmenting still images, for evaluation: the runtime's
+/// session on the CPU and the runtime's resizer (<see cref="ModelInput"/>), with the evaluation's
+/// resize (PIL's antialiased bilinear by default, as the reference evaluates); the graph's mask is
+/// scaled to the image's size by nearest neighbour (the graph has already upsampled the logits to
+/// its input size and taken the argmax, so the last step is a label resize, not a logit resize).
+/// </summary>
+public sealed class OnnxSegmenter : IDisposable
+{
+    private readonly SegmentationSession _session;
+    private readonly ModelInput _input;
+    private readonly Mat _mask;
+
+    public OnnxSegmenter(string path, int threads = 0, InputResize resize = InputResize.Antialiased)
+    {
+        if (!File.Exists(path)) throw new FileNotFoundException($"Model '{path}' does not exist.", path);
+        _session = SegmentationSession.OpenCpu(path, threads);
+        _input = new ModelInput(_session, resize);
+        _mask = new Mat(_session.Info.Height, _session.Info.Width, MatType.CV_8UC1);
+        Resize = resize;
+    }
+
+    public string Path => _session.Info.Path;
+
+    public ModelInfo Info => _session.Info;
+
+    public int Height => _session.Info.Height;
+
+    public int Width => _session.Info.Width;
+
+    public InputResize Resize { get; }
+
+    /// <summary>trainIds (8-bit, one channel) for an 8-bit BGR image, at the image's size.</summary>
+    public Mat Segment(Mat bgr)
+    {
+        if (bgr.Type() != MatType.CV_8UC3) throw new ArgumentException($"Expected an 8-bit BGR image, got {bgr.Type()}.", nameof(bgr));
+        using (var input = InputArray.Create(bgr)) _input.Load(bgr, input);
+        _session.Run();
+        unsafe
+        {
+            _session.Mask.CopyTo(new Span<byte>((void*)_mask.DataPointer, Height * Width));
+        }
+        return _mask.Resize(new Size(bgr.Cols, bgr.Rows), 0, 0, InterpolationFlags.Nearest);
+    }
+
+    public void Dispose()
+    {
+        _input.Dispose();
+        _mask.Dispose();
+        _session.Dispose();
+    }
+}

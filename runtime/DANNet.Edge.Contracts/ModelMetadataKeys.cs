@@ -48,6 +48,9 @@ public static class ModelMetadataKeys
     /// <summary>Numeric precision of the graph: absent or <c>float32</c> for exports, <c>int8-qdq</c> for dannet-calibrate's explicitly quantised models.</summary>
     public const string Precision = "dannet.precision";
 
+    /// <summary>The <see cref="Precision"/> of an explicitly quantised model (QuantizeLinear/DequantizeLinear pairs, int8).</summary>
+    public const string PrecisionInt8Qdq = "int8-qdq";
+
     /// <summary>How an int8 model was calibrated: method, frames, data, resize, tool version (one line).</summary>
     public const string Calibration = "dannet.calibration";
 

@@ -2,10 +2,15 @@ using System.CommandLine;
 using System.Diagnostics;
 using System.Globalization;
 using DANNet.Calibration.Frames;
+using DANNet.Calibration.Measurement;
 using DANNet.Calibration.Quantization;
 using DANNet.Calibration.Statistics;
 using DANNet.Calibration.Tables;
 using DANNet.Edge.Contracts;
+using DANNet.Edge.Inference;
+using DANNet.Trainer.Data;
+using DANNet.Trainer.Evaluation;
+using DANNet.Trainer.IO;
 using Google.Protobuf;
 using Onnx;
 
@@ -18,81 +23,221 @@ internal static class CalibrateCommand
     private static readonly Option<string> Data = new("--data", "-d") { Description = "Calibration frames: a video, a folder of images (searched " +
         "recursively; a Cityscapes or Dark Zurich root works) or an image.", Required = true };
     private static readonly Option<int> Count = new("--frames", "-n") { Description = "Frames to calibrate on, spread over the data.", DefaultValueFactory = _ => 64 };
-    private static readonly Option<CalibrationMethod> Method = new("--method") { Description = "How each tensor's range is chosen: entropy (KL " +
-        "divergence, as TensorRT's EntropyCalibration2), percentile or minmax.", DefaultValueFactory = _ => CalibrationMethod.Entropy, HelpName = "entropy|percentile|minmax" };
+    private static readonly Option<CalibrationMethod> Method = new("--method") { Description = "How each tensor's range is chosen: percentile (of |x|; " +
+        "the default, chosen by measurement: docs/calibration.md), entropy (KL divergence, as TensorRT's EntropyCalibration2) or minmax.",
+        DefaultValueFactory = _ => CalibrationMethod.Percentile, HelpName = "percentile|entropy|minmax" };
     private static readonly Option<double> Percentile = new("--percentile") { Description = "With --method percentile.", DefaultValueFactory = _ => 99.99 };
     private static readonly Option<InputResize> Resize = new("--resize") { Description = "Frame → model input resize, as the runtime's Model:Resize.",
         DefaultValueFactory = _ => InputResize.Area, HelpName = "area|antialiased|linear" };
     private static readonly Option<FileInfo?> Out = new("--out", "-o") { Description = "The quantised model (default: <model>.int8.onnx)." };
     private static readonly Option<FileInfo?> Cache = new("--cache") { Description = "The TensorRT calibration cache (default: <model>.calib)." };
+    private static readonly Option<FileInfo?> Report = new("--report") { Description = "The measurement report, JSON (default: <out>.report.json)." };
+    private static readonly Option<string[]> KeepFloat = new("--keep-float") { Description = "Tensors to leave in float (names as the sensitivity " +
+        "report gives them; a Conv output keeps that Conv's weights float too). Repeat or separate with commas.", AllowMultipleArgumentsPerToken = true };
+    private static readonly Option<int> SensitivityFrames = new("--sensitivity") { Description = "Per-tensor sensitivity report on this many of the " +
+        "calibration frames: each tensor quantised alone, the share of mask pixels it changes (slow: one model per tensor). 0: no report.",
+        DefaultValueFactory = _ => 0, HelpName = "frames" };
+    private static readonly Option<int> KeepFloatTop = new("--keep-float-top") { Description = "With --sensitivity: keep the N most sensitive tensors in float.",
+        DefaultValueFactory = _ => 0 };
+    private static readonly Option<DirectoryInfo?> Eval = new("--eval") { Description = "A labelled data set root: float and int8 mIoU on it with " +
+        "dannet-train eval's code (PIL-style antialiased resize, mask scaled to the label). Without it, mask agreement on the calibration frames only." };
+    private static readonly Option<EvalLayout> Layout = new("--eval-layout") { Description = "Layout of --eval.",
+        DefaultValueFactory = _ => EvalLayout.DarkZurich, HelpName = "darkzurich|cityscapes" };
+    private static readonly Option<string> Split = new("--eval-split") { Description = "Split of --eval (Dark Zurich: val or test, night images).",
+        DefaultValueFactory = _ => "val" };
+    private static readonly Option<int> EvalImages = new("--eval-images") { Description = "Evaluate on this many images spread over the split (0: all).",
+        DefaultValueFactory = _ => 0 };
+    private static readonly Option<int> Bench = new("--bench-runs") { Description = "Timed inference runs of each model on the CPU, interleaved, after " +
+        "warm-up (0: no timing).", DefaultValueFactory = _ => 20 };
+    private static readonly Option<int> Threads = new("--threads") { Description = "ONNX Runtime intra-op threads when measuring (0: its default).",
+        DefaultValueFactory = _ => 0 };
+    private static readonly Option<bool> NoMeasure = new("--no-measure") { Description = "Only write the model and the cache: no comparison with the float model." };
 
     public static void Configure(RootCommand root)
     {
-        foreach (var o in new Option[] { Model, Data, Count, Method, Percentile, Resize, Out, Cache }) root.Options.Add(o);
-        root.SetAction(parse =>
+        foreach (var o in new Option[] { Model, Data, Count, Method, Percentile, Resize, Out, Cache, Report, KeepFloat, SensitivityFrames, KeepFloatTop,
+                     Eval, Layout, Split, EvalImages, Bench, Threads, NoMeasure })
+            root.Options.Add(o);
+        root.SetAction((parse, cancel) =>
         {
             try
             {
-                return Run(parse.GetValue(Model)!.FullName, parse.GetValue(Data)!, parse.GetValue(Count), parse.GetValue(Method), parse.GetValue(Percentile),
-                    parse.GetValue(Resize), parse.GetValue(Out)?.FullName, parse.GetValue(Cache)?.FullName, Console.Out, Console.Error);
+                var request = new CalibrationRequest(parse.GetValue(Model)!.FullName, parse.GetValue(Data)!)
+                {
+                    Frames = parse.GetValue(Count), Method = parse.GetValue(Method), Percentile = parse.GetValue(Percentile), Resize = parse.GetValue(Resize),
+                    Out = parse.GetValue(Out)?.FullName, Cache = parse.GetValue(Cache)?.FullName, Report = parse.GetValue(Report)?.FullName,
+                    KeepFloat = (parse.GetValue(KeepFloat) ?? []).SelectMany(k => k.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)).ToList(),
+                    SensitivityFrames = parse.GetValue(SensitivityFrames), KeepFloatTop = parse.GetValue(KeepFloatTop),
+                    EvalRoot = parse.GetValue(Eval)?.FullName, EvalLayout = parse.GetValue(Layout), EvalSplit = parse.GetValue(Split)!,
+                    EvalImages = parse.GetValue(EvalImages), BenchRuns = parse.GetValue(Bench), Threads = parse.GetValue(Threads), NoMeasure = parse.GetValue(NoMeasure),
+                };
+                return Task.FromResult(Run(request, Console.Out, Console.Error, cancel));
             }
-            catch (Exception ex) when (ex is IOException or InvalidDataException or ArgumentException or UnauthorizedAccessException or InvalidProtocolBufferException)
+            catch (Exception ex) when (ex is IOException or InvalidDataException or ArgumentException or UnauthorizedAccessException
+                                           or InvalidProtocolBufferException or DatasetException)
             {
                 Console.Error.WriteLine($"error: {ex.Message}");
-                return 1;
+                return Task.FromResult(1);
             }
         });
     }
 
-    internal static int Run(string modelPath, string data, int count, CalibrationMethod method, double percentile, InputResize resize,
-        string? outPath, string? cachePath, TextWriter output, TextWriter error)
+    internal static int Run(CalibrationRequest r, TextWriter output, TextWriter error, CancellationToken cancel = default)
     {
-        if (!File.Exists(modelPath)) throw new FileNotFoundException($"--model '{modelPath}' does not exist.", modelPath);
-        var model = ModelProto.Parser.ParseFrom(File.ReadAllBytes(modelPath));
+        Validate(r);
+        if (!File.Exists(r.Model)) throw new FileNotFoundException($"--model '{r.Model}' does not exist.", r.Model);
+        var model = ModelProto.Parser.ParseFrom(File.ReadAllBytes(r.Model));
         var input = model.Graph.Input.FirstOrDefault(i => i.Name == ModelContract.ImageInput)
-            ?? throw new InvalidDataException($"'{modelPath}' has no input '{ModelContract.ImageInput}': export it with dannet-train export.");
+            ?? throw new InvalidDataException($"'{r.Model}' has no input '{ModelContract.ImageInput}': export it with dannet-train export.");
         var dims = input.Type.TensorType.Shape.Dim.Select(d => d.DimValue).ToArray();
-        if (dims.Length != 4 || dims[3] != 3) throw new InvalidDataException($"'{modelPath}': input '{ModelContract.ImageInput}' is not [1,H,W,3].");
+        if (dims.Length != 4 || dims[3] != 3) throw new InvalidDataException($"'{r.Model}': input '{ModelContract.ImageInput}' is not [1,H,W,3].");
         int height = (int)dims[1], width = (int)dims[2];
         if (!model.MetadataProps.Any(p => p.Key == ModelMetadataKeys.FormatVersion))
-            error.WriteLine($"warning: '{modelPath}' carries no DANNet metadata: calibrating it as a plain model.");
+            error.WriteLine($"warning: '{r.Model}' carries no DANNet metadata: calibrating it as a plain model.");
+        // The labelled set is found before the long work starts, so that a wrong path fails in a second, not after the statistics.
+        var evalSamples = r.EvalRoot is null || r.NoMeasure ? null : EvalSamples(r);
 
         var clock = Stopwatch.StartNew();
-        var frames = CalibrationFrames.Read(data, width, height, count, resize);
+        var frames = CalibrationFrames.Read(r.Data, width, height, r.Frames, r.Resize);
         foreach (var u in frames.Unreadable.Take(5)) error.WriteLine($"warning: unreadable, skipped: {u}");
         if (frames.Unreadable.Count > 5) error.WriteLine($"warning: {frames.Unreadable.Count - 5} more unreadable frames skipped.");
-        if (frames.Frames.Count < count)
-            throw new ArgumentException($"--data '{data}' gave {frames.Frames.Count} readable frame(s) ({frames.Unreadable.Count} unreadable); " +
-                $"--frames asks for {count}. Give more data or lower --frames.");
+        if (frames.Frames.Count < r.Frames)
+            throw new ArgumentException($"--data '{r.Data}' gave {frames.Frames.Count} readable frame(s) ({frames.Unreadable.Count} unreadable); " +
+                $"--frames asks for {r.Frames}. Give more data or lower --frames.");
 
         var plan = QuantizationPlan.For(model);
-        output.WriteLine($"{Path.GetFileName(modelPath)}: {width}x{height}, {plan.Count} activation tensors to calibrate, {frames.Frames.Count} frames ({resize} resize)");
+        var unknown = r.KeepFloat.Where(k => plan.All(t => t.Name != k)).ToList();
+        if (unknown.Count > 0)
+            throw new ArgumentException($"--keep-float: {string.Join(", ", unknown.Select(u => $"'{u}'"))} is not a calibrated tensor of '{r.Model}' " +
+                $"(names as the sensitivity report gives them, e.g. '{plan[0].Name}').");
+        output.WriteLine($"{Path.GetFileName(r.Model)}: {width}x{height}, {plan.Count} activation tensors to calibrate, {frames.Frames.Count} frames ({r.Resize} resize)");
         Dictionary<string, AbsHistogram> histograms;
         using (var stats = new ActivationStatistics(model, plan))
-            histograms = stats.Collect(frames.Frames, new Progress<(int Done, int Total)>(p => error.Write($"\r  statistics {p.Done}/{p.Total} passes")));
+            histograms = stats.Collect(frames.Frames, Bar(error, "statistics", "passes"));
         error.WriteLine();
         var imageLike = plan.Where(t => t.ImageLike).Select(t => t.Name).ToHashSet(StringComparer.Ordinal);
         var scales = histograms.ToDictionary(kv => kv.Key,
-            kv => ScaleCalibration.Scale(ScaleCalibration.Threshold(kv.Value, imageLike.Contains(kv.Key) ? CalibrationMethod.MinMax : method, percentile)),
+            kv => ScaleCalibration.Scale(ScaleCalibration.Threshold(kv.Value, imageLike.Contains(kv.Key) ? CalibrationMethod.MinMax : r.Method, r.Percentile)),
             StringComparer.Ordinal);
 
-        string outFile = outPath ?? Path.ChangeExtension(modelPath, ".int8.onnx");
-        string cacheFile = cachePath ?? Path.ChangeExtension(modelPath, ".calib");
-        var quantized = QdqWriter.Quantize(model, scales);
+        IReadOnlyList<TensorSensitivity>? sensitivity = null;
+        var keep = new List<string>(r.KeepFloat);
+        if (r.SensitivityFrames > 0)
+        {
+            var picked = ImageSamples.Spread(frames.Frames.Count, r.SensitivityFrames).Select(i => frames.Frames[i]).ToList();
+            sensitivity = Sensitivity.Measure(model, plan, scales, picked, r.Threads, Bar(error, "sensitivity", "tensors"));
+            error.WriteLine();
+            output.WriteLine($"most sensitive tensors (quantised alone; share of mask pixels changed on {picked.Count} frames):");
+            foreach (var t in sensitivity.Take(Math.Max(10, r.KeepFloatTop)))
+                output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  {t.ChangedPixels * 100,8:F3} %  {t.Tensor} ({t.Role})"));
+            keep.AddRange(sensitivity.Take(r.KeepFloatTop).Select(t => t.Tensor).Where(t => !keep.Contains(t)));
+        }
+        if (keep.Count > 0) output.WriteLine($"kept in float: {string.Join(", ", keep)}");
+
+        var quantized = QdqWriter.Quantize(model, scales, keep.ToHashSet(StringComparer.Ordinal));
         // Provenance: the float model's metadata is kept; these say what was done to it.
-        string tool = typeof(CalibrateCommand).Assembly.GetCustomAttributes(typeof(System.Reflection.AssemblyInformationalVersionAttribute), false)
-            .OfType<System.Reflection.AssemblyInformationalVersionAttribute>().FirstOrDefault()?.InformationalVersion ?? "?";
-        SetMetadata(quantized, ModelMetadataKeys.Precision, "int8-qdq");
-        SetMetadata(quantized, ModelMetadataKeys.Calibration, string.Create(CultureInfo.InvariantCulture,
-            $"method={method}{(method == CalibrationMethod.Percentile ? $" percentile={percentile}" : "")} frames={frames.Frames.Count} " +
-            $"data={Path.GetFileName(Path.TrimEndingDirectorySeparator(data))} " +
-            $"resize={resize} image-tensors=minmax source={Path.GetFileName(modelPath)} dannet-calibrate={tool}"));
-        Write(outFile, quantized.ToByteArray());
-        Write(cacheFile, System.Text.Encoding.ASCII.GetBytes(TensorRtCalibrationCache.Format(scales, CacheCalibrator(method))));
+        string calibration = string.Create(CultureInfo.InvariantCulture,
+            $"method={r.Method}{(r.Method == CalibrationMethod.Percentile ? $" percentile={r.Percentile}" : "")} frames={frames.Frames.Count} " +
+            $"data={Path.GetFileName(Path.TrimEndingDirectorySeparator(r.Data))} resize={r.Resize} image-tensors=minmax" +
+            $"{(keep.Count > 0 ? $" keep-float={string.Join(',', keep)}" : "")} source={Path.GetFileName(r.Model)} dannet-calibrate={ToolVersion()}");
+        SetMetadata(quantized, ModelMetadataKeys.Precision, ModelMetadataKeys.PrecisionInt8Qdq);
+        SetMetadata(quantized, ModelMetadataKeys.Calibration, calibration);
+        AtomicFile.WriteAllBytes(r.OutFile, quantized.ToByteArray());
+        // The table has every calibrated tensor, kept-float ones too: TensorRT's implicit INT8 decides per layer itself.
+        AtomicFile.WriteAllText(r.CacheFile, TensorRtCalibrationCache.Format(scales, CacheCalibrator(r.Method)));
         output.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"wrote {outFile} ({new FileInfo(outFile).Length / 1e6:F1} MB) and {cacheFile} ({scales.Count} tensors) in {clock.Elapsed.TotalSeconds:F1} s"));
+            $"wrote {r.OutFile} ({new FileInfo(r.OutFile).Length / 1e6:F1} MB) and {r.CacheFile} ({scales.Count} tensors) in {clock.Elapsed.TotalSeconds:F1} s"));
+        if (r.NoMeasure) return 0;
+
+        var comparison = Compare(r, frames.Frames, evalSamples, error, cancel);
+        output.WriteLine();
+        output.WriteLine(CalibrationReport.Table(comparison));
+        AtomicFile.WriteAllText(r.ReportFile, CalibrationReport.Serialize(CalibrationReport.Json(comparison, calibration, sensitivity, keep)));
+        output.WriteLine($"report: {r.ReportFile}");
         return 0;
     }
+
+    private static void Validate(CalibrationRequest r)
+    {
+        if (r.Frames < 1) throw new ArgumentException($"--frames {r.Frames}: at least 1.");
+        if (!(r.Percentile > 0 && r.Percentile <= 100)) throw new ArgumentException($"--percentile {r.Percentile}: between 0 (excluded) and 100.");
+        if (r.SensitivityFrames < 0 || r.SensitivityFrames > r.Frames)
+            throw new ArgumentException($"--sensitivity {r.SensitivityFrames}: between 0 and --frames ({r.Frames}).");
+        if (r.KeepFloatTop < 0 || (r.KeepFloatTop > 0 && r.SensitivityFrames == 0))
+            throw new ArgumentException($"--keep-float-top {r.KeepFloatTop} needs --sensitivity <frames> (the ranking it takes the top of).");
+        if (r.BenchRuns < 0 || r.EvalImages < 0 || r.Threads < 0) throw new ArgumentException("--bench-runs, --eval-images and --threads are 0 or more.");
+        if (string.Equals(Path.GetFullPath(r.OutFile), Path.GetFullPath(r.Model), StringComparison.Ordinal))
+            throw new ArgumentException($"--out '{r.OutFile}' is the float model itself: choose another file.");
+    }
+
+    private static IReadOnlyList<LabelledSample> EvalSamples(CalibrationRequest r)
+    {
+        var all = r.EvalLayout == EvalLayout.Cityscapes
+            ? new CityscapesDataset(r.EvalRoot!, r.EvalSplit).Samples
+            : DarkZurichDataset.LabelledNight(r.EvalRoot!, r.EvalSplit).Samples;
+        return r.EvalImages == 0 || r.EvalImages >= all.Count ? all : ImageSamples.Spread(all.Count, r.EvalImages).Select(i => all[i]).ToList();
+    }
+
+    /// <summary>Float against int8 in one run: the same images through both (mIoU with eval's code, agreement), then interleaved timing.</summary>
+    private static Comparison Compare(CalibrationRequest r, IReadOnlyList<byte[]> frames, IReadOnlyList<LabelledSample>? samples, TextWriter error,
+        CancellationToken cancel)
+    {
+        EvaluationResult? floatEval = null, int8Eval = null;
+        MaskAgreement agreement;
+        string agreementOn;
+        if (samples is not null)
+        {
+            using var f = new OnnxSegmenter(r.Model, r.Threads);
+            using var q = new OnnxSegmenter(r.OutFile, r.Threads);
+            var bar = Bar(error, "evaluation", "images");
+            var (results, agree) = MaskEvaluation.Evaluate(new Func<OpenCvSharp.Mat, OpenCvSharp.Mat>[] { f.Segment, q.Segment }, $"{r.EvalRoot} ({r.EvalSplit})", samples,
+                (i, n) => bar.Report((i, n)), cancel);
+            error.WriteLine();
+            (floatEval, int8Eval, agreement, agreementOn) = (results[0], results[1], agree[1], $"{samples.Count} {r.EvalSplit} images");
+        }
+        else
+        {
+            using var f = SegmentationSession.OpenCpu(r.Model, r.Threads);
+            using var q = SegmentationSession.OpenCpu(r.OutFile, r.Threads);
+            var a = Sensitivity.Masks(f, frames);
+            var b = Sensitivity.Masks(q, frames);
+            long equal = 0, pixels = 0;
+            (double Fraction, int Index) worst = (1, 0);
+            for (int i = 0; i < a.Count; i++)
+            {
+                long same = 0;
+                for (int p = 0; p < a[i].Length; p++) if (a[i][p] == b[i][p]) same++;
+                equal += same;
+                pixels += a[i].Length;
+                if ((double)same / a[i].Length < worst.Fraction) worst = ((double)same / a[i].Length, i);
+            }
+            agreement = new MaskAgreement(pixels, equal, worst.Fraction, $"calibration frame {worst.Index}");
+            agreementOn = $"{frames.Count} calibration frames at the model's size";
+        }
+        Latency? floatLatency = null, int8Latency = null;
+        if (r.BenchRuns > 0)
+        {
+            using var f = SegmentationSession.OpenCpu(r.Model, r.Threads);
+            using var q = SegmentationSession.OpenCpu(r.OutFile, r.Threads);
+            var latency = ModelTiming.Interleaved([f, q], frames[0], r.BenchRuns, progress: Bar(error, "timing", "runs"));
+            error.WriteLine();
+            (floatLatency, int8Latency) = (latency[0], latency[1]);
+        }
+        return new Comparison(r.Model, r.OutFile, new FileInfo(r.Model).Length, new FileInfo(r.OutFile).Length, floatEval, int8Eval, agreement, agreementOn,
+            floatLatency, int8Latency, r.Threads);
+    }
+
+    /// <summary>A one-line progress counter, written synchronously (<see cref="Progress{T}"/> would post to the thread pool, out of order).</summary>
+    private static IProgress<(int Done, int Total)> Bar(TextWriter error, string what, string unit) => new Counter(error, what, unit);
+
+    private sealed class Counter(TextWriter error, string what, string unit) : IProgress<(int Done, int Total)>
+    {
+        public void Report((int Done, int Total) p) => error.Write($"\r  {what} {p.Done}/{p.Total} {unit}");
+    }
+
+    private static string ToolVersion() =>
+        typeof(CalibrateCommand).Assembly.GetCustomAttributes(typeof(System.Reflection.AssemblyInformationalVersionAttribute), false)
+            .OfType<System.Reflection.AssemblyInformationalVersionAttribute>().FirstOrDefault()?.InformationalVersion ?? "?";
 
     private static void SetMetadata(ModelProto model, string key, string value)
     {
@@ -102,11 +247,4 @@ internal static class CalibrateCommand
     }
 
     private static string CacheCalibrator(CalibrationMethod method) => method == CalibrationMethod.MinMax ? "MinMaxCalibration" : "EntropyCalibration2";
-
-    private static void Write(string path, byte[] bytes)
-    {
-        string temp = path + ".tmp-" + Guid.NewGuid().ToString("N");
-        File.WriteAllBytes(temp, bytes);
-        File.Move(temp, path, overwrite: true);
-    }
 }

@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Runtime.InteropServices;
 using System.Text.RegularExpressions;
 using DANNet.Edge.Configuration;
+using DANNet.Edge.Contracts;
 using Microsoft.Extensions.Logging;
 using Microsoft.ML.OnnxRuntime;
 
@@ -18,6 +19,11 @@ internal static class ExecutionProviders
     {
         var providers = options.Providers.Select(ExecutionProviderNames.Parse).ToArray();
         var failures = new List<string>();
+        // A model quantised by dannet-calibrate carries its scales in Q/DQ pairs: TensorRT must be in INT8 mode to build it
+        // as int8 (explicit quantization), and a calibration table would only duplicate (or contradict) those scales.
+        bool qdq = providers.Contains(ExecutionProvider.TensorRt) && IsQdq(path);
+        if (qdq) log.LogInformation("{Path} is an explicitly quantised (Q/DQ) model: TensorRT runs it in INT8 with the model's own scales{Ignored}",
+            path, options.TensorRt.Int8CalibrationTable.Length > 0 ? $" (Model:TensorRt:Int8CalibrationTable '{options.TensorRt.Int8CalibrationTable}' is not used)" : "");
         for (int i = 0; i < providers.Length; i++)
         {
             var provider = providers[i];
@@ -30,7 +36,7 @@ internal static class ExecutionProviders
             };
             try
             {
-                Append(sessionOptions, provider, options);
+                Append(sessionOptions, provider, options, qdq);
                 // TensorRT hands the nodes it cannot take to the next GPU provider if one is listed.
                 if (provider == ExecutionProvider.TensorRt && providers.Skip(i + 1).Contains(ExecutionProvider.Cuda)) TryAppend(sessionOptions, ExecutionProvider.Cuda, options, log);
                 var session = new InferenceSession(path, sessionOptions);
@@ -52,13 +58,17 @@ internal static class ExecutionProviders
         throw new InvalidOperationException($"No execution provider could run '{path}': {string.Join("; ", failures)}. Add cpu to Model:Providers as the last resort.");
     }
 
+    /// <summary>Whether the file at <paramref name="path"/> declares itself an explicitly quantised model (dannet.precision int8-qdq).</summary>
+    internal static bool IsQdq(string path) =>
+        File.Exists(path) && OnnxFileMetadata.Read(path).GetValueOrDefault(ModelMetadataKeys.Precision) == ModelMetadataKeys.PrecisionInt8Qdq;
+
     private static void TryAppend(SessionOptions o, ExecutionProvider provider, ModelOptions options, ILogger log)
     {
-        try { Append(o, provider, options); }
+        try { Append(o, provider, options, qdq: false); }
         catch (OnnxRuntimeException ex) { log.LogWarning("{Provider} behind TensorRT is unavailable: {Reason}", provider.Name(), Reason(provider, ex)); }
     }
 
-    private static void Append(SessionOptions o, ExecutionProvider provider, ModelOptions options)
+    private static void Append(SessionOptions o, ExecutionProvider provider, ModelOptions options, bool qdq)
     {
         string device = options.DeviceId.ToString(CultureInfo.InvariantCulture);
         switch (provider)
@@ -66,7 +76,7 @@ internal static class ExecutionProviders
             case ExecutionProvider.TensorRt:
                 using (var trt = new OrtTensorRTProviderOptions())
                 {
-                    trt.UpdateOptions(TensorRtSettings(options));
+                    trt.UpdateOptions(TensorRtSettings(options, qdq));
                     o.AppendExecutionProvider_Tensorrt(trt);
                 }
                 break;
@@ -84,19 +94,22 @@ internal static class ExecutionProviders
         }
     }
 
-    /// <summary>ONNX Runtime's TensorRT options for <paramref name="options"/> (the trt_* keys of its documentation).</summary>
-    public static Dictionary<string, string> TensorRtSettings(ModelOptions options)
+    /// <summary>
+    /// ONNX Runtime's TensorRT options for <paramref name="options"/> (the trt_* keys of its documentation). For a Q/DQ model
+    /// (<paramref name="qdq"/>) INT8 is on whatever Model:TensorRt:Int8 says, and no calibration table is passed.
+    /// </summary>
+    public static Dictionary<string, string> TensorRtSettings(ModelOptions options, bool qdq = false)
     {
         var t = options.TensorRt;
         var s = new Dictionary<string, string>
         {
             ["device_id"] = options.DeviceId.ToString(CultureInfo.InvariantCulture),
             ["trt_fp16_enable"] = t.Fp16 ? "1" : "0",
-            ["trt_int8_enable"] = t.Int8 ? "1" : "0",
+            ["trt_int8_enable"] = t.Int8 || qdq ? "1" : "0",
             ["trt_max_workspace_size"] = ((long)t.WorkspaceMb * 1024 * 1024).ToString(CultureInfo.InvariantCulture),
             ["trt_builder_optimization_level"] = t.BuilderOptimizationLevel.ToString(CultureInfo.InvariantCulture),
         };
-        if (t.Int8 && t.Int8CalibrationTable.Length > 0)
+        if (t.Int8 && !qdq && t.Int8CalibrationTable.Length > 0)
         {
             // dannet-calibrate writes TensorRT's own cache format (TRT-<version>-<calibrator>, then tensor: <hex scale>),
             // so the provider is told the table is native rather than ONNX Runtime's flatbuffers table.

@@ -1,7 +1,10 @@
+using System.Text.Json;
 using DANNet.Calibration.Cli;
 using DANNet.Calibration.Statistics;
 using DANNet.Calibration.Tables;
 using DANNet.Edge.Contracts;
+using DANNet.Edge.Inference;
+using DANNet.Trainer.Evaluation;
 using Google.Protobuf;
 using OpenCvSharp;
 
@@ -49,7 +52,7 @@ public sealed class CalibrateCommandTests : IDisposable
         string model = Model(withMetadata: true), frames = Frames(good: 3, corrupt: 1);
         var output = new StringWriter();
         var error = new StringWriter();
-        Assert.Equal(0, CalibrateCommand.Run(model, frames, 3, CalibrationMethod.Percentile, 99.99, InputResize.Area, null, null, output, error));
+        Assert.Equal(0, CalibrateCommand.Run(new CalibrationRequest(model, frames) { Frames = 3, Method = CalibrationMethod.Percentile, NoMeasure = true }, output, error));
         string quantised = Path.Combine(_dir, "tiny.int8.onnx"), cache = Path.Combine(_dir, "tiny.calib");
         Assert.True(File.Exists(quantised) && File.Exists(cache));
         Assert.Contains("bad0.png", error.ToString());
@@ -60,8 +63,10 @@ public sealed class CalibrateCommandTests : IDisposable
         Assert.All(scales.Values, s => Assert.True(s > 0));
         // The image tensor is calibrated by its range whatever the method: the same scale as a min-max run gives it.
         string minmaxCache = Path.Combine(_dir, "minmax.calib");
-        Assert.Equal(0, CalibrateCommand.Run(model, frames, 3, CalibrationMethod.MinMax, 99.99, InputResize.Area, Path.Combine(_dir, "minmax.onnx"), minmaxCache,
-            new StringWriter(), new StringWriter()));
+        Assert.Equal(0, CalibrateCommand.Run(new CalibrationRequest(model, frames)
+        {
+            Frames = 3, Method = CalibrationMethod.MinMax, Out = Path.Combine(_dir, "minmax.onnx"), Cache = minmaxCache, NoMeasure = true,
+        }, new StringWriter(), new StringWriter()));
         var minmax = TensorRtCalibrationCache.Parse(File.ReadAllText(minmaxCache), minmaxCache).Scales;
         Assert.Equal(minmax["x"], scales["x"]);
         Assert.Equal("MinMaxCalibration", TensorRtCalibrationCache.Parse(File.ReadAllText(minmaxCache), minmaxCache).Calibrator);
@@ -78,7 +83,7 @@ public sealed class CalibrateCommandTests : IDisposable
     {
         string model = Model(withMetadata: true), frames = Frames(good: 2, corrupt: 1);
         var ex = Assert.Throws<ArgumentException>(() =>
-            CalibrateCommand.Run(model, frames, 5, CalibrationMethod.Entropy, 99.99, InputResize.Area, null, null, new StringWriter(), new StringWriter()));
+            CalibrateCommand.Run(new CalibrationRequest(model, frames) { Frames = 5, Method = CalibrationMethod.Entropy }, new StringWriter(), new StringWriter()));
         Assert.Contains("gave 2 readable frame(s) (1 unreadable); --frames asks for 5", ex.Message);
         Assert.False(File.Exists(Path.Combine(_dir, "tiny.int8.onnx")));
     }
@@ -88,11 +93,128 @@ public sealed class CalibrateCommandTests : IDisposable
     {
         string model = Model(withMetadata: false), frames = Frames(good: 2, corrupt: 0);
         var error = new StringWriter();
-        Assert.Equal(0, CalibrateCommand.Run(model, frames, 2, CalibrationMethod.MinMax, 99.99, InputResize.Linear, null, null, new StringWriter(), error));
+        Assert.Equal(0, CalibrateCommand.Run(new CalibrationRequest(model, frames) { Frames = 2, Method = CalibrationMethod.MinMax, Resize = InputResize.Linear, NoMeasure = true },
+            new StringWriter(), error));
         Assert.Contains("carries no DANNet metadata", error.ToString());
         Assert.StartsWith("TRT-", File.ReadAllText(Path.Combine(_dir, "plain.calib")));
         var missing = Assert.Throws<FileNotFoundException>(() =>
-            CalibrateCommand.Run(Path.Combine(_dir, "none.onnx"), frames, 2, CalibrationMethod.MinMax, 99.99, InputResize.Area, null, null, new StringWriter(), new StringWriter()));
+            CalibrateCommand.Run(new CalibrationRequest(Path.Combine(_dir, "none.onnx"), frames) { Frames = 2 }, new StringWriter(), new StringWriter()));
         Assert.Contains("none.onnx", missing.Message);
+    }
+
+    /// <summary>A Dark Zurich layout with <paramref name="count"/> labelled night images (road, sidewalk, building, wall and ignored pixels).</summary>
+    private string LabelledNight(int count)
+    {
+        string root = Path.Combine(_dir, "dz");
+        string images = Path.Combine(root, "rgb_anon", "val", "night", "GOPR0001"), labels = Path.Combine(root, "gt", "val", "night", "GOPR0001");
+        Directory.CreateDirectory(images);
+        Directory.CreateDirectory(labels);
+        byte[] labelIds = [7, 8, 11, 12, 0];
+        for (int i = 0; i < count; i++)
+        {
+            using var image = new Mat(30, 40, MatType.CV_8UC3);
+            Cv2.Randu(image, new Scalar(0, 0, 0), new Scalar(256, 256, 256));
+            using var label = new Mat(30, 40, MatType.CV_8UC1);
+            for (int y = 0; y < 30; y++)
+                for (int x = 0; x < 40; x++) label.Set(y, x, labelIds[(x / 8 + y / 10 + i) % labelIds.Length]);
+            Cv2.ImWrite(Path.Combine(images, $"GOPR0001_frame_{i:D6}_rgb_anon.png"), image);
+            Cv2.ImWrite(Path.Combine(labels, $"GOPR0001_frame_{i:D6}_gt_labelIds.png"), label);
+        }
+        return root;
+    }
+
+    [Fact]
+    public void Measuring_evaluates_float_and_int8_with_evals_code_and_reports_agreement_and_latency()
+    {
+        string model = Model(withMetadata: true), frames = Frames(good: 3, corrupt: 0), root = LabelledNight(3);
+        var output = new StringWriter();
+        var request = new CalibrationRequest(model, frames) { Frames = 3, EvalRoot = root, BenchRuns = 6, Threads = 1 };
+        Assert.Equal(0, CalibrateCommand.Run(request, output, new StringWriter()));
+        using var report = JsonDocument.Parse(File.ReadAllText(Path.Combine(_dir, "tiny.int8.report.json")));
+        var r = report.RootElement;
+
+        // The same evaluation, done here independently with eval's code, gives the same numbers exactly.
+        var samples = DANNet.Trainer.Data.DarkZurichDataset.LabelledNight(root, "val").Samples;
+        using var f = new OnnxSegmenter(model, 1);
+        using var q = new OnnxSegmenter(request.OutFile, 1);
+        var (results, agreement) = MaskEvaluation.Evaluate(new Func<Mat, Mat>[] { f.Segment, q.Segment }, "x", samples);
+        Assert.Equal(Math.Round(results[0].MeanIoU, 6), r.GetProperty("float").GetProperty("evaluation").GetProperty("miou").GetDouble());
+        Assert.Equal(Math.Round(results[1].MeanIoU, 6), r.GetProperty("int8").GetProperty("evaluation").GetProperty("miou").GetDouble());
+        Assert.Equal(3, r.GetProperty("int8").GetProperty("evaluation").GetProperty("images").GetInt32());
+        var agree = r.GetProperty("mask_agreement");
+        Assert.Equal(3L * 30 * 40, agree.GetProperty("pixels").GetInt64());
+        Assert.Equal(agreement[1].Equal, agree.GetProperty("equal").GetInt64());
+        Assert.Equal(agreement[0].Pixels, agreement[0].Equal); // the float model agrees with itself everywhere
+        Assert.Equal(Math.Round(100 * (results[0].MeanIoU - results[1].MeanIoU), 3), r.GetProperty("miou_drop_points").GetDouble());
+
+        foreach (var which in new[] { "float", "int8" })
+        {
+            var latency = r.GetProperty(which).GetProperty("latency");
+            Assert.Equal(6, latency.GetProperty("runs").GetInt32());
+            Assert.True(latency.GetProperty("min_ms").GetDouble() <= latency.GetProperty("p50_ms").GetDouble());
+            Assert.True(latency.GetProperty("p50_ms").GetDouble() <= latency.GetProperty("max_ms").GetDouble());
+        }
+        Assert.Equal(new FileInfo(model).Length, r.GetProperty("float").GetProperty("bytes").GetInt64());
+        string table = output.ToString();
+        Assert.Contains("mIoU (3 images)", table);
+        Assert.Contains("mask agreement", table);
+        Assert.Contains("inference p50 (cpu, 1 threads)", table);
+    }
+
+    [Fact]
+    public void Without_labels_agreement_is_measured_on_the_calibration_frames()
+    {
+        string model = Model(withMetadata: true), frames = Frames(good: 2, corrupt: 0);
+        Assert.Equal(0, CalibrateCommand.Run(new CalibrationRequest(model, frames) { Frames = 2, BenchRuns = 0, Threads = 1 }, new StringWriter(), new StringWriter()));
+        using var report = JsonDocument.Parse(File.ReadAllText(Path.Combine(_dir, "tiny.int8.report.json")));
+        var r = report.RootElement;
+        Assert.Equal(JsonValueKind.Null, r.GetProperty("float").GetProperty("evaluation").ValueKind);
+        Assert.Equal(JsonValueKind.Null, r.GetProperty("int8").GetProperty("latency").ValueKind);
+        var agree = r.GetProperty("mask_agreement");
+        Assert.Equal(2L * 8 * 12, agree.GetProperty("pixels").GetInt64()); // at the model's input size
+        Assert.Contains("calibration frames", agree.GetProperty("on").GetString());
+        Assert.InRange(agree.GetProperty("equal").GetInt64(), 0, 2L * 8 * 12);
+    }
+
+    [Fact]
+    public void The_sensitivity_report_ranks_every_tensor_and_the_most_sensitive_stay_float()
+    {
+        string model = Model(withMetadata: true), frames = Frames(good: 3, corrupt: 0);
+        var output = new StringWriter();
+        var request = new CalibrationRequest(model, frames) { Frames = 3, SensitivityFrames = 2, KeepFloatTop = 1, KeepFloat = ["c1"], BenchRuns = 0, Threads = 1 };
+        Assert.Equal(0, CalibrateCommand.Run(request, output, new StringWriter()));
+        using var report = JsonDocument.Parse(File.ReadAllText(request.ReportFile));
+        var ranked = report.RootElement.GetProperty("sensitivity").EnumerateArray()
+            .Select(t => (Tensor: t.GetProperty("tensor").GetString()!, Changed: t.GetProperty("changed_pixels").GetDouble())).ToList();
+        Assert.Equal(["c1", "c2", "r1", "x"], ranked.Select(t => t.Tensor).Order(StringComparer.Ordinal).ToArray());
+        Assert.Equal(ranked.Select(t => t.Changed).OrderDescending(), ranked.Select(t => t.Changed));
+        Assert.All(ranked, t => Assert.InRange(t.Changed, 0, 1));
+        // Kept: the one named, and the top of the ranking (once, if they are the same tensor).
+        var kept = report.RootElement.GetProperty("kept_float").EnumerateArray().Select(k => k.GetString()!).ToList();
+        Assert.Equal(new[] { "c1", ranked[0].Tensor }.Distinct(), kept);
+        var quantised = Onnx.ModelProto.Parser.ParseFrom(File.ReadAllBytes(request.OutFile));
+        foreach (var k in kept) Assert.DoesNotContain(quantised.Graph.Node, n => n.OpType == "QuantizeLinear" && n.Input[0] == k);
+        Assert.Contains(quantised.Graph.Node, n => n.OpType == "QuantizeLinear");
+        Assert.Contains("keep-float=" + string.Join(',', kept), quantised.MetadataProps.Single(p => p.Key == ModelMetadataKeys.Calibration).Value);
+        Assert.Contains("most sensitive tensors", output.ToString());
+    }
+
+    [Fact]
+    public void Keep_float_names_and_option_combinations_are_checked_before_any_work()
+    {
+        string model = Model(withMetadata: true), frames = Frames(good: 2, corrupt: 0);
+        var unknown = Assert.Throws<ArgumentException>(() => CalibrateCommand.Run(new CalibrationRequest(model, frames) { Frames = 2, KeepFloat = ["conv9"] },
+            new StringWriter(), new StringWriter()));
+        Assert.Contains("'conv9' is not a calibrated tensor", unknown.Message);
+        var top = Assert.Throws<ArgumentException>(() => CalibrateCommand.Run(new CalibrationRequest(model, frames) { Frames = 2, KeepFloatTop = 3 },
+            new StringWriter(), new StringWriter()));
+        Assert.Contains("--keep-float-top 3 needs --sensitivity", top.Message);
+        var self = Assert.Throws<ArgumentException>(() => CalibrateCommand.Run(new CalibrationRequest(model, frames) { Frames = 2, Out = model },
+            new StringWriter(), new StringWriter()));
+        Assert.Contains("is the float model itself", self.Message);
+        var noSet = Assert.Throws<DANNet.Trainer.Data.DatasetException>(() => CalibrateCommand.Run(
+            new CalibrationRequest(model, frames) { Frames = 2, EvalRoot = Path.Combine(_dir, "nowhere") }, new StringWriter(), new StringWriter()));
+        Assert.Contains("nowhere", noSet.Message);
+        Assert.False(File.Exists(Path.Combine(_dir, "tiny.int8.onnx")));
     }
 }

@@ -4,7 +4,7 @@ namespace DANNet.Edge;
 public static class EdgeDefaults
 {
     /// <summary>File name of the embedded default model (models/README.md is its card).</summary>
-    public const string ModelFileName = "dannet-synthnight-pspnet-r18-w0.5-l16-272x480.onnx";
+    public const string ModelFileName = "dannet-synthnight-pspnet-r18i-l16-272x480-int8.onnx";
 
     /// <summary>The embedded default model, shipped next to the binary under models/.</summary>
     public static string ModelPath => Path.Combine(AppContext.BaseDirectory, "models", ModelFileName);

@@ -1,20 +1,24 @@
 #!/usr/bin/env bash
 # The README's benchmark pictures, from the runs of trainer/benchmarks/synthnight_adaptation.sh:
-#   docs/images/benchmark/night-test-example.png   SynthNight night-test: source-only, DANNet, oracle, label
+#   docs/images/benchmark/night-test-example.png   SynthNight night-test: source-only, DANNet, the embedded int8 DANNet, oracle, label
 #   docs/images/benchmark/real-street.png          a real street photo (OpenCV's sample leuvenA.jpg, Apache-2.0 /
 #                                                  BSD-3-Clause, from Debian's opencv-doc): the previous embedded
-#                                                  model and the new runs
+#                                                  model (from git history), the embedded int8 model, the runs
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/../.."
 OUT=${OUT:-out/benchmark-imagenet}
 DATA=${DATA:-$OUT/synthnight}
 BIN=${BIN:-trainer/DANNet.Trainer/bin/Release/net10.0}
-OLD=${OLD:-models/dannet-synthnight-pspnet-r18-w0.5-l16-272x480.onnx}
+EMBEDDED=${EMBEDDED:-models/dannet-synthnight-pspnet-r18i-l16-272x480-int8.onnx}
+OLD=${OLD:-out/previous-embedded-model.onnx}
+# The random-init model the int8 one replaced lives in the git history only.
+[ -f "$OLD" ] || git show ca07ef1:models/dannet-synthnight-pspnet-r18-w0.5-l16-272x480.onnx > "$OLD"
 [ -n "${NO_BUILD:-}" ] || dotnet build trainer/DANNet.Trainer -c Release -v q -nologo >/dev/null
 T=(dotnet "$BIN/dannet-train.dll")
 
 "${T[@]}" compare --data "$DATA/dark_zurich" --split test --count 3 \
-  --model "source-only=$OUT/source-only" --model "DANNet=$OUT/dannet" --model "oracle (night labels)=$OUT/oracle" \
+  --model "source-only=$OUT/source-only" --model "DANNet=$OUT/dannet" --model "DANNet int8 (embedded)=$EMBEDDED" \
+  --model "oracle (night labels)=$OUT/oracle" \
   --out docs/images/benchmark/night-test-example.png
 
 photo=out/opencv-samples/usr/share/doc/opencv-doc/examples/data/leuvenA.jpg
@@ -24,4 +28,5 @@ if [ ! -f "$photo" ]; then
 fi
 "${T[@]}" compare --input "$photo" --tile-width 360 \
   --model "previous embedded model=$OLD" --model "source-only (pretrained)=$OUT/source-only" --model "DANNet (pretrained)=$OUT/dannet" \
+  --model "embedded int8 model=$EMBEDDED" \
   --out docs/images/benchmark/real-street.png

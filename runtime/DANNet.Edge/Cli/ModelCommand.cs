@@ -1,5 +1,6 @@
 using System.CommandLine;
 using System.Globalization;
+using DANNet.Edge.Contracts;
 using DANNet.Edge.Inference;
 
 namespace DANNet.Edge.Cli;
@@ -42,6 +43,8 @@ internal static class ModelCommand
         output.WriteLine($"  input         image uint8 [1,{info.Height},{info.Width},3] BGR");
         output.WriteLine($"  output        mask uint8 [1,{info.Height},{info.Width}]{(info.ExtraOutputs.Count > 0 ? " + " + string.Join(", ", info.ExtraOutputs) : "")}");
         output.WriteLine($"  classes       {info.Classes.Count}: {string.Join(", ", info.Classes)}");
+        output.WriteLine($"  precision     {info.Metadata.GetValueOrDefault(ModelMetadataKeys.Precision, "float32")}" +
+            (info.Metadata.TryGetValue(ModelMetadataKeys.Calibration, out var calibration) ? $" ({calibration})" : ""));
         foreach (var (key, value) in info.Metadata.OrderBy(kv => kv.Key, StringComparer.Ordinal))
             if (key is "dannet.source" or "dannet.exporter_version" or "dannet.config_hash" && value.Length > 0) output.WriteLine($"  {key[7..],-13} {value}");
         if (frames == 0) return 0;

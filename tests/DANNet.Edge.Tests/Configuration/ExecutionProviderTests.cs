@@ -58,7 +58,10 @@ public sealed class ExecutionProviderTests
             using (var session = new Microsoft.ML.OnnxRuntime.InferenceSession(path))
                 Assert.Equal(session.ModelMetadata.CustomMetadataMap.OrderBy(kv => kv.Key), DANNet.Edge.Inference.OnnxFileMetadata.Read(path).OrderBy(kv => kv.Key));
             Assert.True(DANNet.Edge.Inference.ExecutionProviders.IsQdq(path));
-            Assert.False(DANNet.Edge.Inference.ExecutionProviders.IsQdq(EdgeDefaults.ModelPath));
+            string plain = Path.Combine(dir, "float.onnx");
+            File.WriteAllBytes(plain, Google.Protobuf.MessageExtensions.ToByteArray(DANNet.Edge.Tests.Calibration.QdqWriterTests.TinyNet()));
+            Assert.False(DANNet.Edge.Inference.ExecutionProviders.IsQdq(plain));
+            Assert.True(DANNet.Edge.Inference.ExecutionProviders.IsQdq(EdgeDefaults.ModelPath)); // the embedded model is dannet-calibrate's
 
             // Cut short: an error naming the file, at whichever byte the cut falls.
             foreach (int cut in new[] { 1, bytes.Length / 2, bytes.Length - 3 })

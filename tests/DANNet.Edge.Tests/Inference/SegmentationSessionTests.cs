@@ -14,11 +14,14 @@ public sealed class SegmentationSessionTests
         Assert.InRange(new FileInfo(EdgeDefaults.ModelPath).Length, 1_000_000, 50_000_000);
         using var session = SegmentationSession.OpenCpu(EdgeDefaults.ModelPath, threads: 1);
         Assert.Equal((272, 480), (session.Info.Height, session.Info.Width));
-        Assert.Equal("pspnet-r18-w0.5-l16", session.Info.Architecture);
+        Assert.Equal("pspnet-r18i-l16", session.Info.Architecture);
         Assert.True(session.Info.Relighting);
         Assert.Equal(CityscapesClasses.Names, session.Info.Classes);
         Assert.Equal(CityscapesClasses.All.Select(c => c.Color), session.Info.Palette);
         Assert.Empty(session.Info.ExtraOutputs);
+        // dannet-calibrate's mixed-precision int8 model (models/README.md): its provenance travels with it.
+        Assert.Equal(ModelMetadataKeys.PrecisionInt8Qdq, session.Info.Metadata[ModelMetadataKeys.Precision]);
+        Assert.Contains("method=Percentile", session.Info.Metadata[ModelMetadataKeys.Calibration]);
     }
 
     [Fact]

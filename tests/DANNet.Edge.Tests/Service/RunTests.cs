@@ -27,7 +27,7 @@ public sealed class RunTests : IDisposable
         using var reader = MaskRingReader.Open(ring);
         Assert.Equal(WriterState.Stopped, reader.WriterStatus(TimeSpan.FromSeconds(5)));
         Assert.True(reader.FramesPublished >= 6);
-        Assert.Equal("pspnet-r18-w0.5-l16", reader.Model);
+        Assert.Equal("pspnet-r18i-l16", reader.Model);
         Assert.Equal((480, 272), (reader.Geometry.Width, reader.Geometry.Height));
         var mask = new byte[reader.Geometry.MaskBytes];
         Assert.Equal(ReadStatus.Frame, reader.TryReadLatest(mask, out var frame));

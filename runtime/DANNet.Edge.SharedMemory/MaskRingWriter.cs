@@ -18,11 +18,16 @@ public sealed unsafe class MaskRingWriter : IDisposable
     private int _openSlot = -1;
     private bool _disposed;
 
-    private MaskRingWriter(string path, RingGeometry geometry, MappedFile file, ulong generation)
+    private readonly Microsoft.Win32.SafeHandles.SafeFileHandle _handle;
+    private readonly int _lockFd;
+
+    private MaskRingWriter(string path, RingGeometry geometry, MappedFile file, Microsoft.Win32.SafeHandles.SafeFileHandle handle, int lockFd, ulong generation)
     {
         Path = path;
         Geometry = geometry;
         _file = file;
+        _handle = handle;
+        _lockFd = lockFd;
         Generation = generation;
         _heartbeat = new Timer(_ => Beat(), null, TimeSpan.FromMilliseconds(100), TimeSpan.FromMilliseconds(100));
     }
@@ -35,56 +40,143 @@ public sealed unsafe class MaskRingWriter : IDisposable
     public ulong Published => _nextFrameId - 1;
 
     /// <summary>
-    /// Creates the ring at <paramref name="path"/> (typically /dev/shm/dannet-edge): refuses when a
-    /// live writer owns it, otherwise builds the new file under a temporary name and renames it into
-    /// place, so a reader still mapping an old file sees that file's heartbeat stop.
+    /// Creates the ring at <paramref name="path"/> (by default /dev/shm/dannet-edge/masks) so that no other
+    /// user can pre-empt, redirect or replace it (docs/shm-layout.md, "Security"): the ring's folder is
+    /// the writer's own (made with <see cref="RingAccess.DirectoryMode"/> when missing, else it must be a real
+    /// folder of this user that nobody else can write to); <c>&lt;name&gt;.lock</c> in it is held with
+    /// <c>flock</c> for the writer's life, so exactly one writer runs; the file is built under a fresh
+    /// name created with O_EXCL|O_NOFOLLOW, given its mode and group explicitly, and renamed into place
+    /// (a reader still on an old file sees its heartbeat stop). Whatever is at the path must be this
+    /// user's ring of this or an older layout, or a leftover shorter than a header; anything else is refused.
     /// </summary>
-    public static MaskRingWriter Create(string path, RingGeometry geometry, RingDescription description, TimeSpan? staleAfter = null)
+    public static MaskRingWriter Create(string path, RingGeometry geometry, RingDescription description, RingAccess? access = null)
     {
         geometry.Validate();
+        access ??= new RingAccess();
+        access.Validate();
         if (description.ClassNames.Count != geometry.ClassCount || description.PaletteRgb.Count != geometry.ClassCount)
             throw new ArgumentException($"The ring describes {geometry.ClassCount} classes but got {description.ClassNames.Count} names and {description.PaletteRgb.Count} colours.");
+        if (!OperatingSystem.IsLinux()) throw new PlatformNotSupportedException("The mask ring is a Linux shared-memory file.");
         string full = System.IO.Path.GetFullPath(path);
-        string dir = System.IO.Path.GetDirectoryName(full)!;
-        if (!Directory.Exists(dir)) throw new DirectoryNotFoundException($"Cannot create the mask ring '{full}': folder '{dir}' does not exist.");
-        RefuseIfLiveWriter(full, staleAfter ?? TimeSpan.FromSeconds(2));
-
-        string temp = $"{full}.tmp-{Environment.ProcessId}";
-        var stream = new FileStream(temp, FileMode.Create, FileAccess.ReadWrite, FileShare.ReadWrite | FileShare.Delete);
+        string name = System.IO.Path.GetFileName(full);
+        if (name.Length == 0 || name.StartsWith('.')) throw new ArgumentException($"'{path}' does not name a ring file (no name, or a hidden one).");
+        uint? gid = access.GroupId();
+        using var folder = RingFolder.OpenForWriter(System.IO.Path.GetDirectoryName(full)!, access, gid);
+        int lockFd = AcquireWriterLock(folder, name, full, access, gid);
+        int fd = -1;
+        string? temp = null;
         MappedFile? file = null;
+        Microsoft.Win32.SafeHandles.SafeFileHandle? handle = null;
         try
         {
-            stream.SetLength(geometry.FileSize);
+            RefuseForeignFile(folder, name, full);
+            folder.RemoveLeftovers("." + name + ".new-");
+            temp = "." + name + ".new-" + Convert.ToHexString(System.Security.Cryptography.RandomNumberGenerator.GetBytes(8)).ToLowerInvariant();
+            fd = Posix.OpenAt(folder.Fd, temp, Posix.ORdWr | Posix.OCreat | Posix.OExcl | Posix.ONoFollow, 0x180);
+            if (fd < 0) throw Failure(-fd, $"creating '{System.IO.Path.Combine(folder.Path, temp)}'");
+            Apply(fd, access, gid, full);
+            Check(Posix.Ftruncate(fd, geometry.FileSize), $"sizing '{full}' to {geometry.FileSize} bytes");
+            handle = new Microsoft.Win32.SafeHandles.SafeFileHandle(fd, ownsHandle: true);
+            fd = -1;
+            var stream = new FileStream(handle, FileAccess.ReadWrite);
             file = MappedFile.Open(stream, writable: true);
             ulong generation = NewGeneration();
             WriteHeader(file, geometry, description, generation);
-            File.Move(temp, full, overwrite: true);
-            return new MaskRingWriter(full, geometry, file, generation);
+            Check(Posix.RenameAt(folder.Fd, temp, name), $"renaming the new ring into '{full}'");
+            temp = null;
+            return new MaskRingWriter(full, geometry, file, handle, lockFd, generation);
         }
         catch
         {
             file?.Dispose();
-            stream.Dispose();
-            File.Delete(temp);
+            handle?.Dispose();
+            if (fd >= 0) Posix.Close(fd);
+            if (temp is not null) Posix.UnlinkAt(folder.Fd, temp);
+            Posix.Close(lockFd);
             throw;
         }
     }
 
-    private static void RefuseIfLiveWriter(string path, TimeSpan staleAfter)
+    /// <summary>
+    /// Takes <c>&lt;name&gt;.lock</c> with <c>flock(LOCK_EX|LOCK_NB)</c> and writes this pid into it. The lock is
+    /// the kernel's: it is released when the writer exits in any way, and two writers can never both hold it.
+    /// </summary>
+    private static int AcquireWriterLock(RingFolder folder, string name, string ring, RingAccess access, uint? gid)
     {
-        if (!File.Exists(path)) return;
+        string lockName = name + ".lock", lockPath = System.IO.Path.Combine(folder.Path, lockName);
+        int fd = Posix.OpenAt(folder.Fd, lockName, Posix.ORdWr | Posix.OCreat | Posix.ONoFollow, 0x180);
+        if (fd < 0) throw Failure(-fd, $"opening the writer lock '{lockPath}'");
         try
         {
-            using var reader = MaskRingReader.Open(path);
-            var status = reader.WriterStatus(staleAfter);
-            if (status == WriterState.Alive)
-                throw new IOException($"Another writer (pid {reader.WriterPid}) is publishing to '{path}'. Stop it first, or give this one another path.");
+            var st = Posix.Fstat(fd);
+            if (st is not { IsRegular: true } s || s.Uid != Posix.EffectiveUid())
+                throw new IOException($"'{lockPath}' is not a lock file of this user: refused. Remove it.");
+            int locked = Posix.Flock(fd, Posix.LockEx | Posix.LockNb);
+            if (locked == -Posix.EWouldBlock)
+            {
+                Span<byte> text = stackalloc byte[16];
+                long n = Posix.Pread(fd, text, 0);
+                string pid = n > 0 ? System.Text.Encoding.ASCII.GetString(text[..(int)n]).Trim() : "?";
+                throw new IOException($"Another writer (pid {pid}) is publishing to '{ring}' (it holds '{lockPath}'). Stop it first, or give this one another path.");
+            }
+            Check(locked, $"locking '{lockPath}'");
+            Apply(fd, access, gid, lockPath);
+            Check(Posix.Ftruncate(fd, 0), $"clearing '{lockPath}'");
+            Check(Posix.WriteAll(fd, System.Text.Encoding.ASCII.GetBytes(Environment.ProcessId.ToString(System.Globalization.CultureInfo.InvariantCulture) + "\n")),
+                $"writing the pid into '{lockPath}'");
+            return fd;
         }
-        catch (InvalidDataException)
+        catch
         {
-            // Not a ring (or an older layout): it is replaced.
+            Posix.Close(fd);
+            throw;
         }
     }
+
+    /// <summary>The mode and group a ring (or its lock) is given, whatever the umask.</summary>
+    private static void Apply(int fd, RingAccess access, uint? gid, string what)
+    {
+        Check(Posix.Fchmod(fd, access.Mode), $"setting the mode of '{what}'");
+        if (gid is { } g && Posix.Fchown(fd, uint.MaxValue, g) is var r && r != 0)
+            throw Failure(-r, $"giving '{what}' to group {access.Group} (this user must be a member of it)");
+    }
+
+    /// <summary>Refuses to replace what is not this user's ring of a layout this writer may replace.</summary>
+    private static void RefuseForeignFile(RingFolder folder, string name, string full)
+    {
+        var st = Posix.Lstat(folder.Fd, name);
+        if (st is null) return; // nothing there
+        var s = st.Value;
+        if (!s.IsRegular) throw new IOException($"'{full}' exists and is not a regular file ({(s.IsSymlink ? "a symbolic link" : s.IsDirectory ? "a folder" : "a special file")}): refused. Remove it.");
+        if (s.Uid != Posix.EffectiveUid())
+            throw new IOException($"'{full}' belongs to {Posix.DescribeUser(s.Uid)}, not to this writer ({Posix.DescribeUser(Posix.EffectiveUid())}): refused. Remove it.");
+        if (s.Size < ShmLayout.HeaderSize) return; // a leftover (e.g. truncated): replaced
+        int fd = Posix.OpenAt(folder.Fd, name, Posix.ORdOnly | Posix.ONoFollow | Posix.ONonBlock);
+        if (fd < 0) throw Failure(-fd, $"reading '{full}'");
+        try
+        {
+            Span<byte> head = stackalloc byte[12];
+            if (Posix.Pread(fd, head, 0) != head.Length) return;
+            ulong magic = System.Buffers.Binary.BinaryPrimitives.ReadUInt64LittleEndian(head);
+            uint version = System.Buffers.Binary.BinaryPrimitives.ReadUInt32LittleEndian(head[8..]);
+            if (magic != ShmLayout.Magic) throw new IOException($"'{full}' is not a mask ring (no DNETMASK magic): refused. Remove it, or publish to another path.");
+            if (version > ShmLayout.Version)
+                throw new IOException($"'{full}' is a ring of layout version {version}, newer than this writer's {ShmLayout.Version}: refused (a newer " +
+                    "dannet-edge made it). Use that version, or remove the file to go back.");
+        }
+        finally
+        {
+            Posix.Close(fd);
+        }
+    }
+
+    private static void Check(int result, string what)
+    {
+        if (result != 0) throw Failure(-result, what);
+    }
+
+    internal static IOException Failure(int errno, string what) =>
+        new($"Failed {what}: {System.Runtime.InteropServices.Marshal.GetPInvokeErrorMessage(errno)} (errno {errno}).");
 
     private static ulong NewGeneration()
     {
@@ -158,6 +250,7 @@ public sealed unsafe class MaskRingWriter : IDisposable
         {
             ObjectDisposedException.ThrowIf(_disposed, this);
             if (_openSlot >= 0) throw new InvalidOperationException("The previous frame was not committed.");
+            ThrowIfTruncated();
             _openSlot = (int)((_nextFrameId - 1) % (ulong)Geometry.SlotCount);
             long slot = SlotStart(_openSlot);
             ulong sequence = _file.ReadUInt64(slot + ShmLayout.SlotSequenceOffset);
@@ -214,6 +307,18 @@ public sealed unsafe class MaskRingWriter : IDisposable
 
     private long SlotStart(int index) => ShmLayout.SlotOffset(index, Geometry.SlotStride);
 
+    /// <summary>
+    /// Stops the writer with an error instead of a SIGBUS when someone (root, or this user) has shrunk the file under it:
+    /// writing through the mapping past the new end would kill the process.
+    /// </summary>
+    private void ThrowIfTruncated()
+    {
+        var st = Posix.Fstat((int)_handle.DangerousGetHandle());
+        if (st is { } s && s.Size < Geometry.FileSize)
+            throw new IOException($"The mask ring '{Path}' was truncated to {s.Size} bytes by another process (it needs {Geometry.FileSize}): " +
+                "publishing stops; restart the writer to create it anew.");
+    }
+
     private void Beat()
     {
         lock (_writeLock)
@@ -230,8 +335,10 @@ public sealed unsafe class MaskRingWriter : IDisposable
         {
             if (_disposed) return;
             _disposed = true;
-            _file.WriteUInt32(ShmLayout.WriterPidOffset, 0);
+            if (Posix.Fstat((int)_handle.DangerousGetHandle()) is { } st && st.Size >= ShmLayout.HeaderSize) _file.WriteUInt32(ShmLayout.WriterPidOffset, 0);
             _file.Dispose();
+            _handle.Dispose();
+            Posix.Close(_lockFd); // releases the writer lock
         }
     }
 }

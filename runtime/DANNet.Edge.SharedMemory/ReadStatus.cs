@@ -20,6 +20,9 @@ public enum ReadStatus
 
     /// <summary>A new writer generation took over: re-open the ring.</summary>
     WriterRestarted,
+
+    /// <summary>The file shrank under the reader (truncated) or its header is no longer a ring's: re-open the path, or wait for a writer.</summary>
+    Damaged,
 }
 
 /// <summary>Whether anyone is writing the ring.</summary>

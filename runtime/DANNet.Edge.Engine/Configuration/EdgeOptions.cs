@@ -1,3 +1,4 @@
+using DANNet.Edge.SharedMemory;
 using DANNet.Edge.Contracts;
 namespace DANNet.Edge.Configuration;
 
@@ -95,13 +96,28 @@ public sealed record TensorRtOptions
     public int BuilderOptimizationLevel { get; init; } = 3;
 }
 
-/// <summary>Where masks go.</summary>
+/// <summary>Where masks go, and who may read them (docs/shm-layout.md, "Security").</summary>
 public sealed record OutputOptions
 {
-    /// <summary>The shared-memory ring file (docs/shm-layout.md).</summary>
-    public string Path { get; init; } = "/dev/shm/dannet-edge";
+    /// <summary>The writer's own folder: created with the readers' traverse rights when missing; refused when another user owns it or can write to it.</summary>
+    public string Directory { get; init; } = "/dev/shm/dannet-edge";
+
+    /// <summary>The ring file: a name inside <see cref="Directory"/>, or a path directly in it.</summary>
+    public string Path { get; init; } = "masks";
+
+    /// <summary>The ring's permission bits, octal: 0640 (the group reads), 0600 (only the writer's user) or 0644 (every local user reads).</summary>
+    public string Mode { get; init; } = "0640";
+
+    /// <summary>The readers' group (name or gid) the ring and its folder are given; empty: the service user's own group.</summary>
+    public string Group { get; init; } = "";
 
     public int Slots { get; init; } = 4;
+
+    /// <summary>The ring file's full path (<see cref="Path"/> resolved inside <see cref="Directory"/>).</summary>
+    public string RingPath => System.IO.Path.GetFullPath(Path, System.IO.Path.GetFullPath(Directory));
+
+    /// <summary>The mode and group the writer gives the ring.</summary>
+    public RingAccess Access() => new(Convert.ToUInt32(Mode, 8), Group.Length > 0 ? Group : null);
 }
 
 /// <summary>How long to run and how often to report.</summary>

@@ -30,12 +30,40 @@ public static class EdgeOptionsValidator
         Check(m.TensorRt.BuilderOptimizationLevel is >= 0 and <= 5, "Model:TensorRt:BuilderOptimizationLevel must be 0..5.");
         Check(!m.TensorRt.Int8 || m.TensorRt.Int8CalibrationTable.Length == 0 || File.Exists(m.TensorRt.Int8CalibrationTable),
             $"Model:TensorRt:Int8CalibrationTable '{m.TensorRt.Int8CalibrationTable}' does not exist: make one with dannet-calibrate.");
-        Check(o.Output.Path.Length > 0, "Output:Path is empty: give the ring file, e.g. /dev/shm/dannet-edge.");
-        Check(o.Output.Path.Length == 0 || Directory.Exists(Path.GetDirectoryName(Path.GetFullPath(o.Output.Path))),
-            $"Output:Path '{o.Output.Path}': its folder does not exist (on Linux use /dev/shm/…).");
+        OutputProblems(o.Output, Check);
         Check(o.Output.Slots is >= RingGeometry.MinSlots and <= RingGeometry.MaxSlots, $"Output:Slots must be {RingGeometry.MinSlots}..{RingGeometry.MaxSlots}, got {o.Output.Slots}.");
         Check(o.Run.Frames >= 0, "Run:Frames must not be negative (0: run until stopped).");
         Check(o.Run.StatsIntervalSeconds > 0, "Run:StatsIntervalSeconds must be positive.");
         return p;
+    }
+
+    /// <summary>
+    /// The ring goes directly into the writer's own folder: no '..', no path elsewhere; the folder's parent must exist;
+    /// the mode must let nobody else write.
+    /// </summary>
+    private static void OutputProblems(OutputOptions output, Action<bool, string> check)
+    {
+        check(output.Directory.Length > 0 && Path.IsPathRooted(output.Directory), $"Output:Directory '{output.Directory}' must be an absolute folder, e.g. /dev/shm/dannet-edge.");
+        check(output.Path.Length > 0, "Output:Path is empty: give the ring file's name (e.g. masks) in Output:Directory.");
+        bool dotted = output.Path.Split('/').Contains("..") || output.Directory.Split('/').Contains("..");
+        check(!dotted, $"Output:Path '{output.Path}' / Output:Directory '{output.Directory}' must not contain '..'.");
+        if (output.Directory.Length > 0 && Path.IsPathRooted(output.Directory) && output.Path.Length > 0 && !dotted)
+        {
+            string dir = Path.TrimEndingDirectorySeparator(Path.GetFullPath(output.Directory));
+            check(string.Equals(Path.GetDirectoryName(output.RingPath), dir, StringComparison.Ordinal) && !Path.GetFileName(output.RingPath).StartsWith('.'),
+                $"Output:Path '{output.Path}' is not a file directly in Output:Directory '{dir}': the ring lives in the writer's own folder; " +
+                "give a name (e.g. masks), or set Output:Directory too.");
+            check(Directory.Exists(Path.GetDirectoryName(dir)), $"Output:Directory '{dir}': its parent folder does not exist (on Linux use /dev/shm/…).");
+        }
+        uint mode = 0;
+        bool octal = output.Mode.Length is >= 3 and <= 4 && output.Mode.All(c => c is >= '0' and <= '7');
+        check(octal, $"Output:Mode '{output.Mode}' must be octal permission bits: 0640, 0600 or 0644.");
+        if (octal)
+        {
+            mode = Convert.ToUInt32(output.Mode, 8);
+            try { new RingAccess(mode).Validate(); }
+            catch (ArgumentException ex) { check(false, "Output:Mode: " + ex.Message); }
+        }
+        // Output:Group is looked up when the ring is created: the shipped configuration names a group that the install step makes.
     }
 }

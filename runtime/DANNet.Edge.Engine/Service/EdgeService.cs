@@ -47,8 +47,9 @@ public sealed class EdgeService(EdgeOptions options, IHostApplicationLifetime li
         if (warmup.Length > 0) log.LogInformation("Warm-up: {Frames} frames, last {Ms:F1} ms", warmup.Length, warmup[^1]);
 
         var geometry = new RingGeometry(options.Output.Slots, _session.Info.Width, _session.Info.Height, _session.Info.Classes.Count);
-        _ring = MaskRingWriter.Create(options.Output.Path, geometry,
-            new RingDescription(_session.Info.Architecture, _session.Info.Classes, _session.Info.Palette.Select(c => (c.R, c.G, c.B)).ToArray()));
+        _ring = MaskRingWriter.Create(options.Output.RingPath, geometry,
+            new RingDescription(_session.Info.Architecture, _session.Info.Classes, _session.Info.Palette.Select(c => (c.R, c.G, c.B)).ToArray()),
+            options.Output.Access());
         log.LogInformation("Publishing {Width}x{Height} masks to {Path} ({Slots} slots)", geometry.Width, geometry.Height, _ring.Path, geometry.SlotCount);
 
         _source = FrameSourceFactory.Create(sourceOptions);

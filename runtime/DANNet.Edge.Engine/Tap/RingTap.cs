@@ -6,126 +6,159 @@ namespace DANNet.Edge.Tap;
 
 /// <summary>
 /// Follows a mask ring from outside the daemon, as any consumer would: reads the newest frame
-/// (polling), counts what it skipped, overran or failed to verify, re-opens the ring when a new
-/// writer takes over, and optionally writes colour PNGs.
+/// (polling), counts what it skipped, overran or failed to verify, and goes on through faults — a
+/// writer that stops, dies or restarts, a ring truncated, replaced or overwritten — reporting each
+/// change of state once and retrying with a back-off (10 ms doubling to 200 ms), so a broken ring
+/// never makes it spin. <see cref="TapOptions.Frames"/> and <see cref="TapOptions.Duration"/> are hard
+/// limits, whatever the ring does. Optionally writes colour PNGs.
 /// </summary>
 public sealed class RingTap(TapOptions options, TextWriter output)
 {
+    private static readonly TimeSpan FirstBackoff = TimeSpan.FromMilliseconds(10), MaxBackoff = TimeSpan.FromMilliseconds(200);
     private readonly TimeSpan _staleAfter = options.StaleAfter ?? TimeSpan.FromSeconds(2);
+    private string? _told;
 
     public TapSummary Run(CancellationToken cancel)
     {
         var clock = Stopwatch.StartNew();
         bool Done(long frames) => cancel.IsCancellationRequested || (options.Frames > 0 && frames >= options.Frames) || (options.Duration is { } d && clock.Elapsed >= d);
+        void Pause(TimeSpan t)
+        {
+            // Never past a --seconds limit, and awake for a cancellation.
+            if (options.Duration is { } d && d - clock.Elapsed < t) t = d - clock.Elapsed;
+            if (t > TimeSpan.Zero) cancel.WaitHandle.WaitOne(t);
+        }
 
-        MaskRingReader? reader = WaitForRing(() => Done(0));
-        if (reader is null) return Summary(0, 0, 0, 0, 0, 0, [], [], "absent");
         if (options.PngDir is not null) Directory.CreateDirectory(options.PngDir);
-        var mask = new byte[reader.Geometry.MaskBytes];
-        long read = 0, skipped = 0, mismatches = 0, restarts = 0, overruns = 0, crcFailures = 0;
-        ulong lastId = 0;
+        MaskRingReader? reader = null;
+        byte[] mask = [];
+        long read = 0, skipped = 0, mismatches = 0, restarts = 0, overruns = 0, crcFailures = 0, waits = 0;
+        ulong lastId = 0, generation = 0;
         var publishToRead = new List<double>();
         var captureToPublish = new List<double>();
-        var lastCheck = clock.Elapsed;
+        var lastCheck = TimeSpan.Zero;
         var lastLine = TimeSpan.Zero;
-        string state = "alive";
+        var backoff = FirstBackoff;
+        string state = "absent";
         try
         {
             while (!Done(read))
             {
-                var status = reader.TryReadLatest(mask, out var frame);
-                if (status == ReadStatus.Frame)
+                if (reader is null)
                 {
-                    ulong now = MonotonicClock.NowNs;
-                    read++;
-                    if (lastId != 0 && frame.FrameId > lastId + 1) skipped += (long)(frame.FrameId - lastId - 1);
-                    lastId = frame.FrameId;
-                    publishToRead.Add((now - frame.PublishNs) / 1e6);
-                    captureToPublish.Add((frame.PublishNs - frame.CaptureNs) / 1e6);
-                    if (options.VerifyPattern && TestPattern.FirstMismatch(mask, frame.FrameId, reader.Geometry.ClassCount) >= 0) mismatches++;
-                    if (options.PngDir is not null && read % options.PngEvery == 0) WritePng(reader, mask, frame.FrameId);
-                    if (!options.Json && clock.Elapsed - lastLine >= TimeSpan.FromMilliseconds(250))
+                    reader = TryOpen(out string why, out state);
+                    if (reader is null)
                     {
-                        lastLine = clock.Elapsed;
-                        output.WriteLine(Line(reader, frame, mask, read, skipped, overruns, publishToRead[^1], captureToPublish[^1]));
+                        Tell($"waiting for a live writer at {options.Path} ({why})");
+                        waits++;
+                        Pause(backoff);
+                        backoff = TimeSpan.FromTicks(Math.Min(backoff.Ticks * 2, MaxBackoff.Ticks));
+                        continue;
                     }
-                    continue;
+                    backoff = FirstBackoff;
+                    if (generation != 0 && reader.Generation != generation)
+                    {
+                        restarts++;
+                        Tell($"writer restarted: generation {generation:x} → {reader.Generation:x}, pid {reader.WriterPid}");
+                    }
+                    else Tell($"reading {options.Path}: {reader.Geometry.Width}x{reader.Geometry.Height}, {reader.Model}, writer pid {reader.WriterPid}");
+                    generation = reader.Generation;
+                    lastId = 0;
+                    if (mask.Length != reader.Geometry.MaskBytes) mask = new byte[reader.Geometry.MaskBytes];
                 }
-                if (status == ReadStatus.Overrun) overruns++;
-                if (status == ReadStatus.ChecksumMismatch) crcFailures++;
-                if (status == ReadStatus.WriterRestarted || clock.Elapsed - lastCheck >= TimeSpan.FromMilliseconds(200))
+
+                var status = reader.TryReadLatest(mask, out var frame);
+                switch (status)
+                {
+                    case ReadStatus.Frame:
+                        ulong now = MonotonicClock.NowNs;
+                        read++;
+                        if (lastId != 0 && frame.FrameId > lastId + 1) skipped += (long)(frame.FrameId - lastId - 1);
+                        lastId = frame.FrameId;
+                        publishToRead.Add((now - frame.PublishNs) / 1e6);
+                        captureToPublish.Add((frame.PublishNs - frame.CaptureNs) / 1e6);
+                        if (options.VerifyPattern && TestPattern.FirstMismatch(mask, frame.FrameId, reader.Geometry.ClassCount) >= 0) mismatches++;
+                        if (options.PngDir is not null && read % options.PngEvery == 0) WritePng(reader, mask, frame.FrameId);
+                        if (!options.Json && clock.Elapsed - lastLine >= TimeSpan.FromMilliseconds(250))
+                        {
+                            lastLine = clock.Elapsed;
+                            output.WriteLine(Line(reader, frame, mask, read, skipped, overruns, publishToRead[^1], captureToPublish[^1]));
+                        }
+                        continue;
+                    case ReadStatus.Overrun:
+                        overruns++;
+                        continue;
+                    case ReadStatus.ChecksumMismatch:
+                        crcFailures++;
+                        continue;
+                    case ReadStatus.Damaged:
+                        Tell($"the ring at {options.Path} was truncated or overwritten under this reader");
+                        state = "damaged";
+                        reader.Dispose();
+                        reader = null;
+                        continue;
+                    case ReadStatus.WriterRestarted:
+                        reader.Dispose();
+                        reader = null;
+                        continue;
+                }
+                // No new frame: now and then, ask whether the writer still lives and the path still names this file.
+                if (clock.Elapsed - lastCheck >= TimeSpan.FromMilliseconds(200))
                 {
                     lastCheck = clock.Elapsed;
                     var writer = reader.WriterStatus(_staleAfter);
                     state = writer.ToString().ToLowerInvariant();
-                    if (status == ReadStatus.WriterRestarted || writer != WriterState.Alive)
+                    if (reader.IsReplaced() || (writer != WriterState.Alive && !options.AnyWriter))
                     {
-                        var replacement = TryReopen(reader.Generation);
-                        if (replacement is not null)
-                        {
-                            restarts++;
-                            if (!options.Json) output.WriteLine($"writer restarted: generation {reader.Generation:x} → {replacement.Generation:x}, pid {replacement.WriterPid}");
-                            reader.Dispose();
-                            reader = replacement;
-                            state = "alive";
-                            lastId = 0;
-                            if (mask.Length != reader.Geometry.MaskBytes) mask = new byte[reader.Geometry.MaskBytes];
-                            continue;
-                        }
+                        reader.Dispose();
+                        reader = null;
+                        continue;
                     }
                 }
-                Thread.Sleep(status == ReadStatus.NoNewFrame || status == ReadStatus.NoFrameYet ? 1 : 0);
+                Pause(TimeSpan.FromMilliseconds(1));
             }
-            state = reader.WriterStatus(_staleAfter).ToString().ToLowerInvariant();
+            if (reader is not null) state = reader.WriterStatus(_staleAfter).ToString().ToLowerInvariant();
         }
         finally
         {
-            reader.Dispose();
+            reader?.Dispose();
         }
-        return Summary(read, skipped, overruns, crcFailures, mismatches, restarts, publishToRead, captureToPublish, state);
+        return Summary(read, skipped, overruns, crcFailures, mismatches, restarts, waits, publishToRead, captureToPublish, state);
+    }
+
+    /// <summary>Says <paramref name="line"/> unless it was the last thing said (each change of state once).</summary>
+    private void Tell(string line)
+    {
+        if (line == _told) return;
+        _told = line;
+        if (!options.Json) output.WriteLine(line);
     }
 
     /// <summary>
-    /// Opens the ring once it exists — and, unless <see cref="TapOptions.AnyWriter"/>, once a live
-    /// writer owns it: a ring left by a stopped or dead writer holds old frames that a consumer must
-    /// not take for the present.
+    /// Opens the ring if it exists, is trusted, and — unless <see cref="TapOptions.AnyWriter"/> — a live
+    /// writer owns it: a ring left by a stopped or dead writer holds old frames that a consumer must not
+    /// take for the present.
     /// </summary>
-    private MaskRingReader? WaitForRing(Func<bool> giveUp)
+    private MaskRingReader? TryOpen(out string why, out string state)
     {
-        string? told = null;
-        while (true)
-        {
-            string why;
-            try
-            {
-                var reader = MaskRingReader.Open(options.Path);
-                var state = reader.WriterStatus(_staleAfter);
-                if (options.AnyWriter || state == WriterState.Alive) return reader;
-                why = $"its writer is {state.ToString().ToLowerInvariant()}; its frames are old";
-                reader.Dispose();
-            }
-            catch (Exception ex) when (ex is FileNotFoundException or InvalidDataException)
-            {
-                why = ex.Message;
-            }
-            if (giveUp()) return null;
-            if (told != why && !options.Json) output.WriteLine($"waiting for a live writer at {options.Path} ({why})");
-            told = why;
-            Thread.Sleep(50);
-        }
-    }
-
-    private MaskRingReader? TryReopen(ulong generation)
-    {
+        state = "absent";
         try
         {
-            var candidate = MaskRingReader.Open(options.Path);
-            if (candidate.Generation != generation) return candidate;
-            candidate.Dispose();
+            var reader = MaskRingReader.Open(options.Path, options.Trust);
+            var writer = reader.WriterStatus(_staleAfter);
+            state = writer.ToString().ToLowerInvariant();
+            if (options.AnyWriter || writer == WriterState.Alive)
+            {
+                why = "";
+                return reader;
+            }
+            why = writer == WriterState.Dead ? $"its writer (pid {reader.WriterPid}) is dead; its frames are old" : $"its writer is {state}; its frames are old";
+            reader.Dispose();
         }
-        catch (Exception ex) when (ex is FileNotFoundException or InvalidDataException)
+        catch (Exception ex) when (ex is FileNotFoundException or InvalidDataException or IOException)
         {
-            // Nothing there (yet): keep following the old file.
+            why = ex.Message;
+            state = ex is FileNotFoundException ? "absent" : "refused";
         }
         return null;
     }
@@ -162,8 +195,9 @@ public sealed class RingTap(TapOptions options, TextWriter output)
         File.Move(temp, path, overwrite: true);
     }
 
-    private static TapSummary Summary(long read, long skipped, long overruns, long crc, long mismatches, long restarts, List<double> publishToRead, List<double> captureToPublish, string state) =>
+    private static TapSummary Summary(long read, long skipped, long overruns, long crc, long mismatches, long restarts, long waits,
+        List<double> publishToRead, List<double> captureToPublish, string state) =>
         new(read, skipped, overruns, crc, mismatches, restarts,
             publishToRead.Count > 0 ? publishToRead.Average() : 0, publishToRead.Count > 0 ? publishToRead.Max() : 0,
-            captureToPublish.Count > 0 ? captureToPublish.Average() : 0, state);
+            captureToPublish.Count > 0 ? captureToPublish.Average() : 0, state, waits);
 }

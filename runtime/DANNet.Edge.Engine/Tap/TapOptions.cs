@@ -1,3 +1,5 @@
+using DANNet.Edge.SharedMemory;
+
 namespace DANNet.Edge.Tap;
 
 /// <summary>What <c>dannet-edge tap</c> does.</summary>
@@ -9,8 +11,9 @@ namespace DANNet.Edge.Tap;
 /// <param name="StaleAfter">Heartbeat age after which the writer counts as dead.</param>
 /// <param name="Json">Print the summary as one JSON object instead of text.</param>
 /// <param name="AnyWriter">Read a ring whose writer is stopped or dead too (its last frames), instead of waiting for a live one.</param>
+/// <param name="Trust">Whose ring to believe (default: your own user's or root's).</param>
 public sealed record TapOptions(string Path, long Frames = 0, TimeSpan? Duration = null, string? PngDir = null, int PngEvery = 1,
-    bool VerifyPattern = false, TimeSpan? StaleAfter = null, bool Json = false, bool AnyWriter = false)
+    bool VerifyPattern = false, TimeSpan? StaleAfter = null, bool Json = false, bool AnyWriter = false, RingTrust? Trust = null)
 {
-    public const string DefaultPath = "/dev/shm/dannet-edge";
+    public const string DefaultPath = "/dev/shm/dannet-edge/masks";
 }

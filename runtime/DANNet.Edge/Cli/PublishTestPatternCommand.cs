@@ -16,17 +16,22 @@ internal static class PublishTestPatternCommand
         var frames = new Option<long>("--frames", "-n") { Description = "Frames to publish (0: until Ctrl+C or --seconds).", DefaultValueFactory = _ => 0 };
         var seconds = new Option<double>("--seconds") { Description = "Stop after this many seconds (0: no limit).", DefaultValueFactory = _ => 0 };
         var fps = new Option<double>("--fps") { Description = "Frames per second (0: as fast as possible).", DefaultValueFactory = _ => 30 };
+        var mode = new Option<string>("--mode") { Description = "The ring's permission bits, octal (as Output:Mode).", DefaultValueFactory = _ => "0640" };
+        var group = new Option<string?>("--group") { Description = "The readers' group (as Output:Group; default: your own)." };
         var command = new Command("publish-test-pattern", "Publish synthetic masks (each frame a distinct pattern) to the ring, to test readers and 'tap --verify-pattern' without a model or camera.")
         {
-            TapCommand.RingPath, width, height, slots, frames, seconds, fps,
+            TapCommand.RingPath, width, height, slots, frames, seconds, fps, mode, group,
         };
         command.SetAction((parse, cancel) =>
         {
             try
             {
                 var geometry = new RingGeometry(parse.GetValue(slots), parse.GetValue(width), parse.GetValue(height), CityscapesClasses.Count);
+                string bits = parse.GetValue(mode)!;
+                if (bits.Length is < 3 or > 4 || !bits.All(c => c is >= '0' and <= '7')) throw new ArgumentException($"--mode '{bits}' must be octal, e.g. 0640.");
+                var access = new RingAccess(Convert.ToUInt32(bits, 8), parse.GetValue(group));
                 long published = Publish(parse.GetValue(TapCommand.RingPath)!, geometry, parse.GetValue(frames),
-                    parse.GetValue(seconds) > 0 ? TimeSpan.FromSeconds(parse.GetValue(seconds)) : null, parse.GetValue(fps), cancel);
+                    parse.GetValue(seconds) > 0 ? TimeSpan.FromSeconds(parse.GetValue(seconds)) : null, parse.GetValue(fps), cancel, access);
                 Console.WriteLine($"published {published} test-pattern frames to {parse.GetValue(TapCommand.RingPath)}");
                 return Task.FromResult(0);
             }
@@ -42,9 +47,10 @@ internal static class PublishTestPatternCommand
     internal static RingDescription Description() => new(TestPattern.ModelName, CityscapesClasses.Names,
         CityscapesClasses.All.Select(c => (c.Color.R, c.Color.G, c.Color.B)).ToArray());
 
-    internal static long Publish(string path, RingGeometry geometry, long frames, TimeSpan? duration, double fps, CancellationToken cancel)
+    internal static long Publish(string path, RingGeometry geometry, long frames, TimeSpan? duration, double fps, CancellationToken cancel,
+        RingAccess? access = null)
     {
-        using var writer = MaskRingWriter.Create(path, geometry, Description());
+        using var writer = MaskRingWriter.Create(path, geometry, Description(), access);
         var clock = System.Diagnostics.Stopwatch.StartNew();
         long n = 0;
         while (!cancel.IsCancellationRequested && (frames == 0 || n < frames) && (duration is null || clock.Elapsed < duration))

@@ -17,7 +17,8 @@ internal static class RunCommand
         "rtsp://…, file:///…, a folder); default: the SynthNight night drive video, looping." };
     public static readonly Option<string?> Model = new("--model", "-m") { Description = "Exported .onnx model; default: the embedded SynthNight model." };
     public static readonly Option<string?> Providers = new("--providers") { Description = "Execution providers in order, comma-separated (default tensorrt,cuda,cpu)." };
-    public static readonly Option<string?> Output = new("--output", "-o") { Description = "Ring file (default /dev/shm/dannet-edge)." };
+    public static readonly Option<string?> Output = new("--output", "-o") { Description = "Ring file: a name in Output:Directory " +
+        "(default /dev/shm/dannet-edge/masks), or an absolute path, whose folder then becomes Output:Directory (it must be the writer's own)." };
     public static readonly Option<long?> Frames = new("--frames", "-n") { Description = "Stop after this many published frames." };
 
     public static Command Create()
@@ -32,7 +33,12 @@ internal static class RunCommand
             var overrides = new Dictionary<string, string?>();
             if (parse.GetValue(Source) is { } s) overrides["Source:Uri"] = s;
             if (parse.GetValue(Model) is { } m) overrides["Model:Path"] = m;
-            if (parse.GetValue(Output) is { } o) overrides["Output:Path"] = o;
+            if (parse.GetValue(Output) is { } o)
+            {
+                // An absolute path names the writer's folder too; the writer then checks that folder is its own.
+                overrides["Output:Path"] = Path.IsPathRooted(o) ? Path.GetFileName(o) : o;
+                if (Path.IsPathRooted(o)) overrides["Output:Directory"] = Path.GetDirectoryName(o);
+            }
             if (parse.GetValue(Frames) is { } n) overrides["Run:Frames"] = n.ToString(System.Globalization.CultureInfo.InvariantCulture);
             if (parse.GetValue(Providers) is { } p)
             {

@@ -1,5 +1,6 @@
 using System.CommandLine;
 using System.Text.Json;
+using DANNet.Edge.SharedMemory;
 using DANNet.Edge.Tap;
 
 namespace DANNet.Edge.Cli;
@@ -8,6 +9,9 @@ namespace DANNet.Edge.Cli;
 internal static class TapCommand
 {
     public static readonly Option<string> RingPath = new("--path") { Description = "The ring file.", DefaultValueFactory = _ => TapOptions.DefaultPath };
+
+    /// <summary>The environment variable naming the ring owner readers trust (tap and the Python reader).</summary>
+    public const string OwnerVariable = "DANNET_EDGE_RING_OWNER";
 
     public static Command Create()
     {
@@ -19,10 +23,12 @@ internal static class TapCommand
         var stale = new Option<double>("--stale-after") { Description = "Seconds without a heartbeat after which the writer counts as dead.", DefaultValueFactory = _ => 2 };
         var json = new Option<bool>("--json") { Description = "Print only a JSON summary at the end." };
         var anyWriter = new Option<bool>("--any-writer") { Description = "Also read a ring whose writer has stopped or died (its last, old frames); by default tap waits for a live writer." };
+        var owner = new Option<string?>("--owner") { Description = "The user (name or uid) whose ring to trust: the service user on a car, e.g. dannet " +
+            "(default: $DANNET_EDGE_RING_OWNER, else your own user or root). A ring owned by anyone else is refused." };
         var command = new Command("tap", "Follow the shared-memory mask ring like any consumer: live per-frame stats (latency, skipped, overruns, " +
             "classes), optional colour PNGs, writer restart/death detection.")
         {
-            RingPath, frames, seconds, png, every, verify, stale, json, anyWriter,
+            RingPath, frames, seconds, png, every, verify, stale, json, anyWriter, owner,
         };
         command.SetAction((parse, cancel) =>
         {
@@ -31,10 +37,30 @@ internal static class TapCommand
                 Console.Error.WriteLine("error: --every must be at least 1, --frames and --seconds not negative, --stale-after positive.");
                 return Task.FromResult(1);
             }
+            RingTrust trust;
+            try
+            {
+                string? who = parse.GetValue(owner) ?? Environment.GetEnvironmentVariable(OwnerVariable);
+                trust = string.IsNullOrEmpty(who) ? new RingTrust() : RingTrust.Owner(who);
+            }
+            catch (ArgumentException ex)
+            {
+                Console.Error.WriteLine($"error: {ex.Message}");
+                return Task.FromResult(1);
+            }
             var options = new TapOptions(parse.GetValue(RingPath)!, parse.GetValue(frames),
                 parse.GetValue(seconds) > 0 ? TimeSpan.FromSeconds(parse.GetValue(seconds)) : null, parse.GetValue(png)?.FullName, parse.GetValue(every),
-                parse.GetValue(verify), TimeSpan.FromSeconds(parse.GetValue(stale)), parse.GetValue(json), parse.GetValue(anyWriter));
-            return Task.FromResult(Run(options, Console.Out, cancel));
+                parse.GetValue(verify), TimeSpan.FromSeconds(parse.GetValue(stale)), parse.GetValue(json), parse.GetValue(anyWriter), trust);
+            // SIGINT and SIGTERM end the tap like --seconds does: the summary is still printed.
+            using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancel);
+            void Stop(System.Runtime.InteropServices.PosixSignalContext context)
+            {
+                context.Cancel = true;
+                stop.Cancel();
+            }
+            using var sigint = System.Runtime.InteropServices.PosixSignalRegistration.Create(System.Runtime.InteropServices.PosixSignal.SIGINT, Stop);
+            using var sigterm = System.Runtime.InteropServices.PosixSignalRegistration.Create(System.Runtime.InteropServices.PosixSignal.SIGTERM, Stop);
+            return Task.FromResult(Run(options, Console.Out, stop.Token));
         });
         return command;
     }
@@ -46,7 +72,7 @@ internal static class TapCommand
         else
             output.WriteLine($"read {summary.FramesRead} frames, skipped {summary.FramesSkipped}, overruns {summary.Overruns}, checksum failures {summary.ChecksumFailures}, " +
                 (options.VerifyPattern ? $"pattern mismatches {summary.PatternMismatches}, " : "") +
-                $"writer restarts {summary.WriterRestarts}; publish→read mean {summary.MeanPublishToReadMs:F2} ms (max {summary.MaxPublishToReadMs:F2}); writer {summary.LastWriterState}");
+                $"writer restarts {summary.WriterRestarts}, waits {summary.Waits}; publish→read mean {summary.MeanPublishToReadMs:F2} ms (max {summary.MaxPublishToReadMs:F2}); writer {summary.LastWriterState}");
         return summary.PatternMismatches == 0 && summary.ChecksumFailures == 0 ? 0 : 2;
     }
 }

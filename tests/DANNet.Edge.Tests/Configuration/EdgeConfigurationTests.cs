@@ -28,7 +28,7 @@ public sealed class EdgeConfigurationTests : IDisposable
         Assert.Equal(10, options.Source.Fps);               // command line over environment
         Assert.Equal(7, options.Run.Frames);
         Assert.Equal(["tensorrt", "cuda", "cpu"], options.Model.Providers);   // default
-        Assert.Equal("/dev/shm/dannet-edge", options.Output.Path);
+        Assert.Equal("/dev/shm/dannet-edge/masks", options.Output.RingPath);
         Assert.True(options.Model.TensorRt.Fp16);
     }
 
@@ -60,7 +60,15 @@ public sealed class EdgeConfigurationTests : IDisposable
     [InlineData("""{ "Source": { "Fourcc": "MJPEG" } }""", "Source:Fourcc 'MJPEG' must be four characters")]
     [InlineData("""{ "Source": { "Width": 640 } }""", "Source:Width and Source:Height go together")]
     [InlineData("""{ "Source": { "ReconnectInitialSeconds": 5, "ReconnectMaxSeconds": 1 } }""", "ReconnectMaxSeconds must be at least")]
-    [InlineData("""{ "Output": { "Path": "/no/such/dir/ring" } }""", "its folder does not exist")]
+    [InlineData("""{ "Output": { "Directory": "/no/such/dir" } }""", "its parent folder does not exist")]
+    [InlineData("""{ "Output": { "Path": "/dev/shm/dannet-edge/../../tmp/x" } }""", "must not contain '..'")]
+    [InlineData("""{ "Output": { "Path": "/tmp/x" } }""", "is not a file directly in Output:Directory '/dev/shm/dannet-edge'")]
+    [InlineData("""{ "Output": { "Path": "sub/ring" } }""", "is not a file directly in Output:Directory")]
+    [InlineData("""{ "Output": { "Path": ".hidden" } }""", "is not a file directly in Output:Directory")]
+    [InlineData("""{ "Output": { "Directory": "relative" } }""", "must be an absolute folder")]
+    [InlineData("""{ "Output": { "Mode": "0666" } }""", "Output:Mode: Ring mode 0666 is not allowed")]
+    [InlineData("""{ "Output": { "Mode": "0755" } }""", "Output:Mode: Ring mode 0755 is not allowed")]
+    [InlineData("""{ "Output": { "Mode": "rw-r-----" } }""", "Output:Mode 'rw-r-----' must be octal")]
     [InlineData("""{ "Source": { "Uri": """, "not valid JSON")]
     [InlineData("""{ "Model": { "Resize": "bicubic" } }""", "Resize")]
     public void Bad_configurations_name_the_field_and_the_fix(string json, string message)

@@ -20,7 +20,7 @@ public sealed class RunTests : IDisposable
         string ring = Path.Combine(_dir, "ring");
         var options = EdgeConfiguration.Load(null, new Dictionary<string, string?>
         {
-            ["Output:Path"] = ring, ["Run:Frames"] = "6", ["Model:Threads"] = "1", ["Model:WarmupFrames"] = "1", ["Source:Realtime"] = "false",
+            ["Output:Directory"] = _dir, ["Output:Path"] = ring, ["Run:Frames"] = "6", ["Model:Threads"] = "1", ["Model:WarmupFrames"] = "1", ["Source:Realtime"] = "false",
         }, new Dictionary<string, string?>());
         Assert.Equal(0, await RunCommand.RunAsync(options, CancellationToken.None));
 
@@ -78,7 +78,7 @@ public sealed class RunTests : IDisposable
     {
         var options = EdgeConfiguration.Load(null, new Dictionary<string, string?>
         {
-            ["Output:Path"] = Path.Combine(_dir, "ring2"), ["Source:Uri"] = "v4l2:///dev/video97", ["Model:WarmupFrames"] = "0",
+            ["Output:Directory"] = _dir, ["Output:Path"] = "ring2", ["Source:Uri"] = "v4l2:///dev/video97", ["Model:WarmupFrames"] = "0",
             ["Model:Providers:0"] = "cpu", ["Model:Providers:1"] = null, ["Model:Providers:2"] = null,
         }, new Dictionary<string, string?>());
         Assert.Equal(1, await RunCommand.RunAsync(options, CancellationToken.None));

@@ -144,7 +144,7 @@ public sealed class MaskRingTests : IDisposable
     {
         Assert.Throws<ArgumentException>(() => MaskRingWriter.Create(RingPath, new RingGeometry(1, 4, 4, 3), Describe()));
         Assert.Throws<ArgumentException>(() => MaskRingWriter.Create(RingPath, new RingGeometry(2, 4, 4, 19), Describe()));
-        Assert.Throws<DirectoryNotFoundException>(() => MaskRingWriter.Create(Path.Combine(_dir, "no", "ring"), new RingGeometry(2, 4, 4, 3), Describe()));
+        Assert.Throws<DirectoryNotFoundException>(() => MaskRingWriter.Create(Path.Combine(_dir, "no", "such", "ring"), new RingGeometry(2, 4, 4, 3), Describe()));
         Assert.False(File.Exists(RingPath));
         using var writer = MaskRingWriter.Create(RingPath, new RingGeometry(2, 4, 4, 3), Describe());
         Assert.Throws<ArgumentException>(() => writer.Publish(new byte[15], 0));

@@ -1,0 +1,94 @@
+namespace DANNet.Edge.SharedMemory;
+
+/// <summary>
+/// The folder a ring lives in, held open by descriptor so that every later step (lock, new file,
+/// rename) happens in that very folder even if someone renames paths around it. A writer's folder
+/// must be its own: a real folder (not a symbolic link) owned by the writer's user that no one else
+/// can write to — inside it, no other user can create, replace or redirect anything.
+/// </summary>
+internal sealed class RingFolder : IDisposable
+{
+    private RingFolder(string path, int fd)
+    {
+        Path = path;
+        Fd = fd;
+    }
+
+    public string Path { get; }
+    public int Fd { get; private set; }
+
+    /// <summary>
+    /// Opens (creating it, one level, with the access's folder mode and group when missing) the writer's folder
+    /// <paramref name="path"/>, refusing a symbolic link, another user's folder, or one that others can write to.
+    /// </summary>
+    public static RingFolder OpenForWriter(string path, RingAccess access, uint? gid)
+    {
+        string full = System.IO.Path.TrimEndingDirectorySeparator(System.IO.Path.GetFullPath(path));
+        string parent = System.IO.Path.GetDirectoryName(full) ?? throw new ArgumentException($"The ring cannot live in '{full}' (the file system root).");
+        string name = System.IO.Path.GetFileName(full);
+        int parentFd = Posix.OpenAt(Posix.AtFdCwd, parent, Posix.ORdOnly | Posix.ODirectory);
+        if (parentFd < 0)
+            throw -parentFd == Posix.ENoEnt
+                ? new DirectoryNotFoundException($"Cannot create the mask ring's folder '{full}': '{parent}' does not exist.")
+                : MaskRingWriter.Failure(-parentFd, $"opening '{parent}'");
+        try
+        {
+            bool created = Posix.MkdirAt(parentFd, name, access.DirectoryMode) == 0;
+            int fd = Posix.OpenAt(parentFd, name, Posix.ORdOnly | Posix.ODirectory | Posix.ONoFollow);
+            if (fd < 0)
+                throw -fd switch
+                {
+                    Posix.ELoop => new IOException($"The ring's folder '{full}' is a symbolic link: refused (another user may be redirecting the ring). Remove it."),
+                    Posix.ENotDir => new IOException($"The ring's folder '{full}' is not a folder: refused. Remove it."),
+                    Posix.ENoEnt => new DirectoryNotFoundException($"The ring's folder '{full}' does not exist and could not be created."),
+                    _ => MaskRingWriter.Failure(-fd, $"opening the ring's folder '{full}'"),
+                };
+            var folder = new RingFolder(full, fd);
+            try
+            {
+                var st = Posix.Fstat(fd) ?? throw MaskRingWriter.Failure(Posix.LastError().Errno, $"examining '{full}'");
+                uint me = Posix.EffectiveUid();
+                if (st.Uid != me)
+                    throw new IOException($"The ring's folder '{full}' belongs to {Posix.DescribeUser(st.Uid)}, not to this writer ({Posix.DescribeUser(me)}): " +
+                        "someone else made it first. Refused; remove it (as root), or publish elsewhere.");
+                if (created)
+                {
+                    // Made just now: its mode and group are set explicitly, not left to the umask.
+                    if (Posix.Fchmod(fd, access.DirectoryMode) is var r && r != 0) throw MaskRingWriter.Failure(-r, $"setting the mode of '{full}'");
+                    if (gid is { } g && Posix.Fchown(fd, uint.MaxValue, g) is var c && c != 0)
+                        throw MaskRingWriter.Failure(-c, $"giving '{full}' to group {access.Group} (this user must be a member of it)");
+                }
+                else if (st.WritableByOthers)
+                    throw new IOException($"The ring's folder '{full}' can be written by its group or by anyone (mode " +
+                        $"{Convert.ToString(st.Permissions, 8)}): another user could replace the ring. Refused; use a folder of the writer's own (chmod go-w).");
+                return folder;
+            }
+            catch
+            {
+                folder.Dispose();
+                throw;
+            }
+        }
+        finally
+        {
+            Posix.Close(parentFd);
+        }
+    }
+
+    /// <summary>Removes this user's files in the folder whose names start with <paramref name="prefix"/> (half-made rings of a crashed writer).</summary>
+    public void RemoveLeftovers(string prefix)
+    {
+        foreach (var file in Directory.EnumerateFiles(Path, prefix + "*"))
+        {
+            string name = System.IO.Path.GetFileName(file);
+            if (Posix.Lstat(Fd, name) is { IsRegular: true } st && st.Uid == Posix.EffectiveUid()) Posix.UnlinkAt(Fd, name);
+        }
+    }
+
+    public void Dispose()
+    {
+        if (Fd < 0) return;
+        Posix.Close(Fd);
+        Fd = -1;
+    }
+}

@@ -34,6 +34,7 @@ internal sealed class RingFolder : IDisposable
         try
         {
             bool created = Posix.MkdirAt(parentFd, name, access.DirectoryMode) == 0;
+            if (!created && ReplaceOwnOldRing(parentFd, name)) created = Posix.MkdirAt(parentFd, name, access.DirectoryMode) == 0;
             int fd = Posix.OpenAt(parentFd, name, Posix.ORdOnly | Posix.ODirectory | Posix.ONoFollow);
             if (fd < 0)
                 throw -fd switch
@@ -73,6 +74,21 @@ internal sealed class RingFolder : IDisposable
         {
             Posix.Close(parentFd);
         }
+    }
+
+    /// <summary>
+    /// Before layout folders, the ring was a file at the folder's path (/dev/shm/dannet-edge): when this user's old
+    /// ring is there, it goes so that the folder can be made. Anything else at that path stays and is refused later.
+    /// </summary>
+    private static bool ReplaceOwnOldRing(int parentFd, string name)
+    {
+        if (Posix.Lstat(parentFd, name) is not { IsRegular: true } st || st.Uid != Posix.EffectiveUid() || st.Size < ShmLayout.HeaderSize) return false;
+        int fd = Posix.OpenAt(parentFd, name, Posix.ORdOnly | Posix.ONoFollow | Posix.ONonBlock);
+        if (fd < 0) return false;
+        Span<byte> magic = stackalloc byte[8];
+        bool ring = Posix.Pread(fd, magic, 0) == 8 && System.Buffers.Binary.BinaryPrimitives.ReadUInt64LittleEndian(magic) == ShmLayout.Magic;
+        Posix.Close(fd);
+        return ring && Posix.UnlinkAt(parentFd, name) == 0;
     }
 
     /// <summary>Removes this user's files in the folder whose names start with <paramref name="prefix"/> (half-made rings of a crashed writer).</summary>

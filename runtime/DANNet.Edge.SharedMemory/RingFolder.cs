@@ -36,6 +36,8 @@ internal sealed class RingFolder : IDisposable
             bool created = Posix.MkdirAt(parentFd, name, access.DirectoryMode) == 0;
             if (!created && ReplaceOwnOldRing(parentFd, name)) created = Posix.MkdirAt(parentFd, name, access.DirectoryMode) == 0;
             int fd = Posix.OpenAt(parentFd, name, Posix.ORdOnly | Posix.ODirectory | Posix.ONoFollow);
+            // With O_DIRECTORY a symbolic link is reported as "not a directory": ask what it is.
+            if (fd == -Posix.ENotDir && Posix.Lstat(parentFd, name) is { IsSymlink: true }) fd = -Posix.ELoop;
             if (fd < 0)
                 throw -fd switch
                 {

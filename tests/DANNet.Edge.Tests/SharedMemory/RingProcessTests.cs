@@ -20,18 +20,7 @@ public sealed class RingProcessTests(ITestOutputHelper output) : IDisposable
 
     private string RingPath => Path.Combine(_dir, "ring");
 
-    private static readonly string EdgeDll = Path.Combine(AppContext.BaseDirectory, "dannet-edge.dll");
-
-    private static readonly string PythonReader = Path.GetFullPath(Path.Combine(AppContext.BaseDirectory, "..", "..", "..", "..", "..", "runtime", "python", "dannet_edge_shm.py"));
-
-    private static Process Start(string file, params string[] args)
-    {
-        var info = new ProcessStartInfo(file) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        foreach (var a in args) info.ArgumentList.Add(a);
-        return Process.Start(info) ?? throw new InvalidOperationException($"Could not start {file}.");
-    }
-
-    private Process Tap(params string[] args) => Start("dotnet", [EdgeDll, "tap", "--path", RingPath, .. args]);
+    private Process Tap(params string[] args) => RingProcesses.Start("dotnet", [RingProcesses.EdgeDll, "tap", "--path", RingPath, .. args]);
 
     private static JsonElement Summary(Process p)
     {
@@ -61,7 +50,7 @@ public sealed class RingProcessTests(ITestOutputHelper output) : IDisposable
         // Two slots of 960x540: the writer laps slow readers all the time, so overruns really happen.
         using var writer = MaskRingWriter.Create(RingPath, new RingGeometry(2, 960, 540, 19), PublishTestPatternCommand.Description());
         var readers = Enumerable.Range(0, 3).Select(_ => Tap("--seconds", "3", "--verify-pattern", "--json")).ToList();
-        var python = Start("python3", PythonReader, "--path", RingPath, "--seconds", "3", "--verify-pattern", "--json");
+        var python = RingProcesses.Start("python3", RingProcesses.PythonReader, "--path", RingPath, "--seconds", "3", "--verify-pattern", "--json");
         var clock = Stopwatch.StartNew();
         long published = Hammer(writer, () => readers.All(r => r.HasExited) && python.HasExited || clock.Elapsed > TimeSpan.FromSeconds(60));
 

@@ -1,0 +1,37 @@
+using System.Diagnostics;
+
+namespace DANNet.Edge.Tests.SharedMemory;
+
+/// <summary>The ring's other processes for tests: dannet-edge (tap, publish-test-pattern) and the Python reader.</summary>
+internal static class RingProcesses
+{
+    public static readonly string EdgeDll = Path.Combine(AppContext.BaseDirectory, "dannet-edge.dll");
+
+    public static readonly string PythonReader =
+        Path.GetFullPath(Path.Combine(AppContext.BaseDirectory, "..", "..", "..", "..", "..", "runtime", "python", "dannet_edge_shm.py"));
+
+    public static Process Start(string file, params string[] args)
+    {
+        var info = new ProcessStartInfo(file) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        foreach (var a in args) info.ArgumentList.Add(a);
+        return Process.Start(info) ?? throw new InvalidOperationException($"Could not start {file}.");
+    }
+
+    /// <summary>Runs a process to its end (a minute at most: longer is a hang) and returns its exit code and all it printed.</summary>
+    public static (int Code, string Output) Finish(Process p)
+    {
+        var stdout = p.StandardOutput.ReadToEndAsync();
+        var stderr = p.StandardError.ReadToEndAsync();
+        bool exited = p.WaitForExit(60_000);
+        if (!exited) p.Kill(entireProcessTree: true);
+        Assert.True(exited, $"{p.StartInfo.FileName} {string.Join(' ', p.StartInfo.ArgumentList)} did not finish within a minute");
+        p.WaitForExit();
+        return (p.ExitCode, stdout.Result + stderr.Result);
+    }
+
+    /// <summary>The Python reader with <paramref name="args"/>, to its end.</summary>
+    public static (int Code, string Output) Python(params string[] args) => Finish(Start("python3", [PythonReader, .. args]));
+
+    /// <summary>dannet-edge with <paramref name="args"/>, to its end.</summary>
+    public static (int Code, string Output) Edge(params string[] args) => Finish(Start("dotnet", [EdgeDll, .. args]));
+}

@@ -43,7 +43,7 @@ case "$cmd" in
     dotnet build DANNet.Edge.sln -c Release -v q -nologo
     dotnet trainer/DANNet.Trainer/bin/Release/net10.0/dannet-train.dll demo "$@"
     edge=(dotnet runtime/DANNet.Edge/bin/Release/net10.0/dannet-edge.dll)
-    ring=/dev/shm/dannet-edge
+    ring=/dev/shm/dannet-edge/masks
     echo
     echo "==> the edge daemon on its embedded defaults (SynthNight model, night drive video, CPU here)"
     "${edge[@]}" run --frames 60 &

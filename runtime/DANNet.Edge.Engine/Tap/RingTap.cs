@@ -26,7 +26,8 @@ public sealed class RingTap(TapOptions options, TextWriter output)
         {
             // Never past a --seconds limit, and awake for a cancellation.
             if (options.Duration is { } d && d - clock.Elapsed < t) t = d - clock.Elapsed;
-            if (t > TimeSpan.Zero) cancel.WaitHandle.WaitOne(t);
+            // Whole milliseconds: a wait rounded down to 0 would return at once and spin out the last one.
+            cancel.WaitHandle.WaitOne(TimeSpan.FromMilliseconds(Math.Max(1, Math.Ceiling(t.TotalMilliseconds))));
         }
 
         if (options.PngDir is not null) Directory.CreateDirectory(options.PngDir);

@@ -12,6 +12,12 @@ As a program: follow the ring and print per-frame stats, or save the newest mask
 
     python3 dannet_edge_shm.py --frames 100
     python3 dannet_edge_shm.py --frames 1 --png mask.png
+    python3 dannet_edge_shm.py --owner dannet           # on a car: trust the service user's ring
+
+It reads with pread, never a mapping, and checks before trusting a file: not a symbolic link, owned by the
+writer you trust (--owner / $DANNET_EDGE_RING_OWNER; default: you or root), writable by nobody else, in a
+folder nobody else can write to, and a header that agrees with the layout's limits and the file's size
+(docs/shm-layout.md, "Security").
 """
 import argparse
 import errno

@@ -147,7 +147,8 @@ public sealed unsafe class MaskRingWriter : IDisposable
         var st = Posix.Lstat(folder.Fd, name);
         if (st is null) return; // nothing there
         var s = st.Value;
-        if (!s.IsRegular) throw new IOException($"'{full}' exists and is not a regular file ({(s.IsSymlink ? "a symbolic link" : s.IsDirectory ? "a folder" : "a special file")}): refused. Remove it.");
+        string kind = s.IsSymlink ? "a symbolic link" : s.IsDirectory ? "a folder" : "a special file";
+        if (!s.IsRegular) throw new IOException($"'{full}' exists and is not a regular file ({kind}): refused. Remove it.");
         if (s.Uid != Posix.EffectiveUid())
             throw new IOException($"'{full}' belongs to {Posix.DescribeUser(s.Uid)}, not to this writer ({Posix.DescribeUser(Posix.EffectiveUid())}): refused. Remove it.");
         if (s.Size < ShmLayout.HeaderSize) return; // a leftover (e.g. truncated): replaced

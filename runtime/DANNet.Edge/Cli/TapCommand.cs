@@ -72,7 +72,8 @@ internal static class TapCommand
         else
             output.WriteLine($"read {summary.FramesRead} frames, skipped {summary.FramesSkipped}, overruns {summary.Overruns}, checksum failures {summary.ChecksumFailures}, " +
                 (options.VerifyPattern ? $"pattern mismatches {summary.PatternMismatches}, " : "") +
-                $"writer restarts {summary.WriterRestarts}, waits {summary.Waits}; publish→read mean {summary.MeanPublishToReadMs:F2} ms (max {summary.MaxPublishToReadMs:F2}); writer {summary.LastWriterState}");
+                $"writer restarts {summary.WriterRestarts}, waits {summary.Waits}; publish→read mean {summary.MeanPublishToReadMs:F2} ms " +
+                $"(max {summary.MaxPublishToReadMs:F2}); writer {summary.LastWriterState}");
         return summary.PatternMismatches == 0 && summary.ChecksumFailures == 0 ? 0 : 2;
     }
 }

@@ -1,7 +1,6 @@
 using System.Buffers.Binary;
 using System.Diagnostics;
 using System.Text;
-using System.Text.Json;
 using DANNet.Edge.Cli;
 using DANNet.Edge.SharedMemory;
 using Xunit.Abstractions;
@@ -13,23 +12,16 @@ namespace DANNet.Edge.Tests.SharedMemory;
 /// that dies and one that restarts, signals — for dannet-edge tap, the Python reader and the writer.
 /// </summary>
 [Collection(RingProcessCollection.Name)]
-public sealed class RingFaultTests(ITestOutputHelper log) : IDisposable
+public sealed class RingFaultTests(ITestOutputHelper log) : RingFolderTests("dannet-ring-fault-")
 {
-    private readonly string _dir = Directory.CreateTempSubdirectory("dannet-ring-fault-").FullName;
-
-    public void Dispose() => Directory.Delete(_dir, true);
-
-    private string Ring => Path.Combine(_dir, "masks");
+    private string Ring => Path.Combine(Dir, "masks");
 
     private Process Writer(params string[] args) =>
         RingProcesses.Start("dotnet", [RingProcesses.EdgeDll, "publish-test-pattern", "--path", Ring, "--width", "64", "--height", "32", .. args]);
 
-    private Process Tap(params string[] args) => RingProcesses.Start("dotnet", [RingProcesses.EdgeDll, "tap", "--path", Ring, .. args]);
+    private Process Tap(params string[] args) => RingProcesses.Tap(Ring, args);
 
     private Process Python(params string[] args) => RingProcesses.Start("python3", [RingProcesses.PythonReader, "--path", Ring, .. args]);
-
-    private static JsonElement LastJson(string output) =>
-        JsonDocument.Parse(output.Split('\n').Last(l => l.TrimStart().StartsWith('{'))).RootElement.Clone();
 
     private void WaitForFrames(int count = 3)
     {
@@ -65,7 +57,7 @@ public sealed class RingFaultTests(ITestOutputHelper log) : IDisposable
 
         var t = RingProcesses.Finish(tap);
         Assert.Equal(0, t.Code);
-        var summary = LastJson(t.Output);
+        var summary = RingProcesses.LastJson(t.Output);
         Assert.True(summary.GetProperty("framesRead").GetInt64() > 0);
         var text = RingProcesses.Finish(tapText);
         log.WriteLine($"tap: {text.Output}");
@@ -101,7 +93,7 @@ public sealed class RingFaultTests(ITestOutputHelper log) : IDisposable
         // --seconds is a hard limit: all four ended by themselves while the second writer was still publishing.
         Assert.Equal(1, Count(readers[0].Output, "is dead; its frames are old"));
         Assert.Equal(1, Count(readers[2].Output, "is dead; its frames are old"));
-        foreach (var json in new[] { LastJson(readers[1].Output), LastJson(readers[3].Output) })
+        foreach (var json in new[] { RingProcesses.LastJson(readers[1].Output), RingProcesses.LastJson(readers[3].Output) })
         {
             Assert.Equal(1, json.GetProperty("writerRestarts").GetInt64());
             Assert.Equal(0, json.GetProperty("patternMismatches").GetInt64());
@@ -119,8 +111,8 @@ public sealed class RingFaultTests(ITestOutputHelper log) : IDisposable
         var python = RingProcesses.Finish(Python("--seconds", "1", "--frames", "5", "--json"));
         Assert.Equal(0, tap.Code);
         Assert.Equal(0, python.Code);
-        Assert.Equal(0, LastJson(tap.Output).GetProperty("framesRead").GetInt64());
-        Assert.Equal("absent", LastJson(python.Output).GetProperty("lastWriterState").GetString());
+        Assert.Equal(0, RingProcesses.LastJson(tap.Output).GetProperty("framesRead").GetInt64());
+        Assert.Equal("absent", RingProcesses.LastJson(python.Output).GetProperty("lastWriterState").GetString());
     }
 
     [Theory]
@@ -142,7 +134,7 @@ public sealed class RingFaultTests(ITestOutputHelper log) : IDisposable
         {
             log.WriteLine($"{code}: {output}");
             Assert.Equal(0, code);
-            Assert.True(LastJson(output).GetProperty("framesRead").GetInt64() > 0);
+            Assert.True(RingProcesses.LastJson(output).GetProperty("framesRead").GetInt64() > 0);
             Assert.DoesNotContain("Traceback", output);
         }
     }
@@ -161,7 +153,7 @@ public sealed class RingFaultTests(ITestOutputHelper log) : IDisposable
             log.WriteLine(output);
             Assert.Equal(0, code);
             // Under 3 s of a broken header at 10 ms doubling to 200 ms: at most 6 + 3000 / 200 waits (a spinning reader makes thousands).
-            Assert.InRange(LastJson(output).GetProperty("waits").GetInt64(), 1, 6 + 3000 / 200);
+            Assert.InRange(RingProcesses.LastJson(output).GetProperty("waits").GetInt64(), 1, 6 + 3000 / 200);
         }
     }
 
@@ -181,7 +173,7 @@ public sealed class RingFaultTests(ITestOutputHelper log) : IDisposable
     [MemberData(nameof(Forged))]
     public void Forged_headers_are_refused_by_both_readers_before_they_allocate(string forgery, string message)
     {
-        string path = Path.Combine(_dir, forgery);
+        string path = Path.Combine(Dir, forgery);
         var g = new RingGeometry(2, 16, 8, 19);
         var h = RingHeaderFuzzTests.ValidHeader(g);
         long size = g.FileSize;

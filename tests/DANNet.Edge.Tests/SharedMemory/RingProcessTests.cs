@@ -12,25 +12,13 @@ namespace DANNet.Edge.Tests.SharedMemory;
 /// and the Python reader), as consumers in the car would be.
 /// </summary>
 [Collection(RingProcessCollection.Name)]
-public sealed class RingProcessTests(ITestOutputHelper output) : IDisposable
+public sealed class RingProcessTests(ITestOutputHelper output) : RingFolderTests("dannet-ring-proc-")
 {
-    private readonly string _dir = Directory.CreateTempSubdirectory("dannet-ring-proc-").FullName;
+    private string RingPath => Path.Combine(Dir, "ring");
 
-    public void Dispose() => Directory.Delete(_dir, true);
+    private Process Tap(params string[] args) => RingProcesses.Tap(RingPath, args);
 
-    private string RingPath => Path.Combine(_dir, "ring");
-
-    private Process Tap(params string[] args) => RingProcesses.Start("dotnet", [RingProcesses.EdgeDll, "tap", "--path", RingPath, .. args]);
-
-    private static JsonElement Summary(Process p)
-    {
-        string stdout = p.StandardOutput.ReadToEnd();
-        string stderr = p.StandardError.ReadToEnd();
-        Assert.True(p.WaitForExit(60_000), "reader did not finish");
-        var last = stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).LastOrDefault(l => l.StartsWith('{'))
-                   ?? throw new Xunit.Sdk.XunitException($"no JSON summary; stdout: {stdout}; stderr: {stderr}");
-        return JsonDocument.Parse(last).RootElement.Clone();
-    }
+    private static JsonElement Summary(Process p) => RingProcesses.LastJson(RingProcesses.Finish(p).Output);
 
     /// <summary>Publishes test-pattern frames as fast as possible until <paramref name="stop"/>; returns the count.</summary>
     private static long Hammer(MaskRingWriter writer, Func<bool> stop)

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Text.Json;
 
 namespace DANNet.Edge.Tests.SharedMemory;
 
@@ -34,4 +35,24 @@ internal static class RingProcesses
 
     /// <summary>dannet-edge with <paramref name="args"/>, to its end.</summary>
     public static (int Code, string Output) Edge(params string[] args) => Finish(Start("dotnet", [EdgeDll, .. args]));
+
+    /// <summary><c>dannet-edge tap --path <paramref name="ring"/></c> with <paramref name="args"/>, started.</summary>
+    public static Process Tap(string ring, params string[] args) => Start("dotnet", [EdgeDll, "tap", "--path", ring, .. args]);
+
+    /// <summary>The last JSON object a reader printed (its --json summary).</summary>
+    public static JsonElement LastJson(string output) =>
+        JsonDocument.Parse(output.Split('\n').LastOrDefault(l => l.TrimStart().StartsWith('{'))
+            ?? throw new Xunit.Sdk.XunitException($"no JSON summary in: {output}")).RootElement.Clone();
+}
+
+/// <summary>A test class with a temporary folder of its own (mode 0700, this user's: a valid ring folder), removed afterwards.</summary>
+public abstract class RingFolderTests(string prefix) : IDisposable
+{
+    protected string Dir { get; } = Directory.CreateTempSubdirectory(prefix).FullName;
+
+    public void Dispose()
+    {
+        Directory.Delete(Dir, true);
+        GC.SuppressFinalize(this);
+    }
 }

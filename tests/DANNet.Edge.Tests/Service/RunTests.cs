@@ -93,8 +93,11 @@ public sealed class RunTests : IDisposable
         try
         {
             Assert.Equal(2, RunCommand.Create().Parse(["--providers", "gpu,cpu", "--output", Path.Combine(_dir, "r")]).Invoke());
+            // A ring path that climbs out of the writer's folder is refused before anything is opened or replaced.
+            Assert.Equal(2, RunCommand.Create().Parse(["--output", "/dev/shm/dannet-edge/../../tmp/x"]).Invoke());
         }
         finally { Console.SetError(original); }
         Assert.Contains("Model:Providers has 'gpu'", error.ToString());
+        Assert.Contains("must not contain '..'", error.ToString());
     }
 }

@@ -34,7 +34,16 @@ public static class EdgeConfiguration
         string? path = FileFor(file);
         if (path is not null)
         {
+            if (Directory.Exists(path)) throw new ArgumentException($"Configuration file '{path}' is a folder: give the JSON file.");
             if (!File.Exists(path)) throw new ArgumentException($"Configuration file '{path}' does not exist.");
+            try
+            {
+                using var probe = File.OpenRead(path);
+            }
+            catch (Exception ex) when (ex is UnauthorizedAccessException or IOException)
+            {
+                throw new ArgumentException($"Configuration file '{path}' cannot be read ({ex.Message}): check its permissions (the service user must read it).");
+            }
             builder.AddJsonFile(Path.GetFullPath(path), optional: false, reloadOnChange: false);
         }
         if (environment is null) builder.AddEnvironmentVariables(EnvironmentPrefix);
@@ -61,6 +70,9 @@ public static class EdgeConfiguration
         if (unknown.Count > 0)
             throw new ArgumentException($"Configuration{where}: unknown section(s) " +
                 $"{string.Join(", ", unknown.Select(k => $"'{k}'"))}; the daemon reads {string.Join(", ", Sections)} and {LoggingSection}.");
+        // Shape first (unknown keys, wrong types), every problem at once; then what is right is bound and its values validated.
+        var shape = ConfigurationShape.Problems(config, SectionTypes);
+        if (shape.Count > 0) config = ConfigurationShape.Without(config, shape.Select(p => p.Key));
         EdgeOptions options;
         try
         {
@@ -80,11 +92,16 @@ public static class EdgeConfiguration
         {
             throw new ArgumentException($"Configuration{where}: {ex.Message} Field names are listed in README, 'Configuration'.", ex);
         }
-        var problems = EdgeOptionsValidator.Problems(options);
+        var problems = shape.Select(p => p.Problem).Concat(EdgeOptionsValidator.Problems(options)).ToList();
         if (problems.Count > 0)
             throw new ArgumentException($"Configuration{where} has {problems.Count} problem(s):\n  " + string.Join("\n  ", problems));
         return options;
     }
+
+    private static readonly Dictionary<string, Type> SectionTypes = new()
+    {
+        ["Source"] = typeof(SourceOptions), ["Model"] = typeof(ModelOptions), ["Output"] = typeof(OutputOptions), ["Run"] = typeof(RunSettings),
+    };
 
     private static T Section<T>(IConfiguration config, string name, T defaults) where T : class =>
         config.GetSection(name).Get<T>(b => b.ErrorOnUnknownConfiguration = true) ?? defaults;

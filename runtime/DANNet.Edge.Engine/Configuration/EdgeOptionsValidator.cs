@@ -10,30 +10,34 @@ public static class EdgeOptionsValidator
         var p = new List<string>();
         void Check(bool ok, string problem) { if (!ok) p.Add(problem); }
         var s = o.Source;
-        Check(s.Width >= 0 && s.Height >= 0, "Source:Width/Height must not be negative (0 keeps the device's default).");
+        Check(s.Width is >= 0 and <= RingGeometry.MaxSide && s.Height is >= 0 and <= RingGeometry.MaxSide,
+            $"Source:Width/Height must be 0..{RingGeometry.MaxSide} (0 keeps the device's default).");
         Check((s.Width == 0) == (s.Height == 0), "Source:Width and Source:Height go together: set both or neither.");
-        Check(s.Fps >= 0, "Source:Fps must not be negative (0 keeps the device's default).");
+        Check(s.Fps is >= 0 and <= 1000, "Source:Fps must be 0..1000 (0 keeps the device's default).");
         Check(s.Fourcc.Length is 0 or 4, $"Source:Fourcc '{s.Fourcc}' must be four characters, e.g. MJPG or YUYV (or empty).");
-        Check(s.TimeoutSeconds > 0, "Source:TimeoutSeconds must be positive, e.g. 5.");
-        Check(s.ReconnectInitialSeconds > 0, "Source:ReconnectInitialSeconds must be positive, e.g. 0.5.");
+        Check(s.TimeoutSeconds is > 0 and <= 3600, "Source:TimeoutSeconds must be more than 0 and at most 3600, e.g. 5.");
+        Check(s.ReconnectInitialSeconds is > 0 and <= 3600, "Source:ReconnectInitialSeconds must be more than 0 and at most 3600, e.g. 0.5.");
         Check(s.ReconnectMaxSeconds >= s.ReconnectInitialSeconds, "Source:ReconnectMaxSeconds must be at least Source:ReconnectInitialSeconds.");
+        Check(s.ReconnectMaxSeconds <= 3600, "Source:ReconnectMaxSeconds must be at most 3600.");
         var m = o.Model;
         Check(m.Providers.Length > 0, $"Model:Providers is empty: list at least one of {ExecutionProviderNames.Listed} (cpu always works).");
         foreach (var provider in m.Providers)
             Check(ExecutionProviderNames.TryParse(provider, out _), $"Model:Providers has '{provider}': use {ExecutionProviderNames.Listed} (lower case).");
         Check(m.Providers.Distinct(StringComparer.Ordinal).Count() == m.Providers.Length, "Model:Providers lists a provider twice.");
-        Check(m.Path.Length == 0 || File.Exists(m.Path), $"Model:Path '{m.Path}' does not exist: export one with 'dannet-train export', or leave it empty for the embedded model.");
-        Check(m.Threads >= 0, "Model:Threads must not be negative (0: ONNX Runtime's default).");
-        Check(m.DeviceId >= 0, "Model:DeviceId must not be negative.");
-        Check(m.WarmupFrames >= 0, "Model:WarmupFrames must not be negative.");
-        Check(m.TensorRt.WorkspaceMb > 0, "Model:TensorRt:WorkspaceMb must be positive, e.g. 1024.");
+        Check(m.Path.Length == 0 || File.Exists(m.Path) || Directory.Exists(m.Path),
+            $"Model:Path '{m.Path}' does not exist: export one with 'dannet-train export', or leave it empty for the embedded model.");
+        Check(!Directory.Exists(m.Path), $"Model:Path '{m.Path}' is a folder: give the .onnx file in it.");
+        Check(m.Threads is >= 0 and <= 256, "Model:Threads must be 0..256 (0: ONNX Runtime's default).");
+        Check(m.DeviceId is >= 0 and <= 64, "Model:DeviceId must be 0..64.");
+        Check(m.WarmupFrames is >= 0 and <= 1000, "Model:WarmupFrames must be 0..1000.");
+        Check(m.TensorRt.WorkspaceMb is > 0 and <= 1 << 20, "Model:TensorRt:WorkspaceMb must be 1..1048576, e.g. 1024.");
         Check(m.TensorRt.BuilderOptimizationLevel is >= 0 and <= 5, "Model:TensorRt:BuilderOptimizationLevel must be 0..5.");
         Check(!m.TensorRt.Int8 || m.TensorRt.Int8CalibrationTable.Length == 0 || File.Exists(m.TensorRt.Int8CalibrationTable),
             $"Model:TensorRt:Int8CalibrationTable '{m.TensorRt.Int8CalibrationTable}' does not exist: make one with dannet-calibrate.");
         OutputProblems(o.Output, Check);
         Check(o.Output.Slots is >= RingGeometry.MinSlots and <= RingGeometry.MaxSlots, $"Output:Slots must be {RingGeometry.MinSlots}..{RingGeometry.MaxSlots}, got {o.Output.Slots}.");
         Check(o.Run.Frames >= 0, "Run:Frames must not be negative (0: run until stopped).");
-        Check(o.Run.StatsIntervalSeconds > 0, "Run:StatsIntervalSeconds must be positive.");
+        Check(o.Run.StatsIntervalSeconds is >= 0.1 and <= 86400, "Run:StatsIntervalSeconds must be 0.1..86400.");
         return p;
     }
 

@@ -55,7 +55,8 @@ internal static class ExecutionProviders
                 sessionOptions.Dispose();
             }
         }
-        throw new InvalidOperationException($"No execution provider could run '{path}': {string.Join("; ", failures)}. Add cpu to Model:Providers as the last resort.");
+        throw new InvalidOperationException($"No execution provider could run '{path}': {string.Join("; ", failures)}." +
+            (providers.Contains(ExecutionProvider.Cpu) ? "" : " Add cpu to Model:Providers as the last resort."));
     }
 
     /// <summary>Whether the file at <paramref name="path"/> declares itself an explicitly quantised model (dannet.precision int8-qdq).</summary>

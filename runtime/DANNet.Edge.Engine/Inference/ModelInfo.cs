@@ -17,6 +17,8 @@ public sealed record ModelInfo(
             Fail($"expected exactly one input '{ModelContract.ImageInput}', found {string.Join(", ", inputs.Keys)}");
         if (image.Type != typeof(byte) || image.Shape.Length != 4 || image.Shape[0] != 1 || image.Shape[3] != ModelContract.ImageChannels || image.Shape[1] <= 0 || image.Shape[2] <= 0)
             Fail($"input '{ModelContract.ImageInput}' must be uint8 [1,H,W,3], is {image.Type.Name} [{string.Join(",", image.Shape)}]");
+        if (image.Shape[1] > SharedMemory.RingGeometry.MaxSide || image.Shape[2] > SharedMemory.RingGeometry.MaxSide)
+            Fail($"its input is {image.Shape[2]}x{image.Shape[1]}; masks can be at most {SharedMemory.RingGeometry.MaxSide} pixels per side");
         if (!outputs.TryGetValue(ModelContract.MaskOutput, out var mask))
             Fail($"no output '{ModelContract.MaskOutput}'");
         if (mask.Type != typeof(byte) || mask.Shape.Length != 3 || mask.Shape[0] != 1 || mask.Shape[1] != image.Shape[1] || mask.Shape[2] != image.Shape[2])

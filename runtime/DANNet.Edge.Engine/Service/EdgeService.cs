@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Reactive.Linq;
 using DANNet.Edge.Configuration;
 using DANNet.Edge.Inference;
 using DANNet.Edge.Pipeline;
@@ -36,6 +37,8 @@ public sealed class EdgeService(EdgeOptions options, IHostApplicationLifetime li
     {
         string modelPath = options.Model.Path.Length > 0 ? options.Model.Path : EdgeDefaults.ModelPath;
         var sourceOptions = options.Source.Uri.Length > 0 ? options.Source : options.Source with { Uri = "file://" + EdgeDefaults.VideoPath };
+        // The source is checked first (its URI, a file that must exist): a mistake there must not cost a model load or touch the ring.
+        _source = FrameSourceFactory.Create(sourceOptions);
         Notify("STATUS=loading model");
         // A TensorRT engine build can take minutes on a Jetson: keep systemd from timing out the start.
         Notify("EXTEND_TIMEOUT_USEC=" + (600L * 1_000_000).ToString(CultureInfo.InvariantCulture));
@@ -52,25 +55,18 @@ public sealed class EdgeService(EdgeOptions options, IHostApplicationLifetime li
             options.Output.Access());
         log.LogInformation("Publishing {Width}x{Height} masks to {Path} ({Slots} slots)", geometry.Width, geometry.Height, _ring.Path, geometry.SlotCount);
 
-        _source = FrameSourceFactory.Create(sourceOptions);
         _pipeline = new FramePipeline(_source, _session, _ring, sourceOptions, log, options.Model.Resize);
         Interlocked.Exchange(ref _lastProgressNs, (long)MonotonicClock.NowNs);
-        _subscription = _pipeline.Frames().Subscribe(OnFrame, OnError, OnCompleted);
+        // Run:Frames publishes exactly that many: the subscription ends after the last one, before another frame is taken.
+        var frames = options.Run.Frames > 0 ? _pipeline.Frames().Take((int)Math.Min(options.Run.Frames, int.MaxValue)) : _pipeline.Frames();
+        _subscription = frames.Subscribe(OnFrame, OnError, OnCompleted);
         _statsTimer = new Timer(_ => ReportStats(), null, TimeSpan.FromSeconds(options.Run.StatsIntervalSeconds), TimeSpan.FromSeconds(options.Run.StatsIntervalSeconds));
         StartWatchdog();
         Notify("STATUS=running");
         return Task.CompletedTask;
     }
 
-    private void OnFrame(FrameTimings timings)
-    {
-        Interlocked.Exchange(ref _lastProgressNs, (long)timings.PublishedNs);
-        if (options.Run.Frames > 0 && _pipeline!.Stats.Published >= options.Run.Frames)
-        {
-            log.LogInformation("Published {Frames} frames (Run:Frames); stopping", _pipeline.Stats.Published);
-            lifetime.StopApplication();
-        }
-    }
+    private void OnFrame(FrameTimings timings) => Interlocked.Exchange(ref _lastProgressNs, (long)timings.PublishedNs);
 
     private void OnError(Exception ex)
     {
@@ -81,7 +77,9 @@ public sealed class EdgeService(EdgeOptions options, IHostApplicationLifetime li
 
     private void OnCompleted()
     {
-        log.LogInformation("Source ended; {Frames} frames published, {Dropped} dropped", _pipeline!.Stats.Published, _pipeline.Stats.Dropped);
+        if (options.Run.Frames > 0 && _pipeline!.Stats.Published >= options.Run.Frames)
+            log.LogInformation("Published {Frames} frames (Run:Frames); stopping", _pipeline.Stats.Published);
+        else log.LogInformation("Source ended; {Frames} frames published, {Dropped} dropped", _pipeline!.Stats.Published, _pipeline.Stats.Dropped);
         lifetime.StopApplication();
     }
 

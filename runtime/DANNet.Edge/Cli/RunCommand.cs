@@ -58,18 +58,23 @@ internal static class RunCommand
             catch (ArgumentException ex)
             {
                 Console.Error.WriteLine($"error: {ex.Message}");
-                return 2;
+                return ConfigurationError;
             }
             return await RunAsync(options, cancel, configuration);
         });
         return command;
     }
 
+    /// <summary>Exit codes: 0 a normal end, 1 a failure while running or starting (model, ring, source), 2 a configuration or usage error.</summary>
+    public const int Failed = 1, ConfigurationError = 2;
+
     /// <summary>Runs the daemon on the Generic Host built over <paramref name="configuration"/> (its Logging section sets the log levels).</summary>
     internal static async Task<int> RunAsync(EdgeOptions options, CancellationToken cancel, IConfiguration? configuration = null)
     {
         var builder = Host.CreateApplicationBuilder();
         builder.Logging.AddFilter("Microsoft.Hosting.Lifetime", LogLevel.Warning);
+        // A start failure is reported once, as one line, below; the host's own report repeats it with a stack trace.
+        builder.Logging.AddFilter("Microsoft.Extensions.Hosting.Internal.Host", LogLevel.None);
         // The host's default logging setup reads the Logging section of builder.Configuration.
         if (configuration is not null) builder.Configuration.AddConfiguration(configuration);
         builder.Services.AddSystemd();
@@ -78,14 +83,23 @@ internal static class RunCommand
         builder.Services.AddHostedService(sp => sp.GetRequiredService<EdgeService>());
         using var host = builder.Build();
         var service = host.Services.GetRequiredService<EdgeService>();
+        var log = host.Services.GetRequiredService<ILogger<EdgeService>>();
+        // SIGHUP (a terminal closing, or 'systemctl reload') must not kill the daemon: the configuration is read at start only.
+        using var hangup = System.Runtime.InteropServices.PosixSignalRegistration.Create(System.Runtime.InteropServices.PosixSignal.SIGHUP, context =>
+        {
+            context.Cancel = true;
+            log.LogWarning("SIGHUP: dannet-edge reads its configuration only at start; restart it to apply changes (systemctl restart dannet-edge). Running on.");
+        });
         try
         {
             await host.RunAsync(cancel);
         }
-        catch (Exception ex) when (ex is FrameSourceException or InvalidDataException or FileNotFoundException or IOException or InvalidOperationException or ArgumentException)
+        catch (Exception ex) when (ex is FrameSourceException or InvalidDataException or FileNotFoundException or IOException or InvalidOperationException
+                                       or ArgumentException or UnauthorizedAccessException or Microsoft.ML.OnnxRuntime.OnnxRuntimeException)
         {
-            host.Services.GetRequiredService<ILogger<EdgeService>>().LogCritical("Cannot start: {Message}", ex.Message);
-            return 1;
+            string message = ex.Message.ReplaceLineEndings(" ");
+            Console.Error.WriteLine($"dannet-edge: cannot start: {message}");
+            return Failed;
         }
         return service.ExitCode;
     }

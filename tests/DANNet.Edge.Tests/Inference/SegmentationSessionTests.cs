@@ -70,6 +70,7 @@ public sealed class SegmentationSessionTests
     [InlineData("newer-format", "was exported with metadata format 2; this dannet-edge reads format 1 and older")]
     [InlineData("bad-format", "dannet.format_version 'v1' is not a version number")]
     [InlineData("size-metadata", "its metadata gives input width 32 (dannet.input_width) but the input tensor has 16")]
+    [InlineData("huge-input", "its input is 65536x65536; masks can be at most 16384 pixels per side")]
     public void Contract_violations_name_the_model_and_the_fix(string breakage, string message)
     {
         var inputs = new Dictionary<string, (Type Type, int[] Shape)>(GoodInputs);
@@ -87,6 +88,10 @@ public sealed class SegmentationSessionTests
             case "newer-format": metadata[ModelMetadataKeys.FormatVersion] = "2"; break;
             case "bad-format": metadata[ModelMetadataKeys.FormatVersion] = "v1"; break;
             case "size-metadata": metadata[ModelMetadataKeys.InputHeight] = "8"; metadata[ModelMetadataKeys.InputWidth] = "32"; break;
+            case "huge-input":
+                inputs[ModelContract.ImageInput] = (typeof(byte), [1, 65536, 65536, 3]);
+                outputs[ModelContract.MaskOutput] = (typeof(byte), [1, 65536, 65536]);
+                break;
         }
         var ex = Assert.Throws<InvalidDataException>(() => ModelInfo.From("m.onnx", inputs, outputs, metadata));
         Assert.Contains("m.onnx", ex.Message);

@@ -26,7 +26,8 @@ public sealed class RunTests : IDisposable
 
         using var reader = MaskRingReader.Open(ring);
         Assert.Equal(WriterState.Stopped, reader.WriterStatus(TimeSpan.FromSeconds(5)));
-        Assert.True(reader.FramesPublished >= 6);
+        Assert.Equal(6UL, reader.FramesPublished); // Run:Frames is exact: no frame after the last is taken
+        Assert.Equal(6UL, reader.LatestFrameId);
         Assert.Equal("pspnet-r18i-l16", reader.Model);
         Assert.Equal((480, 272), (reader.Geometry.Width, reader.Geometry.Height));
         var mask = new byte[reader.Geometry.MaskBytes];

@@ -56,4 +56,23 @@ public sealed class SystemdUnitTests : IDisposable
         // These would hide cameras, delete the shared memory, or break the .NET JIT (platform.md).
         Assert.DoesNotContain(lines, l => l.StartsWith("PrivateDevices=yes") || l.StartsWith("DynamicUser=yes") || l.StartsWith("MemoryDenyWriteExecute=yes") || l.StartsWith("RemoveIPC=yes"));
     }
+
+    [Fact]
+    public void The_units_exposure_by_systemd_analyze_security_is_at_most_3()
+    {
+        var info = new ProcessStartInfo("systemd-analyze") { RedirectStandardError = true, RedirectStandardOutput = true };
+        foreach (var a in new[] { "security", "--offline=true", Unit }) info.ArgumentList.Add(a);
+        using var p = Process.Start(info)!;
+        string output = p.StandardOutput.ReadToEnd() + p.StandardError.ReadToEnd();
+        p.WaitForExit();
+        var match = System.Text.RegularExpressions.Regex.Match(output, @"Overall exposure level for dannet-edge\.service: (\d+\.\d)");
+        Assert.True(match.Success, output);
+        double exposure = double.Parse(match.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture);
+        Assert.InRange(exposure, 0, 3.0);
+        // What the sandbox must still allow: the ring under /dev/shm, the cameras, the JIT, and no restart loop on a bad configuration.
+        var lines = File.ReadAllLines(Unit).Select(l => l.Trim()).ToList();
+        foreach (var required in new[] { "CapabilityBoundingSet=", "SystemCallFilter=@system-service", "SystemCallErrorNumber=EPERM", "RestartPreventExitStatus=2",
+                     "UMask=0027", "RestrictNamespaces=yes" })
+            Assert.Contains(required, lines);
+    }
 }

@@ -9,13 +9,14 @@ namespace DANNet.Edge.Pipeline;
 
 /// <summary>
 /// The capture stage as an observable on its own thread: frames from a source into pooled buffers.
-/// End of stream completes it; a live source that times out or faults is re-opened with capped
-/// exponential backoff (<see cref="ReconnectDelays"/>); a source that cannot be opened at all, or a
-/// file that faults, ends it with the error.
+/// End of stream completes it; a live source that cannot be opened, times out or faults is (re-)opened
+/// with capped exponential backoff (<see cref="ReconnectDelays"/>), its state in <see cref="SourceHealth"/>;
+/// a file or folder that cannot be opened or faults ends it with the error.
 /// </summary>
 internal static class FrameCapture
 {
-    public static IObservable<CapturedFrame> Observe(IFrameSource source, SourceOptions options, FramePool pool, ILogger log, PipelineMetrics? metrics = null) =>
+    public static IObservable<CapturedFrame> Observe(IFrameSource source, SourceOptions options, FramePool pool, ILogger log, PipelineMetrics? metrics = null,
+        SourceHealth? health = null) =>
         Observable.Create<CapturedFrame>(observer =>
         {
             var cancel = new CancellationTokenSource();
@@ -23,7 +24,7 @@ internal static class FrameCapture
             {
                 try
                 {
-                    Capture(source, options, pool, log, metrics, observer, cancel.Token);
+                    Capture(source, options, pool, log, metrics, health ?? new SourceHealth(), observer, cancel.Token);
                 }
                 catch (Exception ex)
                 {
@@ -41,17 +42,31 @@ internal static class FrameCapture
             });
         });
 
-    private static void Capture(IFrameSource source, SourceOptions options, FramePool pool, ILogger log, PipelineMetrics? metrics, IObserver<CapturedFrame> observer, CancellationToken cancel)
+    private static void Capture(IFrameSource source, SourceOptions options, FramePool pool, ILogger log, PipelineMetrics? metrics, SourceHealth health,
+        IObserver<CapturedFrame> observer, CancellationToken cancel)
     {
-        source.Open();
-        log.LogInformation("Capturing from {Source}", source.Description);
         long index = 0;
         int failures = 0;
+        // A live source that cannot be opened at start (a camera not plugged in yet, a stream not up) backs off and retries like any
+        // reconnect; a file or folder that cannot be opened is an error at once.
+        bool open = TryOpen(source, log, first: true);
+        if (open) health.Reading();
         while (!cancel.IsCancellationRequested)
         {
+            if (!open)
+            {
+                var wait = ReconnectDelays.Delay(failures++, options.ReconnectInitialSeconds, options.ReconnectMaxSeconds);
+                health.Reconnecting(failures, wait);
+                log.LogWarning("Source {Source} is not open; retrying in {Delay:F1} s (attempt {Attempt})", source.Description, wait.TotalSeconds, failures);
+                if (Wait(wait, health, cancel)) break;
+                open = TryOpen(source, log, first: false);
+                if (open) health.Reading();
+                continue;
+            }
             long allocatedBefore = GC.GetAllocatedBytesForCurrentThread();
             var frame = pool.Rent();
             var status = source.Read(frame.Image, out string? problem);
+            health.Touch();
             if (status == FrameReadStatus.Frame)
             {
                 failures = 0;
@@ -65,26 +80,54 @@ internal static class FrameCapture
             if (status == FrameReadStatus.EndOfStream)
             {
                 log.LogInformation("End of stream after {Frames} frames from {Source}", index, source.Description);
+                health.Ended();
                 observer.OnCompleted();
                 return;
             }
             if (!source.IsLive)
+            {
+                health.Ended();
                 throw new FrameSourceException($"Source {source.Description} failed at frame {index}: {problem}.");
+            }
             var delay = ReconnectDelays.Delay(failures++, options.ReconnectInitialSeconds, options.ReconnectMaxSeconds);
+            health.Reconnecting(failures, delay);
             log.LogWarning("Source {Source} {Status} at frame {Frame} ({Problem}); reconnecting in {Delay:F1} s (attempt {Attempt})",
                 source.Description, status == FrameReadStatus.Timeout ? "timed out" : "faulted", index, problem, delay.TotalSeconds, failures);
-            if (cancel.WaitHandle.WaitOne(delay)) break;
-            try
-            {
-                source.Open();
-                log.LogInformation("Reconnected to {Source}", source.Description);
-            }
-            catch (FrameSourceException ex)
-            {
-                log.LogWarning("Reconnect to {Source} failed: {Reason}", source.Description, ex.Message);
-            }
+            if (Wait(delay, health, cancel)) break;
+            open = TryOpen(source, log, first: false);
+            if (open) health.Reading();
         }
         observer.OnCompleted();
+    }
+
+    /// <summary>Opens the source; false (logged) when a live one cannot be opened now, an exception when a file cannot.</summary>
+    private static bool TryOpen(IFrameSource source, ILogger log, bool first)
+    {
+        try
+        {
+            source.Open();
+            log.LogInformation(first ? "Capturing from {Source}" : "Reconnected to {Source}", source.Description);
+            return true;
+        }
+        catch (FrameSourceException ex) when (source.IsLive)
+        {
+            log.LogWarning("{What} {Source} failed: {Reason}", first ? "Opening" : "Reconnect to", source.Description, ex.Message);
+            return false;
+        }
+    }
+
+    /// <summary>Waits out a back-off in slices of at most a second, showing the capture thread alive; true when cancelled.</summary>
+    private static bool Wait(TimeSpan delay, SourceHealth health, CancellationToken cancel)
+    {
+        var until = DateTime.UtcNow + delay;
+        while (DateTime.UtcNow < until)
+        {
+            var slice = until - DateTime.UtcNow;
+            if (slice > TimeSpan.FromSeconds(1)) slice = TimeSpan.FromSeconds(1);
+            if (slice > TimeSpan.Zero && cancel.WaitHandle.WaitOne(slice)) return true;
+            health.Touch();
+        }
+        return cancel.IsCancellationRequested;
     }
 }
 

@@ -44,6 +44,9 @@ internal sealed class FramePipeline : IDisposable
     /// <summary>The windowed statistics behind the daemon's periodic log line: one consumer of <see cref="Metrics"/>.</summary>
     public PipelineStats Stats { get; }
 
+    /// <summary>What the capture stage is doing (reading, reconnecting), for the watchdog and the status line.</summary>
+    public SourceHealth Health { get; } = new();
+
     private int _running;
 
     /// <summary>How long <see cref="Dispose"/> waits for a subscription's teardown (a capture read in progress ends within the source's timeout).</summary>
@@ -69,7 +72,7 @@ internal sealed class FramePipeline : IDisposable
         });
 
     private IObservable<FrameTimings> Stages() =>
-        FrameCapture.Observe(_source, _options, _pool, _log, Metrics)
+        FrameCapture.Observe(_source, _options, _pool, _log, Metrics, Health)
             .ObserveLatestOn("dannet-edge inference", dropped =>
             {
                 Metrics.Dropped.Add(1);

@@ -14,12 +14,17 @@ namespace DANNet.Edge.Service;
 /// <summary>
 /// The daemon: opens the model (first working provider) and warms it up, creates the ring, opens
 /// the source, then runs the pipeline until the source ends, fails or the host stops. Start-up work
-/// happens in <see cref="StartAsync"/>, so systemd hears READY=1 only once frames can flow; a
-/// watchdog ping (WATCHDOG=1) is sent only while frames are being published or the source is
-/// reconnecting.
+/// happens in <see cref="StartAsync"/>, so systemd hears READY=1 only once the first mask is published
+/// (or the source is being reconnected); a watchdog ping (WATCHDOG=1) is sent only while masks are
+/// being published or the capture thread is visibly reconnecting (<see cref="Liveness"/>), and
+/// STATUS= says provider, fps, the source's state and reconnects.
 /// </summary>
 public sealed class EdgeService(EdgeOptions options, IHostApplicationLifetime lifetime, ILogger<EdgeService> log, ISystemdNotifier? notifier = null) : IHostedService, IDisposable
 {
+    private readonly TaskCompletionSource _flowing = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private string? _lastStatus;
+    private long _publishedAtLastStatus;
+    private long _lastStatusNs = (long)MonotonicClock.NowNs;
     private SegmentationSession? _session;
     private MaskRingWriter? _ring;
     private IFrameSource? _source;
@@ -33,7 +38,7 @@ public sealed class EdgeService(EdgeOptions options, IHostApplicationLifetime li
     /// <summary>0 when the run ended normally (end of stream, frame limit, stop), 1 when it failed.</summary>
     public int ExitCode { get; private set; }
 
-    public Task StartAsync(CancellationToken cancellationToken)
+    public async Task StartAsync(CancellationToken cancellationToken)
     {
         string modelPath = options.Model.Path.Length > 0 ? options.Model.Path : EdgeDefaults.ModelPath;
         var sourceOptions = options.Source.Uri.Length > 0 ? options.Source : options.Source with { Uri = "file://" + EdgeDefaults.VideoPath };
@@ -62,14 +67,28 @@ public sealed class EdgeService(EdgeOptions options, IHostApplicationLifetime li
         _subscription = frames.Subscribe(OnFrame, OnError, OnCompleted);
         _statsTimer = new Timer(_ => ReportStats(), null, TimeSpan.FromSeconds(options.Run.StatsIntervalSeconds), TimeSpan.FromSeconds(options.Run.StatsIntervalSeconds));
         StartWatchdog();
-        Notify("STATUS=running");
-        return Task.CompletedTask;
+        // READY=1 (sent by the host when this returns) means masks flow — or the source is being reconnected and the service is
+        // doing what it should about it; a pipeline that ends or fails at once ends the start too.
+        Notify("STATUS=waiting for the first frame");
+        await WhenFlowingOrReconnecting(cancellationToken);
+        Status();
     }
 
-    private void OnFrame(FrameTimings timings) => Interlocked.Exchange(ref _lastProgressNs, (long)timings.PublishedNs);
+    private async Task WhenFlowingOrReconnecting(CancellationToken cancel)
+    {
+        while (!_flowing.Task.IsCompleted && _pipeline!.Health.State != SourceState.Reconnecting)
+            await Task.WhenAny(_flowing.Task, Task.Delay(50, cancel));
+    }
+
+    private void OnFrame(FrameTimings timings)
+    {
+        Interlocked.Exchange(ref _lastProgressNs, (long)timings.PublishedNs);
+        _flowing.TrySetResult();
+    }
 
     private void OnError(Exception ex)
     {
+        _flowing.TrySetResult();
         log.LogError("Pipeline failed: {Message}", ex.Message);
         ExitCode = 1;
         lifetime.StopApplication();
@@ -77,6 +96,7 @@ public sealed class EdgeService(EdgeOptions options, IHostApplicationLifetime li
 
     private void OnCompleted()
     {
+        _flowing.TrySetResult();
         if (options.Run.Frames > 0 && _pipeline!.Stats.Published >= options.Run.Frames)
             log.LogInformation("Published {Frames} frames (Run:Frames); stopping", _pipeline.Stats.Published);
         else log.LogInformation("Source ended; {Frames} frames published, {Dropped} dropped", _pipeline!.Stats.Published, _pipeline.Stats.Dropped);
@@ -88,6 +108,28 @@ public sealed class EdgeService(EdgeOptions options, IHostApplicationLifetime li
         if (_pipeline is null) return;
         long dropped = _pipeline.Stats.Dropped;
         log.LogInformation("{Stats}", _pipeline.Stats.Report(MonotonicClock.NowNs, Interlocked.Exchange(ref _droppedAtLastReport, dropped)));
+        Status(force: true);
+    }
+
+    /// <summary>STATUS= for systemctl status: provider, fps since the last status, the source's state, reconnects — sent when it changes.</summary>
+    private void Status(bool force = false)
+    {
+        if (_pipeline is null || _session is null || notifier is not { IsEnabled: true }) return;
+        long now = (long)MonotonicClock.NowNs, published = _pipeline.Stats.Published;
+        string source = _pipeline.Health.Describe();
+        string line;
+        lock (_flowing)
+        {
+            double seconds = Math.Max(1e-3, (now - _lastStatusNs) / 1e9);
+            double fps = force ? (published - _publishedAtLastStatus) / seconds : 0;
+            if (force) (_lastStatusNs, _publishedAtLastStatus) = (now, published);
+            line = string.Create(CultureInfo.InvariantCulture,
+                $"STATUS={_session.Provider.Name()}, {(force ? $"{fps:F1} fps, " : "")}{published} masks, source {source}, reconnects {_pipeline.Health.Reconnects}");
+            // Between statistics, only a change of the source's state is news.
+            if (!force && _lastStatus is not null && _lastStatus.Contains($"source {source.Split(' ')[0]}", StringComparison.Ordinal)) return;
+            _lastStatus = line;
+        }
+        Notify(line);
     }
 
     private void StartWatchdog()
@@ -98,9 +140,11 @@ public sealed class EdgeService(EdgeOptions options, IHostApplicationLifetime li
         var interval = TimeSpan.FromMicroseconds(microseconds);
         _watchdog = new Timer(_ =>
         {
-            // Ping only while work gets done: a hung inference stops the pings and systemd restarts the service.
-            long age = (long)MonotonicClock.NowNs - Interlocked.Read(ref _lastProgressNs);
-            if (TimeSpan.FromTicks(age / 100) < interval) Notify("WATCHDOG=1");
+            // Ping only while work gets done (masks published, or the source being reconnected): a hung inference or a capture
+            // thread stuck in a read stops the pings, and systemd restarts the service.
+            if (_pipeline is { } pipeline && Liveness.ShouldPing((long)MonotonicClock.NowNs, Interlocked.Read(ref _lastProgressNs), pipeline.Health, interval))
+                Notify("WATCHDOG=1");
+            Status();
         }, null, interval / 2, interval / 2);
     }
 

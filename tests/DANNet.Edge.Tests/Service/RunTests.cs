@@ -75,14 +75,22 @@ public sealed class RunTests : IDisposable
     }
 
     [Fact]
-    public async Task A_source_that_cannot_open_fails_the_run()
+    public async Task A_camera_that_cannot_open_is_retried_and_a_file_that_cannot_open_fails_the_run()
     {
-        var options = EdgeConfiguration.Load(null, new Dictionary<string, string?>
+        Dictionary<string, string?> Settings(string uri) => new()
         {
-            ["Output:Directory"] = _dir, ["Output:Path"] = "ring2", ["Source:Uri"] = "v4l2:///dev/video97", ["Model:WarmupFrames"] = "0",
+            ["Output:Directory"] = _dir, ["Output:Path"] = "ring2", ["Source:Uri"] = uri, ["Model:WarmupFrames"] = "0",
+            ["Source:ReconnectInitialSeconds"] = "0.2", ["Source:ReconnectMaxSeconds"] = "0.4",
             ["Model:Providers:0"] = "cpu", ["Model:Providers:1"] = null, ["Model:Providers:2"] = null,
-        }, new Dictionary<string, string?>());
-        Assert.Equal(1, await RunCommand.RunAsync(options, CancellationToken.None));
+        };
+        // A camera not there (yet): the service keeps retrying it until stopped, then ends normally.
+        using (var stop = new CancellationTokenSource(TimeSpan.FromSeconds(3)))
+            Assert.Equal(0, await RunCommand.RunAsync(EdgeConfiguration.Load(null, Settings("v4l2:///dev/video97"), new Dictionary<string, string?>()), stop.Token));
+        using (var reader = MaskRingReader.Open(Path.Combine(_dir, "ring2"))) Assert.Equal(0UL, reader.FramesPublished);
+        // A file that is not a video: nothing to retry, the run fails.
+        string notVideo = Path.Combine(_dir, "drive.mp4");
+        File.WriteAllText(notVideo, "not a video");
+        Assert.Equal(1, await RunCommand.RunAsync(EdgeConfiguration.Load(null, Settings("file://" + notVideo), new Dictionary<string, string?>()), CancellationToken.None));
     }
 
     [Fact]

@@ -69,6 +69,11 @@ internal static class FrameCapture
             health.Touch();
             if (status == FrameReadStatus.Frame)
             {
+                if (problem is not null)
+                {
+                    health.Damaged();
+                    log.LogWarning("Source {Source}: {Problem} (the frame after the damage is frame {Frame} of this run)", source.Description, problem, index);
+                }
                 failures = 0;
                 metrics?.RecordCaptured(GC.GetAllocatedBytesForCurrentThread() - allocatedBefore);
                 frame.Index = index++;

@@ -31,6 +31,7 @@ public sealed class SourceHealth
     private long _nextAttemptNs;
     private int _attempt;
     private long _reconnects;
+    private long _damaged;
 
     public SourceState State => (SourceState)Volatile.Read(ref _state);
 
@@ -38,6 +39,11 @@ public sealed class SourceHealth
 
     /// <summary>Re-opens attempted since the service started.</summary>
     public long Reconnects => Interlocked.Read(ref _reconnects);
+
+    /// <summary>Times damaged input (a file's undecodable frames) was skipped.</summary>
+    public long DamagedInput => Interlocked.Read(ref _damaged);
+
+    public void Damaged() => Interlocked.Increment(ref _damaged);
 
     /// <summary>The capture thread is alive and doing its work.</summary>
     public void Touch() => Interlocked.Exchange(ref _activityNs, (long)MonotonicClock.NowNs);

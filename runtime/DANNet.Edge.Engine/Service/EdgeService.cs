@@ -35,8 +35,11 @@ public sealed class EdgeService(EdgeOptions options, IHostApplicationLifetime li
     private long _lastProgressNs;
     private long _droppedAtLastReport;
 
-    /// <summary>0 when the run ended normally (end of stream, frame limit, stop), 1 when it failed.</summary>
+    /// <summary>0 when the run ended normally (end of stream, frame limit, stop), 1 when it failed, 3 when it ended but input was damaged and skipped.</summary>
     public int ExitCode { get; private set; }
+
+    /// <summary>The exit code of a run that reached its end over damaged input (frames that could not be decoded were skipped).</summary>
+    public const int DamagedInput = 3;
 
     public async Task StartAsync(CancellationToken cancellationToken)
     {
@@ -100,6 +103,11 @@ public sealed class EdgeService(EdgeOptions options, IHostApplicationLifetime li
         if (options.Run.Frames > 0 && _pipeline!.Stats.Published >= options.Run.Frames)
             log.LogInformation("Published {Frames} frames (Run:Frames); stopping", _pipeline.Stats.Published);
         else log.LogInformation("Source ended; {Frames} frames published, {Dropped} dropped", _pipeline!.Stats.Published, _pipeline.Stats.Dropped);
+        if (_pipeline.Health.DamagedInput > 0)
+        {
+            log.LogWarning("The input was damaged {Times} time(s): undecodable frames were skipped (see above); exit code {Code}", _pipeline.Health.DamagedInput, DamagedInput);
+            ExitCode = DamagedInput;
+        }
         lifetime.StopApplication();
     }
 

@@ -18,6 +18,9 @@ public interface IFrameSource : IDisposable
     /// <summary>Opens (or re-opens) the source.</summary>
     void Open();
 
-    /// <summary>Reads the next frame into <paramref name="frame"/> (reusing its buffer when the size fits).</summary>
+    /// <summary>
+    /// Reads the next frame into <paramref name="frame"/> (reusing its buffer when the size fits). A frame with a non-null
+    /// <paramref name="problem"/> came after damaged input that was skipped (the problem says where and how much).
+    /// </summary>
     FrameReadStatus Read(Mat frame, out string? problem);
 }

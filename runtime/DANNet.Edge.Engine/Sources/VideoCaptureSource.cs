@@ -18,6 +18,7 @@ internal sealed class VideoCaptureSource : IFrameSource
     private VideoCapture? _capture;
     private double _fps;
     private long _framesSincePace;
+    private long _position;
 
     public VideoCaptureSource(string uri, string target, VideoCaptureAPIs api, bool live, SourceOptions options)
     {
@@ -56,6 +57,7 @@ internal sealed class VideoCaptureSource : IFrameSource
         _capture = capture;
         _pace.Restart();
         _framesSincePace = 0;
+        _position = 0;
     }
 
     private void Configure(VideoCapture capture)
@@ -90,8 +92,14 @@ internal sealed class VideoCaptureSource : IFrameSource
         var took = Stopwatch.GetElapsedTime(start);
         if (ok && !frame.Empty())
         {
+            _position++;
             if (!IsLive && _options.Realtime) Pace();
             return FrameReadStatus.Frame;
+        }
+        if (!IsLive && SkipDamage(frame, out string? skipped))
+        {
+            problem = skipped ?? LastDamage;
+            return skipped is not null ? FrameReadStatus.Frame : FrameReadStatus.Fault;
         }
         if (!IsLive)
         {
@@ -99,6 +107,7 @@ internal sealed class VideoCaptureSource : IFrameSource
             {
                 _pace.Restart();
                 _framesSincePace = 1;
+                _position = 1;
                 return FrameReadStatus.Frame;
             }
             return FrameReadStatus.EndOfStream;
@@ -111,6 +120,39 @@ internal sealed class VideoCaptureSource : IFrameSource
         problem = "the capture returned no frame";
         return FrameReadStatus.Fault;
     }
+
+    /// <summary>
+    /// A file that stops giving frames before its last one (by the container's frame count) is damaged there, not ended:
+    /// seek past the damage, frame by frame, up to <see cref="MaxSkip"/> frames. True when this was damage: then either a
+    /// frame was read after it (<paramref name="problem"/> says which frames were skipped) or nothing could be (problem null:
+    /// the caller reports a fault naming the frame).
+    /// </summary>
+    private bool SkipDamage(Mat frame, out string? problem)
+    {
+        problem = null;
+        long count = (long)_capture!.Get(VideoCaptureProperties.FrameCount);
+        long at = _position;
+        if (count <= 0 || at >= count - 1) return false;
+        for (long target = at + 1; target < count && target <= at + MaxSkip; target++)
+        {
+            if (!_capture.Set(VideoCaptureProperties.PosFrames, target) || !_capture.Read(frame) || frame.Empty()) continue;
+            Skipped += target - at;
+            _position = target + 1;
+            problem = $"frame {at} of {count} could not be decoded; skipped {target - at} frame(s) to frame {target}";
+            return true;
+        }
+        LastDamage = $"frame {at} of {count} could not be decoded and nothing after it could be read (tried {Math.Min(MaxSkip, count - at - 1)} frames on)";
+        return true;
+    }
+
+    /// <summary>How far past a damaged frame a file is searched for the next readable one.</summary>
+    public const int MaxSkip = 250;
+
+    /// <summary>Frames skipped over damage since the source was created.</summary>
+    public long Skipped { get; private set; }
+
+    /// <summary>The damage that ended the file, when it did.</summary>
+    public string? LastDamage { get; private set; }
 
     /// <summary>Sleeps so that a file plays at its own frame rate.</summary>
     private void Pace()

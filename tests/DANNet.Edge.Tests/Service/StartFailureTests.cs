@@ -103,4 +103,24 @@ public sealed class StartFailureTests() : RingFolderTests("dannet-start-")
             if (!daemon.HasExited) daemon.Kill();
         }
     }
+
+    [Fact]
+    public void A_drive_with_damaged_frames_is_played_to_its_end_and_the_exit_code_says_so()
+    {
+        string video = Path.Combine(Dir, "drive.avi");
+        using (var writer = new OpenCvSharp.VideoWriter(video, OpenCvSharp.FourCC.MJPG, 30, new OpenCvSharp.Size(64, 48)))
+            for (int i = 0; i < 40; i++)
+                using (var m = new OpenCvSharp.Mat(48, 64, OpenCvSharp.MatType.CV_8UC3, OpenCvSharp.Scalar.All(5 * i))) writer.Write(m);
+        var bytes = File.ReadAllBytes(video);
+        var starts = Enumerable.Range(0, bytes.Length - 4).Where(i => bytes.AsSpan(i, 4).SequenceEqual("00dc"u8)).ToList();
+        bytes.AsSpan(starts[15], starts[20] - starts[15]).Clear();
+        File.WriteAllBytes(video, bytes);
+        var (code, output) = RingProcesses.Finish(RingProcesses.Start("sh", "-c", $"DANNET_EDGE_Source__Loop=false DANNET_EDGE_Source__Realtime=false exec dotnet " +
+            $"{RingProcesses.EdgeDll} run --output {Path.Combine(Dir, "masks")} --providers cpu --source file://{video}"));
+        Assert.Equal(3, code);
+        Assert.Contains("could not be decoded; skipped", output);
+        Assert.Contains("exit code 3", output);
+        using var reader = DANNet.Edge.SharedMemory.MaskRingReader.Open(Path.Combine(Dir, "masks"));
+        Assert.InRange(reader.FramesPublished, 1UL, 35UL); // frames after the damage were published too (latest-wins may drop some)
+    }
 }

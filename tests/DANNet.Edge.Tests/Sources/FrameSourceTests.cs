@@ -111,6 +111,45 @@ public sealed class FrameSourceTests : IDisposable
     }
 
     [Fact]
+    public void A_damaged_frame_mid_file_is_skipped_and_reported_not_taken_for_the_end()
+    {
+        string path = MakeVideo(60);
+        // Wipe frames 25..34 of the AVI, headers and data, as a bad block on a recorder's card would.
+        var bytes = File.ReadAllBytes(path);
+        var chunk = "00dc"u8.ToArray();
+        var starts = Enumerable.Range(0, bytes.Length - 8).Where(i => bytes.AsSpan(i, 4).SequenceEqual(chunk)).ToList();
+        bytes.AsSpan(starts[25], starts[35] - starts[25]).Clear();
+        File.WriteAllBytes(path, bytes);
+
+        using var source = FrameSourceFactory.Create(new SourceOptions { Uri = "file://" + path, Loop = false, Realtime = false });
+        source.Open();
+        using var frame = new Mat();
+        int frames = 0;
+        var problems = new List<string>();
+        FrameReadStatus status;
+        while ((status = source.Read(frame, out string? problem)) == FrameReadStatus.Frame)
+        {
+            frames++;
+            if (problem is not null) problems.Add(problem);
+        }
+        Assert.True(status == FrameReadStatus.EndOfStream, $"{status} after {frames} frames");
+        Assert.True(problems.Count == 1, $"{problems.Count} problems after {frames} frames");
+        var reported = problems[0];
+        Assert.Contains("could not be decoded; skipped", reported);
+        Assert.InRange(frames, 40, 59); // reading went on past the wiped frames to the end (how many are lost is up to the demuxer's seek)
+
+        // Cut short instead (a recording that ended badly): nothing after the damage, so a fault that names the frame.
+        File.WriteAllBytes(path, bytes[..starts[25]]);
+        using var cut = FrameSourceFactory.Create(new SourceOptions { Uri = "file://" + path, Loop = false, Realtime = false });
+        cut.Open();
+        int read = 0;
+        string? why = null;
+        while ((status = cut.Read(frame, out why)) == FrameReadStatus.Frame) read++;
+        Assert.Equal(FrameReadStatus.Fault, status);
+        Assert.Contains($"frame {read} of 60 could not be decoded and nothing after it could be read", why);
+    }
+
+    [Fact]
     public void A_folder_of_images_reads_in_name_order_and_reports_a_bad_image()
     {
         for (int i = 0; i < 3; i++) Cv2.ImWrite(Path.Combine(_dir, $"f{i}.png"), new Mat(8, 8, MatType.CV_8UC3, Scalar.All(50 * i)));

@@ -1,3 +1,4 @@
+using DANNet.Edge;
 using DANNet.Edge.Configuration;
 
 namespace DANNet.Edge.Tests.Configuration;
@@ -36,7 +37,10 @@ public sealed class EdgeConfigurationTests : IDisposable
     public void The_shipped_car_configuration_is_valid()
     {
         string shipped = Path.GetFullPath(Path.Combine(AppContext.BaseDirectory, "..", "..", "..", "..", "..", "systemd", "dannet-edge.json"));
-        var options = EdgeConfiguration.Load(shipped, new Dictionary<string, string?>(), NoEnvironment);
+        // It names the installed model (systemd/install.sh --model puts it there), which this machine does not have: that one check is
+        // pointed at the embedded model, everything else is validated as shipped.
+        Assert.Contains("\"Path\": \"/var/lib/dannet-edge/models/model.onnx\"", File.ReadAllText(shipped));
+        var options = EdgeConfiguration.Load(shipped, new Dictionary<string, string?> { ["Model:Path"] = EdgeDefaults.ModelPath }, NoEnvironment);
         Assert.Equal("v4l2:///dev/video0", options.Source.Uri);
         Assert.Equal("MJPG", options.Source.Fourcc);
         Assert.Equal(["tensorrt", "cuda", "cpu"], options.Model.Providers);

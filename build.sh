@@ -12,8 +12,9 @@ cd "$here"
 export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPERIENCE=1
 
 # libgtk-3-0: OpenCV's runtime; python3: the shared-memory ring's Python reader (tests, demo);
-# systemd: systemd-analyze, which checks the unit file in the tests.
-apt_packages=(libgtk-3-0 python3 systemd)
+# systemd: systemd-analyze, which checks the unit file in the tests; ffmpeg: network cameras (rtsp://, http://) and the loopback stream of their tests;
+# rtsp-server-perl: the loopback RTSP server those tests publish to and read from.
+apt_packages=(libgtk-3-0 python3 systemd ffmpeg rtsp-server-perl)
 
 install_system_packages() {
   local missing=()

@@ -33,7 +33,8 @@ public static class FrameSourceFactory
                 if (rest.Length == 0) throw new FrameSourceException($"Source '{uri}': give a GStreamer pipeline ending in appsink after gst://.");
                 return new VideoCaptureSource(uri, rest, VideoCaptureAPIs.GSTREAMER, live: true, options);
             case "rtsp" or "rtsps" or "http" or "https":
-                return new VideoCaptureSource(uri, uri, VideoCaptureAPIs.FFMPEG, live: true, options);
+                // OpenCV's NuGet build cannot open network URLs; an ffmpeg process decodes them (and can be killed when it hangs).
+                return new FfmpegSource(uri, options);
             case "file":
                 return FromPath(uri, rest, options);
             case "folder":

@@ -11,7 +11,7 @@ public static class EdgeConfiguration
     public const string EnvironmentPrefix = "DANNET_EDGE_";
 
     /// <summary>The sections the daemon binds; <see cref="LoggingSection"/> goes to the host's logging; any other top-level key is refused.</summary>
-    public static IReadOnlyList<string> Sections { get; } = ["Source", "Model", "Output", "Run"];
+    public static IReadOnlyList<string> Sections { get; } = ["Source", "Model", "Output", "Metrics", "Run"];
 
     public const string LoggingSection = "Logging";
 
@@ -82,6 +82,7 @@ public static class EdgeConfiguration
                 Source = Section(config, "Source", defaults.Source),
                 Model = Section(config, "Model", defaults.Model),
                 Output = Section(config, "Output", defaults.Output),
+                Metrics = Section(config, "Metrics", defaults.Metrics),
                 Run = Section(config, "Run", defaults.Run),
             };
             // The binder appends a configured array to the default one; a configured list replaces it.
@@ -100,7 +101,7 @@ public static class EdgeConfiguration
 
     private static readonly Dictionary<string, Type> SectionTypes = new()
     {
-        ["Source"] = typeof(SourceOptions), ["Model"] = typeof(ModelOptions), ["Output"] = typeof(OutputOptions), ["Run"] = typeof(RunSettings),
+        ["Source"] = typeof(SourceOptions), ["Model"] = typeof(ModelOptions), ["Output"] = typeof(OutputOptions), ["Metrics"] = typeof(MetricsOptions), ["Run"] = typeof(RunSettings),
     };
 
     private static T Section<T>(IConfiguration config, string name, T defaults) where T : class =>

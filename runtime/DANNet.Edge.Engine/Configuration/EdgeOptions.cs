@@ -12,6 +12,7 @@ public sealed record EdgeOptions
     public SourceOptions Source { get; init; } = new();
     public ModelOptions Model { get; init; } = new();
     public OutputOptions Output { get; init; } = new();
+    public MetricsOptions Metrics { get; init; } = new();
     public RunSettings Run { get; init; } = new();
 }
 
@@ -118,6 +119,16 @@ public sealed record OutputOptions
 
     /// <summary>The mode and group the writer gives the ring.</summary>
     public RingAccess Access() => new(Convert.ToUInt32(Mode, 8), Group.Length > 0 ? Group : null);
+}
+
+/// <summary>The optional Prometheus endpoint (off by default).</summary>
+public sealed record MetricsOptions
+{
+    /// <summary>TCP port of <c>http://Address:Port/metrics</c>; 0 (the default) serves nothing.</summary>
+    public int Port { get; init; }
+
+    /// <summary>The address it listens on: loopback by default, so only this machine can scrape it.</summary>
+    public string Address { get; init; } = "127.0.0.1";
 }
 
 /// <summary>How long to run and how often to report.</summary>

@@ -36,6 +36,8 @@ public static class EdgeOptionsValidator
             $"Model:TensorRt:Int8CalibrationTable '{m.TensorRt.Int8CalibrationTable}' does not exist: make one with dannet-calibrate.");
         OutputProblems(o.Output, Check);
         Check(o.Output.Slots is >= RingGeometry.MinSlots and <= RingGeometry.MaxSlots, $"Output:Slots must be {RingGeometry.MinSlots}..{RingGeometry.MaxSlots}, got {o.Output.Slots}.");
+        Check(o.Metrics.Port is >= 0 and <= 65535, $"Metrics:Port must be 0 (off) or a TCP port 1..65535, got {o.Metrics.Port}.");
+        Check(System.Net.IPAddress.TryParse(o.Metrics.Address, out _), $"Metrics:Address '{o.Metrics.Address}' must be an IP address, e.g. 127.0.0.1 (loopback: this machine only).");
         Check(o.Run.Frames >= 0, "Run:Frames must not be negative (0: run until stopped).");
         Check(o.Run.StatsIntervalSeconds is >= 0.1 and <= 86400, "Run:StatsIntervalSeconds must be 0.1..86400.");
         return p;

@@ -32,6 +32,7 @@ public sealed class EdgeService(EdgeOptions options, IHostApplicationLifetime li
     private IDisposable? _subscription;
     private Timer? _statsTimer;
     private Timer? _watchdog;
+    private MetricsEndpoint? _metrics;
     private long _lastProgressNs;
     private long _droppedAtLastReport;
 
@@ -68,6 +69,11 @@ public sealed class EdgeService(EdgeOptions options, IHostApplicationLifetime li
         // Run:Frames publishes exactly that many: the subscription ends after the last one, before another frame is taken.
         var frames = options.Run.Frames > 0 ? _pipeline.Frames().Take((int)Math.Min(options.Run.Frames, int.MaxValue)) : _pipeline.Frames();
         _subscription = frames.Subscribe(OnFrame, OnError, OnCompleted);
+        if (options.Metrics.Port > 0)
+        {
+            _metrics = new MetricsEndpoint(options.Metrics.Address, options.Metrics.Port, _session.Provider.Name(), _pipeline.Health);
+            log.LogInformation("Prometheus metrics at {Url}", _metrics.Url);
+        }
         _statsTimer = new Timer(_ => ReportStats(), null, TimeSpan.FromSeconds(options.Run.StatsIntervalSeconds), TimeSpan.FromSeconds(options.Run.StatsIntervalSeconds));
         StartWatchdog();
         // READY=1 (sent by the host when this returns) means masks flow — or the source is being reconnected and the service is
@@ -173,6 +179,7 @@ public sealed class EdgeService(EdgeOptions options, IHostApplicationLifetime li
 
     public void Dispose()
     {
+        _metrics?.Dispose();
         _subscription?.Dispose();
         _pipeline?.Dispose();
         _source?.Dispose();

@@ -30,6 +30,7 @@ public sealed class EdgeConfigurationTests : IDisposable
         Assert.Equal(7, options.Run.Frames);
         Assert.Equal(["tensorrt", "cuda", "cpu"], options.Model.Providers);   // default
         Assert.Equal("/dev/shm/dannet-edge/masks", options.Output.RingPath);
+        Assert.Equal(0, options.Metrics.Port); // the Prometheus endpoint is off unless asked for
         Assert.True(options.Model.TensorRt.Fp16);
     }
 
@@ -73,6 +74,8 @@ public sealed class EdgeConfigurationTests : IDisposable
     [InlineData("""{ "Output": { "Mode": "0666" } }""", "Output:Mode: Ring mode 0666 is not allowed")]
     [InlineData("""{ "Output": { "Mode": "0755" } }""", "Output:Mode: Ring mode 0755 is not allowed")]
     [InlineData("""{ "Output": { "Mode": "rw-r-----" } }""", "Output:Mode 'rw-r-----' must be octal")]
+    [InlineData("""{ "Metrics": { "Port": 70000 } }""", "Metrics:Port must be 0 (off) or a TCP port 1..65535")]
+    [InlineData("""{ "Metrics": { "Address": "localhost" } }""", "Metrics:Address 'localhost' must be an IP address")]
     [InlineData("""{ "Source": { "Uri": """, "not valid JSON")]
     [InlineData("""{ "Model": { "Resize": "bicubic" } }""", "Resize")]
     public void Bad_configurations_name_the_field_and_the_fix(string json, string message)

@@ -32,12 +32,19 @@ internal static class FrameCapture
                 }
             }) { IsBackground = true, Name = "dannet-edge capture" };
             thread.Start();
-            // Disposing waits for the capture thread (at most one read, bounded by the source's
-            // timeout): the source and the pooled frames must outlive any read still in progress.
+            // Disposing waits for the capture thread — bounded: a read stuck inside a native back-end is given the source's
+            // timeout and a margin, then the thread is abandoned (marked in the health, so that its source and frames, which
+            // it may still touch, are left alone rather than freed under it).
             return Disposable.Create(() =>
             {
                 cancel.Cancel();
-                if (Thread.CurrentThread != thread) thread.Join();
+                if (Thread.CurrentThread != thread && !thread.Join(TimeSpan.FromSeconds(options.TimeoutSeconds + 5)))
+                {
+                    (health ?? new SourceHealth()).Abandon();
+                    log.LogError("The capture thread did not leave {Source} within {Seconds:F0} s (a read is stuck in the back-end); it is abandoned",
+                        source.Description, options.TimeoutSeconds + 5);
+                    return;
+                }
                 cancel.Dispose();
             });
         });

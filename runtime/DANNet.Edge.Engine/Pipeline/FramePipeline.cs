@@ -116,7 +116,8 @@ internal sealed class FramePipeline : IDisposable
             throw new InvalidOperationException($"The pipeline is still running after {StopTimeout.TotalSeconds:F0} s: dispose the Frames() subscription before the pipeline.");
         _output.Dispose();
         _input.Dispose();
-        _pool.Dispose();
+        // An abandoned capture thread may still write into a pooled frame: those stay allocated until the process ends.
+        if (!Health.Abandoned) _pool.Dispose();
         Stats.Dispose();
         Metrics.Dispose();
     }

@@ -45,6 +45,11 @@ public sealed class SourceHealth
 
     public void Damaged() => Interlocked.Increment(ref _damaged);
 
+    /// <summary>The capture thread did not stop in time and was left running: its source and frame buffers must not be freed.</summary>
+    public bool Abandoned { get; private set; }
+
+    public void Abandon() => Abandoned = true;
+
     /// <summary>The capture thread is alive and doing its work.</summary>
     public void Touch() => Interlocked.Exchange(ref _activityNs, (long)MonotonicClock.NowNs);
 

@@ -182,7 +182,8 @@ public sealed class EdgeService(EdgeOptions options, IHostApplicationLifetime li
         _metrics?.Dispose();
         _subscription?.Dispose();
         _pipeline?.Dispose();
-        _source?.Dispose();
+        // A source whose capture thread had to be abandoned is still in use by it: left to the process's end.
+        if (_pipeline?.Health.Abandoned != true) _source?.Dispose();
         _ring?.Dispose();
         _session?.Dispose();
     }

@@ -49,6 +49,43 @@ public sealed class FrameCaptureTests
         Assert.Contains(log.Entries, e => e.Message.Contains("End of stream after 3 frames"));
     }
 
+    /// <summary>A camera whose read never returns (until the test lets it go), as a wedged driver would.</summary>
+    private sealed class WedgedCamera : IFrameSource
+    {
+        public readonly ManualResetEventSlim Release = new();
+        public readonly ManualResetEventSlim Reading = new();
+        public string Description => "wedged camera";
+        public bool IsLive => true;
+        public void Open() { }
+
+        public FrameReadStatus Read(Mat frame, out string? problem)
+        {
+            problem = null;
+            Reading.Set();
+            Release.Wait();
+            return FrameReadStatus.EndOfStream;
+        }
+
+        public void Dispose() { }
+    }
+
+    [Fact]
+    public async Task Stopping_does_not_wait_forever_for_a_read_stuck_in_the_back_end()
+    {
+        var camera = new WedgedCamera();
+        var log = new ListLogger();
+        using var pool = new FramePool();
+        var health = new SourceHealth();
+        var subscription = FrameCapture.Observe(camera, new SourceOptions { TimeoutSeconds = 0.2 }, pool, log, health: health).Subscribe(_ => { });
+        Assert.True(camera.Reading.Wait(TimeSpan.FromSeconds(30)));
+        var stop = Task.Run(subscription.Dispose);
+        // Bounded by the source's timeout and a 5 s margin; 60 s here is a hang guard, not a timing claim.
+        Assert.True(await Task.WhenAny(stop, Task.Delay(TimeSpan.FromSeconds(60))) == stop, "disposing waited for the stuck read");
+        Assert.True(health.Abandoned);
+        Assert.Contains(log.Entries, e => e.Message.Contains("is abandoned"));
+        camera.Release.Set();
+    }
+
     [Fact]
     public void A_file_that_faults_ends_the_capture_with_the_error()
     {

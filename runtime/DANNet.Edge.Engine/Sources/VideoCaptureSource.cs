@@ -16,6 +16,7 @@ internal sealed class VideoCaptureSource : IFrameSource
     private readonly SourceOptions _options;
     private readonly Stopwatch _pace = new();
     private VideoCapture? _capture;
+    private BoundedCapture? _live;
     private double _fps;
     private long _framesSincePace;
     private long _position;
@@ -40,25 +41,40 @@ internal sealed class VideoCaptureSource : IFrameSource
     {
         _capture?.Dispose();
         _capture = null;
+        _live?.Dispose();
+        _live = null;
         if (_api == VideoCaptureAPIs.GSTREAMER && !FrameSourceFactory.HasBackend("GStreamer"))
             throw new FrameSourceException($"Source '{_uri}' needs OpenCV's GStreamer back-end, and this OpenCV build has none (NuGet's OpenCvSharp runtime is built without it). " +
                 "On a Jetson use JetPack's OpenCV (built with GStreamer) with its libOpenCvSharpExtern, or use a v4l2:// camera.");
-        var capture = _api == VideoCaptureAPIs.V4L2 && int.TryParse(_target.AsSpan("/dev/video".Length), out int index)
-            ? new VideoCapture(index, VideoCaptureAPIs.V4L2)
-            : new VideoCapture(_target, _api);
+        string notOpened = $"Source '{_uri}' could not be opened through OpenCV {_api}: " + (IsLive ? "is the device connected / the stream reachable?" : "is it a video OpenCV's " +
+            "FFmpeg can decode (mp4/h264, avi/MJPG)?");
+        if (IsLive)
+        {
+            // A live source opens and reads on a worker thread, so that a call stuck in the driver costs at most Source:TimeoutSeconds.
+            _live = BoundedCapture.Open(NewCapture, TimeSpan.FromSeconds(_options.TimeoutSeconds), "dannet-edge camera", out var failure, out bool timedOut)
+                ?? throw new FrameSourceException(timedOut ? $"{notOpened} (no answer within {_options.TimeoutSeconds:F0} s)"
+                    : failure is null ? notOpened : $"{notOpened} ({failure.Message})");
+            Configure(_live.Capture);
+            _fps = _live.Capture.Fps is > 0 and < 1000 ? _live.Capture.Fps : 0;
+            return;
+        }
+        var capture = NewCapture();
         if (!capture.IsOpened())
         {
             capture.Dispose();
-            throw new FrameSourceException($"Source '{_uri}' could not be opened through OpenCV {_api}: " + (IsLive ? "is the device connected / the stream reachable?" : "is it a video OpenCV's " +
-                "FFmpeg can decode (mp4/h264, avi/MJPG)?"));
+            throw new FrameSourceException(notOpened);
         }
-        if (IsLive) Configure(capture);
         _fps = capture.Fps is > 0 and < 1000 ? capture.Fps : 0;
         _capture = capture;
         _pace.Restart();
         _framesSincePace = 0;
         _position = 0;
     }
+
+    private VideoCapture NewCapture() =>
+        _api == VideoCaptureAPIs.V4L2 && int.TryParse(_target.AsSpan("/dev/video".Length), out int index)
+            ? new VideoCapture(index, VideoCaptureAPIs.V4L2)
+            : new VideoCapture(_target, _api);
 
     private void Configure(VideoCapture capture)
     {
@@ -73,12 +89,12 @@ internal sealed class VideoCaptureSource : IFrameSource
     public FrameReadStatus Read(Mat frame, out string? problem)
     {
         problem = null;
+        if (IsLive) return ReadLive(frame, out problem);
         if (_capture is null)
         {
             problem = "source is not open";
             return FrameReadStatus.Fault;
         }
-        long start = Stopwatch.GetTimestamp();
         bool ok;
         try
         {
@@ -89,36 +105,25 @@ internal sealed class VideoCaptureSource : IFrameSource
             problem = ex.Message;
             return FrameReadStatus.Fault;
         }
-        var took = Stopwatch.GetElapsedTime(start);
         if (ok && !frame.Empty())
         {
             _position++;
-            if (!IsLive && _options.Realtime) Pace();
+            if (_options.Realtime) Pace();
             return FrameReadStatus.Frame;
         }
-        if (!IsLive && SkipDamage(frame, out string? skipped))
+        if (SkipDamage(frame, out string? skipped))
         {
             problem = skipped ?? LastDamage;
             return skipped is not null ? FrameReadStatus.Frame : FrameReadStatus.Fault;
         }
-        if (!IsLive)
+        if (_options.Loop && _capture.Set(VideoCaptureProperties.PosFrames, 0) && _capture.Read(frame) && !frame.Empty())
         {
-            if (_options.Loop && _capture.Set(VideoCaptureProperties.PosFrames, 0) && _capture.Read(frame) && !frame.Empty())
-            {
-                _pace.Restart();
-                _framesSincePace = 1;
-                _position = 1;
-                return FrameReadStatus.Frame;
-            }
-            return FrameReadStatus.EndOfStream;
+            _pace.Restart();
+            _framesSincePace = 1;
+            _position = 1;
+            return FrameReadStatus.Frame;
         }
-        if (took.TotalSeconds >= _options.TimeoutSeconds)
-        {
-            problem = $"no frame for {took.TotalSeconds:F1} s";
-            return FrameReadStatus.Timeout;
-        }
-        problem = "the capture returned no frame";
-        return FrameReadStatus.Fault;
+        return FrameReadStatus.EndOfStream;
     }
 
     /// <summary>
@@ -154,6 +159,27 @@ internal sealed class VideoCaptureSource : IFrameSource
     /// <summary>The damage that ended the file, when it did.</summary>
     public string? LastDamage { get; private set; }
 
+    /// <summary>A live read on the worker thread, bounded by Source:TimeoutSeconds: a read that does not return is abandoned (timeout).</summary>
+    private FrameReadStatus ReadLive(Mat frame, out string? problem)
+    {
+        problem = null;
+        if (_live is null)
+        {
+            problem = "source is not open";
+            return FrameReadStatus.Fault;
+        }
+        var timeout = TimeSpan.FromSeconds(_options.TimeoutSeconds);
+        if (!_live.TryRead(frame, timeout, out bool ok, out problem))
+        {
+            _live = null; // abandoned: the worker frees it if its read ever returns
+            problem = $"no frame for {_options.TimeoutSeconds:F1} s (the read is stuck in OpenCV's back-end; abandoned)";
+            return FrameReadStatus.Timeout;
+        }
+        if (ok) return FrameReadStatus.Frame;
+        problem ??= "the capture returned no frame";
+        return FrameReadStatus.Fault;
+    }
+
     /// <summary>Sleeps so that a file plays at its own frame rate.</summary>
     private void Pace()
     {
@@ -163,5 +189,9 @@ internal sealed class VideoCaptureSource : IFrameSource
         if (due > TimeSpan.Zero) Thread.Sleep(due);
     }
 
-    public void Dispose() => _capture?.Dispose();
+    public void Dispose()
+    {
+        _capture?.Dispose();
+        _live?.Dispose();
+    }
 }

@@ -150,6 +150,48 @@ public sealed class FrameSourceTests : IDisposable
     }
 
     [Fact]
+    public void A_live_read_or_open_stuck_in_opencv_is_abandoned_at_the_timeout()
+    {
+        // A camera stand-in OpenCV really blocks on: a FIFO. First with no writer (OpenCV's open blocks), then with a writer that
+        // sends a few frames and goes silent (OpenCV's read blocks).
+        string fifo = Path.Combine(_dir, "camera.avi");
+        var mkfifo = System.Diagnostics.Process.Start("mkfifo", [fifo])!;
+        mkfifo.WaitForExit();
+        Assert.Equal(0, mkfifo.ExitCode);
+        var options = new SourceOptions { Uri = "fifo", TimeoutSeconds = 1 };
+        using (var silent = new VideoCaptureSource("fifo://camera", fifo, VideoCaptureAPIs.FFMPEG, live: true, options))
+        {
+            var ex = Assert.Throws<FrameSourceException>(silent.Open);
+            Assert.Contains("no answer within 1 s", ex.Message);
+        }
+        // Let the abandoned open go: open the FIFO for writing once and close it.
+        using (var unblock = new FileStream(fifo, FileMode.Open, FileAccess.Write)) { }
+
+        string clip = MakeVideo(10);
+        // The writer keeps the FIFO open after the frames (fd 3), so the next read waits for data that never comes.
+        var writer = System.Diagnostics.Process.Start("sh", ["-c", $"exec 3>'{fifo}'; cat '{clip}' >&3; sleep 30"])!;
+        try
+        {
+            using var camera = new VideoCaptureSource("fifo://camera", fifo, VideoCaptureAPIs.FFMPEG, live: true, options);
+            camera.Open();
+            using var frame = new Mat();
+            var seen = new List<FrameReadStatus>();
+            string? why = null;
+            for (int i = 0; i < 12 && (seen.Count == 0 || seen[^1] == FrameReadStatus.Frame); i++) seen.Add(camera.Read(frame, out why));
+            Assert.True(seen.Count(s => s == FrameReadStatus.Frame) >= 5, string.Join(",", seen));
+            Assert.Equal(FrameReadStatus.Timeout, seen[^1]);
+            Assert.Contains("stuck in OpenCV's back-end; abandoned", why);
+            // The source opens anew after an abandoned read (the capture stage does this on its reconnect path).
+            Assert.Equal(FrameReadStatus.Fault, camera.Read(frame, out why));
+            Assert.Equal("source is not open", why);
+        }
+        finally
+        {
+            writer.Kill(entireProcessTree: true);
+        }
+    }
+
+    [Fact]
     public void A_folder_of_images_reads_in_name_order_and_reports_a_bad_image()
     {
         for (int i = 0; i < 3; i++) Cv2.ImWrite(Path.Combine(_dir, $"f{i}.png"), new Mat(8, 8, MatType.CV_8UC3, Scalar.All(50 * i)));

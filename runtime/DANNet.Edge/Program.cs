@@ -9,5 +9,6 @@ var root = new RootCommand("dannet-edge — night-capable semantic segmentation 
     TapCommand.Create(),
     BenchCommand.Create(),
     PublishTestPatternCommand.Create(),
+    ReplayCommand.Create(),
 };
 return await root.Parse(args).InvokeAsync();

@@ -26,10 +26,21 @@ internal sealed class FramePipeline : IDisposable
     private readonly ModelInput _input;
     private readonly RingOutput _output;
 
-    /// <summary>Wires <paramref name="source"/> through <paramref name="session"/> into <paramref name="ring"/>; dispose the pipeline before the ring and the session.</summary>
+    /// <summary>Sees each published frame and its mask on the inference thread, before the frame's buffer is reused.</summary>
+    public delegate void MaskObserver(long index, Mat frame, ReadOnlySpan<byte> mask, in FrameTimings timings);
+
+    private readonly bool _everyFrame;
+    private readonly MaskObserver? _observer;
+
+    /// <summary>
+    /// Wires <paramref name="source"/> through <paramref name="session"/> into <paramref name="ring"/>; dispose the pipeline before the ring and the
+    /// session. <paramref name="everyFrame"/>: no frame is dropped (replay) — capture waits for inference instead of the newest frame winning.
+    /// </summary>
     public FramePipeline(IFrameSource source, SegmentationSession session, MaskRingWriter ring, SourceOptions options, ILogger log,
-        InputResize resize = InputResize.Area)
+        InputResize resize = InputResize.Area, bool everyFrame = false, MaskObserver? observer = null)
     {
+        _everyFrame = everyFrame;
+        _observer = observer;
         Stats = new PipelineStats(Metrics);
         _output = new RingOutput(session, ring);
         _input = new ModelInput(session, resize);
@@ -71,15 +82,19 @@ internal sealed class FramePipeline : IDisposable
             });
         });
 
-    private IObservable<FrameTimings> Stages() =>
-        FrameCapture.Observe(_source, _options, _pool, _log, Metrics, Health)
-            .ObserveLatestOn("dannet-edge inference", dropped =>
+    private IObservable<FrameTimings> Stages()
+    {
+        var captured = FrameCapture.Observe(_source, _options, _pool, _log, Metrics, Health);
+        var handedOver = _everyFrame
+            ? captured.ObserveInOrderOn("dannet-edge inference")
+            : captured.ObserveLatestOn("dannet-edge inference", dropped =>
             {
                 Metrics.Dropped.Add(1);
                 _output.CountDropped(1);
                 _pool.Return(dropped);
-            })
-            .Select(Process);
+            });
+        return handedOver.Select(Process);
+    }
 
     private FrameTimings Process(CapturedFrame frame)
     {
@@ -96,6 +111,7 @@ internal sealed class FramePipeline : IDisposable
             ulong frameId = _output.Commit(frame.CaptureNs);
             var timings = new FrameTimings(frame.Index, frameId, frame.CaptureNs, dequeued, preprocessed, inferred, MonotonicClock.NowNs);
             Metrics.RecordPublished(timings, GC.GetAllocatedBytesForCurrentThread() - allocatedBefore);
+            _observer?.Invoke(frame.Index, frame.Image, _output.Mask(_output.LastSlot), timings);
             return timings;
         }
         finally

@@ -68,3 +68,67 @@ internal static class LatestOnlyExtensions
             });
         });
 }
+
+/// <summary>The every-frame hand-off between capture and inference, for replay: nothing is dropped.</summary>
+internal static class InOrderExtensions
+{
+    /// <summary>
+    /// Delivers every item, in order, on a dedicated thread, holding at most one: the producer waits
+    /// until the consumer has taken the previous item (so a file is read as fast as inference goes,
+    /// never faster). Errors and completion are delivered after the last item.
+    /// </summary>
+    public static IObservable<T> ObserveInOrderOn<T>(this IObservable<T> source, string threadName) where T : class =>
+        Observable.Create<T>(observer =>
+        {
+            T? pending = null;
+            Exception? error = null;
+            bool completed = false;
+            var signal = new AutoResetEvent(false);
+            var free = new SemaphoreSlim(1, 1);
+            var stop = new CancellationTokenSource();
+            var consumer = new Thread(() =>
+            {
+                try
+                {
+                    while (!stop.IsCancellationRequested)
+                    {
+                        var item = Interlocked.Exchange(ref pending, null);
+                        if (item is not null)
+                        {
+                            free.Release();
+                            observer.OnNext(item);
+                            continue;
+                        }
+                        if (Volatile.Read(ref error) is { } e) { observer.OnError(e); return; }
+                        if (Volatile.Read(ref completed)) { observer.OnCompleted(); return; }
+                        signal.WaitOne();
+                    }
+                }
+                catch (Exception ex)
+                {
+                    observer.OnError(ex);
+                }
+            }) { IsBackground = true, Name = threadName };
+
+            var subscription = source.Subscribe(
+                item =>
+                {
+                    try { free.Wait(stop.Token); }
+                    catch (OperationCanceledException) { return; }
+                    Volatile.Write(ref pending, item);
+                    signal.Set();
+                },
+                ex => { Volatile.Write(ref error, ex); signal.Set(); },
+                () => { Volatile.Write(ref completed, true); signal.Set(); });
+            consumer.Start();
+            return Disposable.Create(() =>
+            {
+                stop.Cancel();
+                subscription.Dispose();
+                signal.Set();
+                if (Thread.CurrentThread != consumer) consumer.Join();
+                signal.Dispose();
+                stop.Dispose();
+            });
+        });
+}

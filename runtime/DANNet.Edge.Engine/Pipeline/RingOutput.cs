@@ -39,7 +39,14 @@ internal sealed class RingOutput : IDisposable
         int slot = _ring.NextSlot;
         _ring.BeginFrame();
         _session.Run(_slotBindings[slot]);
+        LastSlot = slot;
     }
+
+    /// <summary>The slot the last <see cref="Infer"/> wrote.</summary>
+    public int LastSlot { get; private set; }
+
+    /// <summary>The mask in <paramref name="slot"/> (height·width trainIds), valid until the ring comes round to that slot again.</summary>
+    public unsafe ReadOnlySpan<byte> Mask(int slot) => new((void*)_ring.SlotMaskAddress(slot), _ring.Geometry.MaskBytes);
 
     /// <summary>Publishes the slot <see cref="Infer"/> wrote; returns the frame id.</summary>
     public ulong Commit(ulong captureNs) => _ring.Commit(captureNs);

@@ -1,0 +1,261 @@
+using System.Globalization;
+using System.Text;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using DANNet.Edge.Configuration;
+using DANNet.Edge.Contracts;
+using DANNet.Edge.Inference;
+using DANNet.Edge.Pipeline;
+using DANNet.Edge.SharedMemory;
+using DANNet.Edge.Sources;
+using Microsoft.Extensions.Logging;
+using OpenCvSharp;
+
+namespace DANNet.Edge.Replay;
+
+/// <summary>What <c>dannet-edge replay</c> is asked to do.</summary>
+public sealed record ReplayOptions(string Input)
+{
+    public string ModelPath { get; init; } = "";
+    public ModelOptions Model { get; init; } = new() { Providers = ["cpu"] };
+    public string? Overlay { get; init; }
+    public string? MasksDir { get; init; }
+    public bool Colour { get; init; }
+    public string? Report { get; init; }
+    public bool Realtime { get; init; }
+    public int Every { get; init; } = 1;
+    public string? RingPath { get; init; }
+    public double Alpha { get; init; } = 0.5;
+    public bool SideBySide { get; init; }
+}
+
+/// <summary>What a replay did: frames in and out, how it ended, and where the outputs are.</summary>
+public sealed record ReplaySummary(long Frames, long Dropped, double Seconds, string Ending, int ExitCode, JsonObject Report);
+
+/// <summary>
+/// A recorded drive through the daemon's own source, pipeline and inference code (<see cref="FramePipeline"/>): every frame,
+/// in order, by default (the capture waits for inference), or paced like a camera with <see cref="ReplayOptions.Realtime"/>
+/// (then frames are dropped as the daemon drops them, and counted). Each processed frame can go to an overlay video (the
+/// frame with the colour mask blended, a legend and a status line), trainId PNGs named by frame index, and a JSON-lines
+/// report (stage latencies, class shares) ending in a summary. Outputs are closed properly whatever ends the run:
+/// a damaged file is played to its end (exit code 3), a fault stops it (exit code 1) with everything so far kept.
+/// </summary>
+public sealed class ReplayRun(ReplayOptions options, ILogger log)
+{
+    public const string OverlayCodec = "MJPG";
+
+    public ReplaySummary Run(IProgress<(long Done, long Total, double Fps)>? progress = null, CancellationToken cancel = default)
+    {
+        if (options.Every < 1) throw new ArgumentException("--every must be at least 1.");
+        if (!(options.Alpha is >= 0 and <= 1)) throw new ArgumentException("--alpha must be between 0 and 1.");
+        if (options.Overlay is { } o && Path.GetExtension(o).ToLowerInvariant() is not ".avi")
+            throw new ArgumentException($"--overlay '{o}': this OpenCV build writes {OverlayCodec} video into .avi files; give a name ending in .avi.");
+        var sourceOptions = new SourceOptions { Uri = options.Input, Loop = false, Realtime = options.Realtime };
+        using var source = FrameSourceFactory.Create(sourceOptions);
+        long total = VideoLength(options.Input);
+        string modelPath = options.ModelPath.Length > 0 ? options.ModelPath : EdgeDefaults.ModelPath;
+        using var session = SegmentationSession.Open(modelPath, options.Model, log);
+        var info = session.Info;
+        string? tempFolder = null;
+        string ringPath = options.RingPath ?? Path.Combine(tempFolder = Directory.CreateTempSubdirectory("dannet-replay-").FullName, "masks");
+        var writer = new Outputs(options, info, log);
+        var latencies = new List<double>();
+        var classPixels = new long[256];
+        long frames = 0;
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        string ending = "end of input";
+        int exitCode = 0;
+        try
+        {
+            using var ring = MaskRingWriter.Create(ringPath, new RingGeometry(4, info.Width, info.Height, info.Classes.Count),
+                new RingDescription(info.Architecture, info.Classes, info.Palette.Select(c => (c.R, c.G, c.B)).ToArray()));
+            using var pipeline = new FramePipeline(source, session, ring, sourceOptions, log, options.Model.Resize, everyFrame: !options.Realtime,
+                observer: (long index, Mat frame, ReadOnlySpan<byte> mask, in FrameTimings t) =>
+                {
+                    frames++;
+                    latencies.Add(t.TotalMs);
+                    foreach (byte v in mask) classPixels[v]++;
+                    if (index % options.Every == 0) writer.Write(index, frame, mask, t, info);
+                    progress?.Report((frames, total, frames / Math.Max(1e-3, clock.Elapsed.TotalSeconds)));
+                });
+            var done = new ManualResetEventSlim();
+            Exception? failure = null;
+            using (pipeline.Frames().Subscribe(_ => { }, ex => { failure = ex; done.Set(); }, done.Set))
+            {
+                while (!done.Wait(100))
+                    if (cancel.IsCancellationRequested) { ending = "stopped"; break; }
+            }
+            if (failure is not null)
+            {
+                ending = failure.Message;
+                exitCode = 1;
+                log.LogError("Replay stopped: {Message}", failure.Message);
+            }
+            else if (pipeline.Health.DamagedInput > 0)
+            {
+                ending = $"end of input, over damaged frames ({pipeline.Health.DamagedInput} time(s) skipped)";
+                exitCode = 3;
+            }
+            var summary = Summary(frames, pipeline.Stats.Dropped, clock.Elapsed.TotalSeconds, ending, latencies, classPixels, info);
+            writer.Finish(summary);
+            return new ReplaySummary(frames, pipeline.Stats.Dropped, clock.Elapsed.TotalSeconds, ending, exitCode, summary);
+        }
+        finally
+        {
+            writer.Dispose();
+            if (tempFolder is not null) Directory.Delete(tempFolder, true);
+        }
+    }
+
+    private static long VideoLength(string input)
+    {
+        string path = input.StartsWith("file://", StringComparison.Ordinal) ? input["file://".Length..] : input;
+        if (Directory.Exists(path)) return Directory.EnumerateFiles(path).Count(f => Path.GetExtension(f).ToLowerInvariant() is ".png" or ".jpg" or ".jpeg" or ".bmp");
+        if (!File.Exists(path)) return 0;
+        using var capture = new VideoCapture(path);
+        return capture.IsOpened() ? Math.Max(0, (long)capture.Get(VideoCaptureProperties.FrameCount)) : 0;
+    }
+
+    private static JsonObject Summary(long frames, long dropped, double seconds, string ending, List<double> latencies, long[] classPixels, ModelInfo info)
+    {
+        var sorted = latencies.Order().ToArray();
+        double At(double q) => sorted.Length == 0 ? 0 : sorted[Math.Min(sorted.Length - 1, (int)Math.Ceiling(q * sorted.Length) - 1)];
+        long pixels = classPixels.Sum();
+        var shares = new JsonObject();
+        for (int c = 0; c < info.Classes.Count; c++)
+            if (classPixels[c] > 0) shares[info.Classes[c]] = Math.Round((double)classPixels[c] / pixels, 5);
+        return new JsonObject
+        {
+            ["summary"] = true,
+            ["frames"] = frames,
+            ["dropped"] = dropped,
+            ["seconds"] = Math.Round(seconds, 3),
+            ["fps"] = Math.Round(frames / Math.Max(1e-3, seconds), 2),
+            ["ending"] = ending,
+            ["latency_ms"] = new JsonObject
+            {
+                ["min"] = Math.Round(sorted.FirstOrDefault(), 3), ["p50"] = Math.Round(At(0.5), 3), ["p90"] = Math.Round(At(0.9), 3),
+                ["p99"] = Math.Round(At(0.99), 3), ["max"] = Math.Round(sorted.LastOrDefault(), 3),
+            },
+            ["class_shares"] = shares,
+            ["model"] = info.Architecture,
+        };
+    }
+
+    /// <summary>The overlay video, the mask PNGs and the JSON-lines report; closed properly by <see cref="Dispose"/> in every case.</summary>
+    private sealed class Outputs(ReplayOptions options, ModelInfo info, ILogger log) : IDisposable
+    {
+        private VideoWriter? _video;
+        private StreamWriter? _report;
+        private readonly Mat _colour = new(), _maskMat = new(), _big = new(), _blend = new();
+
+        public void Write(long index, Mat frame, ReadOnlySpan<byte> mask, in FrameTimings t, ModelInfo model)
+        {
+            _maskMat.Create(model.Height, model.Width, MatType.CV_8UC1);
+            unsafe { mask.CopyTo(new Span<byte>((void*)_maskMat.DataPointer, mask.Length)); }
+            if (options.MasksDir is { } dir)
+            {
+                Directory.CreateDirectory(dir);
+                Cv2.ImWrite(Path.Combine(dir, $"{index:D6}.png"), _maskMat);
+                if (options.Colour)
+                {
+                    Colourise(_maskMat, _colour);
+                    Cv2.ImWrite(Path.Combine(dir, $"{index:D6}_colour.png"), _colour);
+                }
+            }
+            if (options.Overlay is { } overlay) WriteOverlay(overlay, index, frame, t);
+            if (options.Report is { } report)
+            {
+                _report ??= new StreamWriter(report, append: false, new UTF8Encoding(false));
+                var counts = new long[256];
+                foreach (byte v in mask) counts[v]++;
+                var shares = new JsonObject();
+                foreach (int c in Enumerable.Range(0, model.Classes.Count).Where(c => counts[c] > 0).OrderByDescending(c => counts[c]))
+                    shares[model.Classes[c]] = Math.Round((double)counts[c] / mask.Length, 5);
+                var line = new JsonObject
+                {
+                    ["frame"] = index, ["capture_ns"] = t.CaptureNs,
+                    ["ms"] = new JsonObject
+                    {
+                        ["queue"] = Math.Round(t.QueueMs, 3), ["preprocess"] = Math.Round(t.PreprocessMs, 3), ["infer"] = Math.Round(t.InferMs, 3),
+                        ["publish"] = Math.Round(t.PublishMs, 3), ["total"] = Math.Round(t.TotalMs, 3),
+                    },
+                    ["class_shares"] = shares,
+                };
+                _report.WriteLine(line.ToJsonString());
+            }
+        }
+
+        private void Colourise(Mat ids, Mat colour)
+        {
+            colour.Create(ids.Rows, ids.Cols, MatType.CV_8UC3);
+            unsafe
+            {
+                byte* m = (byte*)ids.DataPointer, p = (byte*)colour.DataPointer;
+                int n = ids.Rows * ids.Cols;
+                for (int i = 0; i < n; i++, p += 3)
+                {
+                    var c = m[i] < info.Palette.Count ? info.Palette[m[i]] : new Rgb(0, 0, 0);
+                    p[0] = c.B;
+                    p[1] = c.G;
+                    p[2] = c.R;
+                }
+            }
+        }
+
+        private void WriteOverlay(string path, long index, Mat frame, in FrameTimings t)
+        {
+            Colourise(_maskMat, _colour);
+            Cv2.Resize(_colour, _big, frame.Size(), 0, 0, InterpolationFlags.Nearest);
+            if (options.SideBySide) Cv2.HConcat([frame, _big], _blend);
+            else Cv2.AddWeighted(frame, 1 - options.Alpha, _big, options.Alpha, 0, _blend);
+            Legend(_blend, index, t);
+            if (_video is null)
+            {
+                double fps = SourceFps(options.Input);
+                _video = new VideoWriter(path, FourCC.FromString(OverlayCodec), fps, _blend.Size());
+                if (!_video.IsOpened()) throw new IOException($"--overlay '{path}': OpenCV cannot write {OverlayCodec} video there.");
+                log.LogInformation("Overlay video {Path}: {Codec}, {Width}x{Height} at {Fps:F1} fps", path, OverlayCodec, _blend.Width, _blend.Height, fps);
+            }
+            _video.Write(_blend);
+        }
+
+        private void Legend(Mat image, long index, in FrameTimings t)
+        {
+            Cv2.PutText(image, string.Create(CultureInfo.InvariantCulture, $"frame {index}  {t.InferMs:F0} ms"), new Point(8, image.Rows - 10),
+                HersheyFonts.HersheySimplex, 0.5, Scalar.White, 1, LineTypes.AntiAlias);
+            int y = 8, rows = image.Rows;
+            for (int c = 0; c < info.Classes.Count && y + 12 < rows - 24; c++, y += 14)
+            {
+                var colour = info.Palette[c];
+                Cv2.Rectangle(image, new Rect(8, y, 10, 10), new Scalar(colour.B, colour.G, colour.R), -1);
+                Cv2.PutText(image, info.Classes[c], new Point(22, y + 9), HersheyFonts.HersheySimplex, 0.35, Scalar.White, 1, LineTypes.AntiAlias);
+            }
+        }
+
+        private static double SourceFps(string input)
+        {
+            string path = input.StartsWith("file://", StringComparison.Ordinal) ? input["file://".Length..] : input;
+            if (!File.Exists(path)) return 10;
+            using var capture = new VideoCapture(path);
+            return capture.Fps is > 0 and < 1000 ? capture.Fps : 10;
+        }
+
+        public void Finish(JsonObject summary)
+        {
+            if (options.Report is { } report)
+            {
+                _report ??= new StreamWriter(report, append: false, new UTF8Encoding(false));
+                _report.WriteLine(summary.ToJsonString());
+            }
+        }
+
+        public void Dispose()
+        {
+            _video?.Release();
+            _video?.Dispose();
+            _report?.Dispose();
+            foreach (var m in new[] { _colour, _maskMat, _big, _blend }) m.Dispose();
+        }
+    }
+}

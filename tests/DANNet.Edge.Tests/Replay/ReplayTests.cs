@@ -1,0 +1,94 @@
+using System.Text.Json;
+using DANNet.Edge.Configuration;
+using DANNet.Edge.Replay;
+using DANNet.Edge.Tests.SharedMemory;
+using Microsoft.Extensions.Logging.Abstractions;
+using OpenCvSharp;
+
+namespace DANNet.Edge.Tests.Replay;
+
+/// <summary>dannet-edge replay on short clips cut from the committed night drive: every frame, outputs, determinism, damage.</summary>
+[Collection(RingProcessCollection.Name)]
+public sealed class ReplayTests() : RingFolderTests("dannet-replay-")
+{
+    /// <summary>The first <paramref name="frames"/> frames of the night drive, as MJPG AVI.</summary>
+    private string Clip(int frames, string name = "clip.avi")
+    {
+        string path = Path.Combine(Dir, name);
+        using var capture = new VideoCapture(EdgeDefaults.VideoPath);
+        using var writer = new VideoWriter(path, FourCC.MJPG, 15, new Size(640, 360));
+        using var frame = new Mat();
+        for (int i = 0; i < frames && capture.Read(frame); i++) writer.Write(frame);
+        return path;
+    }
+
+    private static ReplaySummary Replay(string input, string outDir, bool overlay = true) => new ReplayRun(new ReplayOptions(input)
+    {
+        Model = new ModelOptions { Providers = ["cpu"], Threads = 1 },
+        Overlay = overlay ? Path.Combine(outDir, "overlay.avi") : null,
+        MasksDir = Path.Combine(outDir, "masks"),
+        Report = Path.Combine(outDir, "report.jsonl"),
+    }, NullLogger.Instance).Run();
+
+    [Fact]
+    public void Every_frame_is_replayed_in_order_into_masks_a_report_and_a_playable_overlay_the_same_each_time()
+    {
+        string clip = Clip(8);
+        string a = Path.Combine(Dir, "a"), b = Path.Combine(Dir, "b");
+        var first = Replay(clip, a);
+        Assert.Equal(0, first.ExitCode);
+        Assert.Equal(8, first.Frames);
+        Assert.Equal(0, first.Dropped);
+        Assert.Equal(Enumerable.Range(0, 8).Select(i => $"{i:D6}.png"), Directory.GetFiles(Path.Combine(a, "masks")).Select(Path.GetFileName).Order());
+        var lines = File.ReadAllLines(Path.Combine(a, "report.jsonl"));
+        Assert.Equal(9, lines.Length);
+        Assert.Equal(Enumerable.Range(0, 8).Select(i => (long)i), lines[..8].Select(l => JsonDocument.Parse(l).RootElement.GetProperty("frame").GetInt64()));
+        var summary = JsonDocument.Parse(lines[8]).RootElement;
+        Assert.Equal(8, summary.GetProperty("frames").GetInt64());
+        Assert.True(summary.GetProperty("class_shares").GetProperty("road").GetDouble() > 0.05);
+        using (var overlay = new VideoCapture(Path.Combine(a, "overlay.avi")))
+        {
+            Assert.True(overlay.IsOpened());
+            Assert.Equal(8, (int)overlay.Get(VideoCaptureProperties.FrameCount));
+            using var frame = new Mat();
+            Assert.True(overlay.Read(frame));
+            Assert.Equal(new Size(640, 360), frame.Size());
+        }
+        // Same input and model → the same masks, byte for byte.
+        Assert.Equal(0, Replay(clip, b, overlay: false).ExitCode);
+        foreach (var file in Directory.GetFiles(Path.Combine(a, "masks")))
+            Assert.Equal(File.ReadAllBytes(file), File.ReadAllBytes(Path.Combine(b, "masks", Path.GetFileName(file))));
+    }
+
+    [Fact]
+    public void A_truncated_recording_keeps_what_was_replayed_closes_the_overlay_and_fails()
+    {
+        string clip = Clip(12);
+        var bytes = File.ReadAllBytes(clip);
+        var starts = Enumerable.Range(0, bytes.Length - 4).Where(i => bytes.AsSpan(i, 4).SequenceEqual("00dc"u8)).ToList();
+        File.WriteAllBytes(clip, bytes[..starts[7]]);
+        string outDir = Path.Combine(Dir, "cut");
+        var result = Replay(clip, outDir);
+        Assert.Equal(1, result.ExitCode);
+        Assert.Contains("could not be decoded and nothing after it could be read", result.Ending);
+        Assert.InRange(result.Frames, 5, 7);
+        Assert.Equal(result.Frames, Directory.GetFiles(Path.Combine(outDir, "masks")).Length);
+        using var overlay = new VideoCapture(Path.Combine(outDir, "overlay.avi"));
+        Assert.True(overlay.IsOpened(), "the overlay of a failed replay is not playable");
+        Assert.Equal(result.Frames, (long)overlay.Get(VideoCaptureProperties.FrameCount));
+        Assert.Contains("\"summary\":true", File.ReadAllLines(Path.Combine(outDir, "report.jsonl"))[^1]);
+    }
+
+    [Fact]
+    public void An_h264_dash_cam_clip_replays_through_the_command()
+    {
+        string avi = Clip(6), mp4 = Path.Combine(Dir, "dashcam.mp4");
+        var encode = RingProcesses.Finish(RingProcesses.Start("ffmpeg", "-hide_banner", "-loglevel", "error", "-i", avi, "-c:v", "libx264", "-pix_fmt", "yuv420p", mp4));
+        Assert.True(encode.Code == 0, encode.Output);
+        var (code, output) = RingProcesses.Edge("replay", mp4, "--providers", "cpu", "--masks", Path.Combine(Dir, "mp4-masks"));
+        Assert.True(code == 0, output);
+        Assert.Contains("replayed 6 frames", output);
+        Assert.Contains("dropped 0", output);
+        Assert.Equal(6, Directory.GetFiles(Path.Combine(Dir, "mp4-masks")).Length);
+    }
+}

@@ -3,7 +3,7 @@ using System.Reactive.Linq;
 
 namespace DANNet.Edge.Pipeline;
 
-/// <summary>The latest-frame-wins hand-off between capture and inference.</summary>
+/// <summary>The hand-offs between capture and inference: latest frame wins (the daemon), or every frame in order (replay).</summary>
 internal static class LatestOnlyExtensions
 {
     /// <summary>
@@ -13,12 +13,25 @@ internal static class LatestOnlyExtensions
     /// completion are delivered after the waiting item.
     /// </summary>
     public static IObservable<T> ObserveLatestOn<T>(this IObservable<T> source, string threadName, Action<T> dropped) where T : class =>
+        HandOff(source, threadName, dropped);
+
+    /// <summary>
+    /// Delivers every item, in order, on a dedicated thread, holding at most one: the producer waits
+    /// until the consumer has taken the previous item (so a file is read as fast as inference goes,
+    /// never faster). Errors and completion are delivered after the last item.
+    /// </summary>
+    public static IObservable<T> ObserveInOrderOn<T>(this IObservable<T> source, string threadName) where T : class =>
+        HandOff(source, threadName, dropped: null);
+
+    /// <summary>One waiting slot and a consumer thread; with <paramref name="dropped"/> a newer item replaces the waiting one, without it the producer waits for the slot.</summary>
+    private static IObservable<T> HandOff<T>(IObservable<T> source, string threadName, Action<T>? dropped) where T : class =>
         Observable.Create<T>(observer =>
         {
             T? pending = null;
             Exception? error = null;
             bool completed = false;
             var signal = new AutoResetEvent(false);
+            var free = new SemaphoreSlim(1, 1);
             var stop = new CancellationTokenSource();
             var consumer = new Thread(() =>
             {
@@ -30,6 +43,7 @@ internal static class LatestOnlyExtensions
                         var item = Interlocked.Exchange(ref pending, null);
                         if (item is not null)
                         {
+                            if (dropped is null) free.Release();
                             observer.OnNext(item);
                             continue;
                         }
@@ -49,8 +63,13 @@ internal static class LatestOnlyExtensions
             var subscription = source.Subscribe(
                 item =>
                 {
-                    var old = Interlocked.Exchange(ref pending, item);
-                    if (old is not null) dropped(old);
+                    if (dropped is null)
+                    {
+                        try { free.Wait(stop.Token); }
+                        catch (OperationCanceledException) { return; }
+                        Volatile.Write(ref pending, item);
+                    }
+                    else if (Interlocked.Exchange(ref pending, item) is { } old) dropped(old);
                     Wake();
                 },
                 ex => { Volatile.Write(ref error, ex); Wake(); },
@@ -58,75 +77,11 @@ internal static class LatestOnlyExtensions
             consumer.Start();
             return Disposable.Create(() =>
             {
-                subscription.Dispose();
-                stop.Cancel();
-                signal.Set();
-                if (Thread.CurrentThread != consumer) consumer.Join();
-                if (Interlocked.Exchange(ref pending, null) is { } left) dropped(left);
-                signal.Dispose();
-                stop.Dispose();
-            });
-        });
-}
-
-/// <summary>The every-frame hand-off between capture and inference, for replay: nothing is dropped.</summary>
-internal static class InOrderExtensions
-{
-    /// <summary>
-    /// Delivers every item, in order, on a dedicated thread, holding at most one: the producer waits
-    /// until the consumer has taken the previous item (so a file is read as fast as inference goes,
-    /// never faster). Errors and completion are delivered after the last item.
-    /// </summary>
-    public static IObservable<T> ObserveInOrderOn<T>(this IObservable<T> source, string threadName) where T : class =>
-        Observable.Create<T>(observer =>
-        {
-            T? pending = null;
-            Exception? error = null;
-            bool completed = false;
-            var signal = new AutoResetEvent(false);
-            var free = new SemaphoreSlim(1, 1);
-            var stop = new CancellationTokenSource();
-            var consumer = new Thread(() =>
-            {
-                try
-                {
-                    while (!stop.IsCancellationRequested)
-                    {
-                        var item = Interlocked.Exchange(ref pending, null);
-                        if (item is not null)
-                        {
-                            free.Release();
-                            observer.OnNext(item);
-                            continue;
-                        }
-                        if (Volatile.Read(ref error) is { } e) { observer.OnError(e); return; }
-                        if (Volatile.Read(ref completed)) { observer.OnCompleted(); return; }
-                        signal.WaitOne();
-                    }
-                }
-                catch (Exception ex)
-                {
-                    observer.OnError(ex);
-                }
-            }) { IsBackground = true, Name = threadName };
-
-            var subscription = source.Subscribe(
-                item =>
-                {
-                    try { free.Wait(stop.Token); }
-                    catch (OperationCanceledException) { return; }
-                    Volatile.Write(ref pending, item);
-                    signal.Set();
-                },
-                ex => { Volatile.Write(ref error, ex); signal.Set(); },
-                () => { Volatile.Write(ref completed, true); signal.Set(); });
-            consumer.Start();
-            return Disposable.Create(() =>
-            {
                 stop.Cancel();
                 subscription.Dispose();
                 signal.Set();
                 if (Thread.CurrentThread != consumer) consumer.Join();
+                if (Interlocked.Exchange(ref pending, null) is { } left) dropped?.Invoke(left);
                 signal.Dispose();
                 stop.Dispose();
             });

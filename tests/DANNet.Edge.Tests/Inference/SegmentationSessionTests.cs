@@ -114,17 +114,36 @@ public sealed class SegmentationSessionTests
 public sealed class BenchCommandTests
 {
     [Fact]
-    public void Bench_times_real_frames_and_reports_the_provider_it_used()
+    public void Bench_times_each_stage_and_a_bare_loop_and_reports_the_model_and_provider()
     {
         string[] order = ["cuda", "cpu"];
-        var result = BenchCommand.Run(EdgeDefaults.ModelPath, EdgeDefaults.VideoPath, new DANNet.Edge.Configuration.ModelOptions { Providers = order, Threads = 1 }, frames: 3, warmup: 1);
+        var result = BenchCommand.Run(EdgeDefaults.ModelPath, EdgeDefaults.VideoPath, new DANNet.Edge.Configuration.ModelOptions { Providers = order, Threads = 1 }, frames: 4, warmup: 1);
         string expected = MachineCapabilities.FirstAvailable(order)!;
         Assert.Equal(expected, result.Provider);
-        Assert.Equal(3, result.Frames);
-        Assert.True(result.P50Ms > 0 && result.P50Ms <= result.MaxMs);
-        Assert.True(result.MeanMs >= result.PreprocessMeanMs);
+        Assert.Equal(4, result.Frames);
+        foreach (var stage in new[] { result.Decode, result.Preprocess, result.Inference, result.Publish, result.EndToEnd, result.BareInference })
+        {
+            Assert.True(stage.Min > 0 && stage.Min <= stage.P50 && stage.P50 <= stage.P99 && stage.P99 <= stage.Max, stage.ToString());
+            Assert.InRange(stage.Mean, stage.Min, stage.Max);
+        }
+        // End to end is the sum of the stages, frame by frame, so its median is at least the inference median's.
+        Assert.True(result.EndToEnd.P50 >= result.Inference.P50);
+        Assert.Equal(Math.Round(result.EndToEnd.P50 / result.BareInference.P50, 4), result.OverheadRatio);
+        Assert.Equal("int8-qdq", result.Model.Precision);
+        Assert.Equal(64, result.Model.Sha256.Length);
+        Assert.Equal(new FileInfo(EdgeDefaults.ModelPath).Length, result.Model.Bytes);
         var text = new StringWriter();
-        BenchCommand.Print(result, text);
-        Assert.Contains($"480x272 on {expected} (1 threads), 3 frames", text.ToString());
+        BenchCommand.Print(new BenchCommand.BenchReport("cpu", "linux", 2, [result, result]), text);
+        Assert.Contains($"pspnet-r18i-l16 480x272 int8-qdq", text.ToString());
+        Assert.Contains($"{expected} (1 threads), 4 frames", text.ToString());
+        Assert.Contains("end-to-end p50 / bare p50 = ", text.ToString());
+        Assert.Contains("1.00x faster", text.ToString());
+    }
+
+    [Fact]
+    public void Publishing_alone_is_timed_on_a_real_ring()
+    {
+        var stage = BenchCommand.Publishing(96, 54, 100);
+        Assert.True(stage.Min > 0 && stage.Min <= stage.P50 && stage.P50 <= stage.P99 && stage.P99 <= stage.Max, stage.ToString());
     }
 }

@@ -27,6 +27,12 @@ public sealed record ReplayOptions(string Input)
     public string? RingPath { get; init; }
     public double Alpha { get; init; } = 0.5;
     public bool SideBySide { get; init; }
+
+    /// <summary>Labels named by frame index (000123.png, 000123_gt_labelIds.png, …): per-frame and total mIoU.</summary>
+    public string? LabelsDir { get; init; }
+
+    /// <summary>The labels hold Cityscapes trainIds (0..18, 255) instead of labelIds.</summary>
+    public bool LabelsAreTrainIds { get; init; }
 }
 
 /// <summary>What a replay did: frames in and out, how it ended, and where the outputs are.</summary>
@@ -48,6 +54,7 @@ public sealed class ReplayRun(ReplayOptions options, ILogger log)
     {
         if (options.Every < 1) throw new ArgumentException("--every must be at least 1.");
         if (!(options.Alpha is >= 0 and <= 1)) throw new ArgumentException("--alpha must be between 0 and 1.");
+        if (options.LabelsDir is { } l && !Directory.Exists(l)) throw new ArgumentException($"--labels '{l}' is not a folder.");
         if (options.Overlay is { } o && Path.GetExtension(o).ToLowerInvariant() is not ".avi")
             throw new ArgumentException($"--overlay '{o}': this OpenCV build writes {OverlayCodec} video into .avi files; give a name ending in .avi.");
         var sourceOptions = new SourceOptions { Uri = options.Input, Loop = false, Realtime = options.Realtime };
@@ -59,6 +66,7 @@ public sealed class ReplayRun(ReplayOptions options, ILogger log)
         string? tempFolder = null;
         string ringPath = options.RingPath ?? Path.Combine(tempFolder = Directory.CreateTempSubdirectory("dannet-replay-").FullName, "masks");
         var writer = new Outputs(options, info, log);
+        var scoring = options.LabelsDir is { } labels ? new Scoring(labels, options.LabelsAreTrainIds) : null;
         var latencies = new List<double>();
         var classPixels = new long[256];
         long frames = 0;
@@ -75,7 +83,8 @@ public sealed class ReplayRun(ReplayOptions options, ILogger log)
                     frames++;
                     latencies.Add(t.TotalMs);
                     foreach (byte v in mask) classPixels[v]++;
-                    if (index % options.Every == 0) writer.Write(index, frame, mask, t, info);
+                    double? miou = scoring?.Score(index, mask, info.Width, info.Height);
+                    if (index % options.Every == 0) writer.Write(index, frame, mask, t, info, miou);
                     progress?.Report((frames, total, frames / Math.Max(1e-3, clock.Elapsed.TotalSeconds)));
                 });
             var done = new ManualResetEventSlim();
@@ -97,6 +106,7 @@ public sealed class ReplayRun(ReplayOptions options, ILogger log)
                 exitCode = 3;
             }
             var summary = Summary(frames, pipeline.Stats.Dropped, clock.Elapsed.TotalSeconds, ending, latencies, classPixels, info);
+            if (scoring is not null) summary["evaluation"] = scoring.Summary(info);
             writer.Finish(summary);
             return new ReplaySummary(frames, pipeline.Stats.Dropped, clock.Elapsed.TotalSeconds, ending, exitCode, summary);
         }
@@ -142,6 +152,46 @@ public sealed class ReplayRun(ReplayOptions options, ILogger log)
         };
     }
 
+    /// <summary>
+    /// Masks against labels named by frame index, with dannet-train eval's confusion matrix: the mask (model size) is scaled to the
+    /// label by nearest neighbour, as eval does for an exported model. Frames without a label are not scored.
+    /// </summary>
+    private sealed class Scoring(string dir, bool trainIds)
+    {
+        private readonly Trainer.Evaluation.ConfusionMatrix _total = new();
+        public int Scored { get; private set; }
+
+        public double? Score(long index, ReadOnlySpan<byte> mask, int width, int height)
+        {
+            string? path = new[] { $"{index:D6}.png", $"{index:D6}_gt_labelIds.png", $"{index:D6}_labelIds.png", $"{index}.png" }
+                .Select(n => Path.Combine(dir, n)).FirstOrDefault(File.Exists);
+            if (path is null) return null;
+            using var read = Trainer.IO.ImageFiles.ReadLabel(path);
+            using var label = trainIds ? read.Clone() : Trainer.Data.LabelMapping.ToTrainIds(read, path);
+            using var small = new Mat(height, width, MatType.CV_8UC1);
+            unsafe { mask.CopyTo(new Span<byte>((void*)small.DataPointer, mask.Length)); }
+            using var scaled = small.Resize(label.Size(), 0, 0, InterpolationFlags.Nearest);
+            var truth = new byte[label.Rows * label.Cols];
+            var predicted = new byte[truth.Length];
+            System.Runtime.InteropServices.Marshal.Copy(label.Data, truth, 0, truth.Length);
+            System.Runtime.InteropServices.Marshal.Copy(scaled.Data, predicted, 0, predicted.Length);
+            var frame = new Trainer.Evaluation.ConfusionMatrix();
+            frame.Add(truth, predicted);
+            _total.Add(truth, predicted);
+            Scored++;
+            return frame.MeanIoU();
+        }
+
+        public JsonObject Summary(ModelInfo info)
+        {
+            var iou = _total.IoU();
+            var classes = new JsonObject();
+            for (int c = 0; c < iou.Length && c < info.Classes.Count; c++) classes[info.Classes[c]] = double.IsNaN(iou[c]) ? null : Math.Round(iou[c], 5);
+            double m = _total.MeanIoU();
+            return new JsonObject { ["frames_scored"] = Scored, ["miou"] = double.IsNaN(m) ? null : Math.Round(m, 5), ["iou"] = classes };
+        }
+    }
+
     /// <summary>The overlay video, the mask PNGs and the JSON-lines report; closed properly by <see cref="Dispose"/> in every case.</summary>
     private sealed class Outputs(ReplayOptions options, ModelInfo info, ILogger log) : IDisposable
     {
@@ -149,7 +199,7 @@ public sealed class ReplayRun(ReplayOptions options, ILogger log)
         private StreamWriter? _report;
         private readonly Mat _colour = new(), _maskMat = new(), _big = new(), _blend = new();
 
-        public void Write(long index, Mat frame, ReadOnlySpan<byte> mask, in FrameTimings t, ModelInfo model)
+        public void Write(long index, Mat frame, ReadOnlySpan<byte> mask, in FrameTimings t, ModelInfo model, double? miou)
         {
             _maskMat.Create(model.Height, model.Width, MatType.CV_8UC1);
             unsafe { mask.CopyTo(new Span<byte>((void*)_maskMat.DataPointer, mask.Length)); }
@@ -166,7 +216,7 @@ public sealed class ReplayRun(ReplayOptions options, ILogger log)
             if (options.Overlay is { } overlay) WriteOverlay(overlay, index, frame, t);
             if (options.Report is { } report)
             {
-                _report ??= new StreamWriter(report, append: false, new UTF8Encoding(false));
+                _report ??= Open(report);
                 var counts = new long[256];
                 foreach (byte v in mask) counts[v]++;
                 var shares = new JsonObject();
@@ -182,6 +232,7 @@ public sealed class ReplayRun(ReplayOptions options, ILogger log)
                     },
                     ["class_shares"] = shares,
                 };
+                if (miou is { } m) line["miou"] = double.IsNaN(m) ? null : Math.Round(m, 5);
                 _report.WriteLine(line.ToJsonString());
             }
         }
@@ -213,6 +264,7 @@ public sealed class ReplayRun(ReplayOptions options, ILogger log)
             if (_video is null)
             {
                 double fps = SourceFps(options.Input);
+                Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(path))!);
                 _video = new VideoWriter(path, FourCC.FromString(OverlayCodec), fps, _blend.Size());
                 if (!_video.IsOpened()) throw new IOException($"--overlay '{path}': OpenCV cannot write {OverlayCodec} video there.");
                 log.LogInformation("Overlay video {Path}: {Codec}, {Width}x{Height} at {Fps:F1} fps", path, OverlayCodec, _blend.Width, _blend.Height, fps);
@@ -241,11 +293,17 @@ public sealed class ReplayRun(ReplayOptions options, ILogger log)
             return capture.Fps is > 0 and < 1000 ? capture.Fps : 10;
         }
 
+        private static StreamWriter Open(string path)
+        {
+            Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(path))!);
+            return new StreamWriter(path, append: false, new UTF8Encoding(false));
+        }
+
         public void Finish(JsonObject summary)
         {
             if (options.Report is { } report)
             {
-                _report ??= new StreamWriter(report, append: false, new UTF8Encoding(false));
+                _report ??= Open(report);
                 _report.WriteLine(summary.ToJsonString());
             }
         }

@@ -24,12 +24,15 @@ internal static class ReplayCommand
         var realtime = new Option<bool>("--realtime") { Description = "Pace the input like a camera and drop frames as 'run' does (counted); default: every frame, in order." };
         var every = new Option<int>("--every") { Description = "Write every N-th frame to the overlay, masks and report.", DefaultValueFactory = _ => 1 };
         var ring = new Option<string?>("--ring") { Description = "Also publish to this ring (its folder must be yours); default: a private temporary ring." };
+        var labels = new Option<string?>("--labels") { Description = "Labels named by frame index (000123.png or 000123_gt_labelIds.png): per-frame " +
+            "and total mIoU in the report, with dannet-train eval's code (the mask scaled to the label by nearest neighbour)." };
+        var labelTrainIds = new Option<bool>("--label-trainids") { Description = "The labels hold trainIds (0..18, 255), not Cityscapes labelIds." };
         var providers = new Option<string>("--providers") { Description = "Execution providers in order, comma-separated.", DefaultValueFactory = _ => "tensorrt,cuda,cpu" };
         var threads = new Option<int>("--threads") { Description = "ONNX Runtime intra-op threads (0: its default).", DefaultValueFactory = _ => 0 };
         var command = new Command("replay", "Replay a recorded drive through the daemon's pipeline: every frame in order (or --realtime), an overlay video, " +
             "mask PNGs and a per-frame latency and class report; a progress line with fps and ETA.")
         {
-            input, model, overlay, alpha, side, masks, colour, report, realtime, every, ring, providers, threads,
+            input, model, overlay, alpha, side, masks, colour, report, realtime, every, ring, labels, labelTrainIds, providers, threads,
         };
         command.SetAction((parse, cancel) =>
         {
@@ -37,9 +40,14 @@ internal static class ReplayCommand
             var options = new ReplayOptions(parse.GetValue(input)!)
             {
                 ModelPath = parse.GetValue(model) ?? "",
-                Model = new ModelOptions { Providers = parse.GetValue(providers)!.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries), Threads = parse.GetValue(threads) },
+                Model = new ModelOptions
+                {
+                    Providers = parse.GetValue(providers)!.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries),
+                    Threads = parse.GetValue(threads),
+                },
                 Overlay = parse.GetValue(overlay), Alpha = parse.GetValue(alpha), SideBySide = parse.GetValue(side), MasksDir = parse.GetValue(masks),
                 Colour = parse.GetValue(colour), Report = parse.GetValue(report), Realtime = parse.GetValue(realtime), Every = parse.GetValue(every), RingPath = parse.GetValue(ring),
+                LabelsDir = parse.GetValue(labels), LabelsAreTrainIds = parse.GetValue(labelTrainIds),
             };
             try
             {
@@ -50,7 +58,7 @@ internal static class ReplayCommand
                 var latency = summary.Report["latency_ms"]!;
                 Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
                     $"replayed {summary.Frames} frames in {summary.Seconds:F1} s ({summary.Frames / Math.Max(1e-3, summary.Seconds):F1} fps), dropped {summary.Dropped}; " +
-                    $"capture→mask p50 {latency["p50"]} ms, p99 {latency["p99"]} ms; {summary.Ending}"));
+                    $"capture→mask p50 {latency["p50"]} ms, p99 {latency["p99"]} ms; {summary.Ending}{Scores(summary)}"));
                 return Task.FromResult(summary.ExitCode);
             }
             catch (Exception ex) when (ex is FrameSourceException or ArgumentException or IOException or InvalidDataException or InvalidOperationException)
@@ -62,6 +70,9 @@ internal static class ReplayCommand
         });
         return command;
     }
+
+    private static string Scores(ReplaySummary summary) =>
+        summary.Report["evaluation"] is { } e ? $"; mIoU {e["miou"]} over {e["frames_scored"]} labelled frames" : "";
 
     /// <summary>"frame 120/300, 11.5 fps, ETA 16 s", rewritten in place.</summary>
     private sealed class Counter(TextWriter error) : IProgress<(long Done, long Total, double Fps)>

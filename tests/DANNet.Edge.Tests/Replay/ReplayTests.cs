@@ -91,4 +91,31 @@ public sealed class ReplayTests() : RingFolderTests("dannet-replay-")
         Assert.Contains("dropped 0", output);
         Assert.Equal(6, Directory.GetFiles(Path.Combine(Dir, "mp4-masks")).Length);
     }
+
+    [Fact]
+    public void Labels_score_each_frame_and_the_drive_with_evals_code()
+    {
+        string clip = Clip(4);
+        string first = Path.Combine(Dir, "first");
+        Assert.Equal(0, Replay(clip, first, overlay: false).ExitCode);
+        // The model's own masks as trainId labels: every frame scores 1; one label made all road scores less.
+        string labels = Path.Combine(Dir, "labels");
+        Directory.CreateDirectory(labels);
+        foreach (var f in Directory.GetFiles(Path.Combine(first, "masks"))) File.Copy(f, Path.Combine(labels, Path.GetFileName(f)));
+        using (var road = new Mat(272, 480, MatType.CV_8UC1, Scalar.All(0))) Cv2.ImWrite(Path.Combine(labels, "000002.png"), road);
+        string second = Path.Combine(Dir, "second");
+        var result = new ReplayRun(new ReplayOptions(clip)
+        {
+            Model = new ModelOptions { Providers = ["cpu"], Threads = 1 }, Report = Path.Combine(second, "report.jsonl"),
+            LabelsDir = labels, LabelsAreTrainIds = true,
+        }, NullLogger.Instance).Run();
+        var lines = File.ReadAllLines(Path.Combine(second, "report.jsonl")).Select(l => JsonDocument.Parse(l).RootElement).ToList();
+        Assert.Equal([1.0, 1.0, 1.0], new[] { 0, 1, 3 }.Select(i => lines[i].GetProperty("miou").GetDouble()));
+        Assert.True(lines[2].GetProperty("miou").GetDouble() < 1.0);
+        var evaluation = result.Report["evaluation"]!;
+        Assert.Equal(4, (int)evaluation["frames_scored"]!);
+        Assert.InRange((double)evaluation["miou"]!, 0.0, 0.999);
+        Assert.Contains("--labels", Assert.Throws<ArgumentException>(() => new ReplayRun(new ReplayOptions(clip) { LabelsDir = Path.Combine(Dir, "none") },
+            NullLogger.Instance).Run()).Message);
+    }
 }

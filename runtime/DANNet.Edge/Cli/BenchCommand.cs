@@ -253,8 +253,11 @@ internal static class BenchCommand
                 $"  end-to-end p50 / bare p50 = {r.OverheadRatio:F3}; {r.ManagedBytesPerFrame} managed bytes/frame; GC {r.Gen0Collections}/{r.Gen1Collections}/{r.Gen2Collections} (gen 0/1/2)"));
         }
         if (report.Results.Count == 2)
+        {
+            var (a, b) = (report.Results[0], report.Results[1]);
+            var (fast, slow) = a.EndToEnd.P50 <= b.EndToEnd.P50 ? (a, b) : (b, a);
             output.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"{Path.GetFileName(report.Results[1].Model.Path)} vs {Path.GetFileName(report.Results[0].Model.Path)}: end-to-end p50 " +
-                $"{report.Results[0].EndToEnd.P50 / report.Results[1].EndToEnd.P50:F2}x faster"));
+                $"{Path.GetFileName(fast.Model.Path)} is {slow.EndToEnd.P50 / fast.EndToEnd.P50:F2}x faster than {Path.GetFileName(slow.Model.Path)} (end-to-end p50)"));
+        }
     }
 }

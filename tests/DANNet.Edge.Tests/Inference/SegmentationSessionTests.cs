@@ -137,7 +137,7 @@ public sealed class BenchCommandTests
         Assert.Contains($"pspnet-r18i-l16 480x272 int8-qdq", text.ToString());
         Assert.Contains($"{expected} (1 threads), 4 frames", text.ToString());
         Assert.Contains("end-to-end p50 / bare p50 = ", text.ToString());
-        Assert.Contains("1.00x faster", text.ToString());
+        Assert.Contains("is 1.00x faster than", text.ToString());
     }
 
     [Fact]

@@ -68,6 +68,7 @@ public sealed class ReplayRun(ReplayOptions options, ILogger log)
         var writer = new Outputs(options, info, log);
         var scoring = options.LabelsDir is { } labels ? new Scoring(labels, options.LabelsAreTrainIds) : null;
         var latencies = new List<double>();
+        var frameShares = new List<double[]>();
         var classPixels = new long[256];
         long frames = 0;
         var clock = System.Diagnostics.Stopwatch.StartNew();
@@ -82,7 +83,14 @@ public sealed class ReplayRun(ReplayOptions options, ILogger log)
                 {
                     frames++;
                     latencies.Add(t.TotalMs);
-                    foreach (byte v in mask) classPixels[v]++;
+                    var counts = new long[info.Classes.Count];
+                    foreach (byte v in mask)
+                    {
+                        classPixels[v]++;
+                        if (v < counts.Length) counts[v]++;
+                    }
+                    double pixels = mask.Length;
+                    frameShares.Add(counts.Select(c => c / pixels).ToArray());
                     double? miou = scoring?.Score(index, mask, info.Width, info.Height);
                     if (index % options.Every == 0) writer.Write(index, frame, mask, t, info, miou);
                     progress?.Report((frames, total, frames / Math.Max(1e-3, clock.Elapsed.TotalSeconds)));
@@ -107,6 +115,12 @@ public sealed class ReplayRun(ReplayOptions options, ILogger log)
             }
             var summary = Summary(frames, pipeline.Stats.Dropped, clock.Elapsed.TotalSeconds, ending, latencies, classPixels, info);
             if (scoring is not null) summary["evaluation"] = scoring.Summary(info);
+            if (options.Report is { } report)
+            {
+                string plot = Path.ChangeExtension(report, ".png");
+                ReplayPlot.Write(plot, latencies, frameShares, info.Classes, info.Palette);
+                summary["plot"] = plot;
+            }
             writer.Finish(summary);
             return new ReplaySummary(frames, pipeline.Stats.Dropped, clock.Elapsed.TotalSeconds, ending, exitCode, summary);
         }

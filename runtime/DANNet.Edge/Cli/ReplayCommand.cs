@@ -20,7 +20,8 @@ internal static class ReplayCommand
         var side = new Option<bool>("--side-by-side") { Description = "Overlay as frame | mask next to each other instead of blended." };
         var masks = new Option<string?>("--masks") { Description = "Write each mask as a trainId PNG named by frame index (000123.png) into this folder." };
         var colour = new Option<bool>("--colour") { Description = "With --masks: also a colour PNG per frame." };
-        var report = new Option<string?>("--report") { Description = "JSON lines: one per frame (index, source timestamp, stage latencies, class shares), then a summary." };
+        var report = new Option<string?>("--report") { Description = "JSON lines: one per frame (index, source timestamp, stage latencies, class shares), then a summary; " +
+            "and a PNG plot of latency and class shares over the frames next to it (report.png)." };
         var realtime = new Option<bool>("--realtime") { Description = "Pace the input like a camera and drop frames as 'run' does (counted); default: every frame, in order." };
         var every = new Option<int>("--every") { Description = "Write every N-th frame to the overlay, masks and report.", DefaultValueFactory = _ => 1 };
         var ring = new Option<string?>("--ring") { Description = "Also publish to this ring (its folder must be yours); default: a private temporary ring." };

@@ -46,6 +46,7 @@ public sealed class ReplayTests() : RingFolderTests("dannet-replay-")
         var summary = JsonDocument.Parse(lines[8]).RootElement;
         Assert.Equal(8, summary.GetProperty("frames").GetInt64());
         Assert.True(summary.GetProperty("class_shares").GetProperty("road").GetDouble() > 0.05);
+        using (var plot = Cv2.ImRead(Path.Combine(a, "report.png"))) Assert.Equal(new Size(960, 560), plot.Size()); // latency and class shares over time
         using (var overlay = new VideoCapture(Path.Combine(a, "overlay.avi")))
         {
             Assert.True(overlay.IsOpened());

@@ -18,6 +18,9 @@ internal sealed class CapturedFrame : IDisposable
     /// <summary>When the capture returned it (monotonic ns).</summary>
     public ulong CaptureNs { get; set; }
 
+    /// <summary>The recording's own timestamp of the frame (ms), when the source has one (NaN otherwise).</summary>
+    public double SourceMs { get; set; } = double.NaN;
+
     public void Dispose()
     {
         Input.Dispose();

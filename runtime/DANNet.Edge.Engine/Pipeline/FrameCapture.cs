@@ -85,6 +85,7 @@ internal static class FrameCapture
                 metrics?.RecordCaptured(GC.GetAllocatedBytesForCurrentThread() - allocatedBefore);
                 frame.Index = index++;
                 frame.CaptureNs = MonotonicClock.NowNs;
+                frame.SourceMs = source.TimestampMs ?? double.NaN;
                 observer.OnNext(frame);
                 continue;
             }

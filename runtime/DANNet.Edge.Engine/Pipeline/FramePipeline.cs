@@ -109,7 +109,7 @@ internal sealed class FramePipeline : IDisposable
             _output.Infer();
             ulong inferred = MonotonicClock.NowNs;
             ulong frameId = _output.Commit(frame.CaptureNs);
-            var timings = new FrameTimings(frame.Index, frameId, frame.CaptureNs, dequeued, preprocessed, inferred, MonotonicClock.NowNs);
+            var timings = new FrameTimings(frame.Index, frameId, frame.CaptureNs, dequeued, preprocessed, inferred, MonotonicClock.NowNs, frame.SourceMs);
             Metrics.RecordPublished(timings, GC.GetAllocatedBytesForCurrentThread() - allocatedBefore);
             _observer?.Invoke(frame.Index, frame.Image, _output.Mask(_output.LastSlot), timings);
             return timings;

@@ -238,7 +238,7 @@ public sealed class ReplayRun(ReplayOptions options, ILogger log)
                     shares[model.Classes[c]] = Math.Round((double)counts[c] / mask.Length, 5);
                 var line = new JsonObject
                 {
-                    ["frame"] = index, ["capture_ns"] = t.CaptureNs,
+                    ["frame"] = index, ["source_ms"] = double.IsNaN(t.SourceMs) ? null : Math.Round(t.SourceMs, 3), ["capture_ns"] = t.CaptureNs,
                     ["ms"] = new JsonObject
                     {
                         ["queue"] = Math.Round(t.QueueMs, 3), ["preprocess"] = Math.Round(t.PreprocessMs, 3), ["infer"] = Math.Round(t.InferMs, 3),

@@ -23,4 +23,7 @@ public interface IFrameSource : IDisposable
     /// <paramref name="problem"/> came after damaged input that was skipped (the problem says where and how much).
     /// </summary>
     FrameReadStatus Read(Mat frame, out string? problem);
+
+    /// <summary>The media timestamp of the frame the last <see cref="Read"/> gave (ms into a recording), when the source has one.</summary>
+    double? TimestampMs => null;
 }

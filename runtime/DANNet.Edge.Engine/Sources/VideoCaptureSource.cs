@@ -32,6 +32,9 @@ internal sealed class VideoCaptureSource : IFrameSource
 
     public string Description => $"{_uri} (OpenCV {_api})";
 
+    /// <summary>A recording's own timestamp of the frame last read (its presentation time, ms); none for live sources.</summary>
+    public double? TimestampMs => !IsLive && _capture is not null ? _capture.Get(VideoCaptureProperties.PosMsec) : null;
+
     public bool IsLive { get; }
 
     /// <summary>Frame rate reported by the source (0 when unknown).</summary>

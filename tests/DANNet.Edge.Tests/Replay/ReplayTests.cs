@@ -43,6 +43,9 @@ public sealed class ReplayTests() : RingFolderTests("dannet-replay-")
         var lines = File.ReadAllLines(Path.Combine(a, "report.jsonl"));
         Assert.Equal(9, lines.Length);
         Assert.Equal(Enumerable.Range(0, 8).Select(i => (long)i), lines[..8].Select(l => JsonDocument.Parse(l).RootElement.GetProperty("frame").GetInt64()));
+        // The recording's own timestamps: 15 fps, so frame i is at i / 15 s.
+        Assert.Equal(Enumerable.Range(0, 8).Select(i => Math.Round(i * 1000.0 / 15, 0)),
+            lines[..8].Select(l => Math.Round(JsonDocument.Parse(l).RootElement.GetProperty("source_ms").GetDouble(), 0)));
         var summary = JsonDocument.Parse(lines[8]).RootElement;
         Assert.Equal(8, summary.GetProperty("frames").GetInt64());
         Assert.True(summary.GetProperty("class_shares").GetProperty("road").GetDouble() > 0.05);

@@ -59,13 +59,11 @@ public sealed class ReplayRun(ReplayOptions options, ILogger log)
             throw new ArgumentException($"--overlay '{o}': this OpenCV build writes {OverlayCodec} video into .avi files; give a name ending in .avi.");
         var sourceOptions = new SourceOptions { Uri = options.Input, Loop = false, Realtime = options.Realtime };
         using var source = FrameSourceFactory.Create(sourceOptions);
-        long total = VideoLength(options.Input);
+        var (total, sourceFps) = Recording(options.Input);
         string modelPath = options.ModelPath.Length > 0 ? options.ModelPath : EdgeDefaults.ModelPath;
         using var session = SegmentationSession.Open(modelPath, options.Model, log);
         var info = session.Info;
-        string? tempFolder = null;
-        string ringPath = options.RingPath ?? Path.Combine(tempFolder = Directory.CreateTempSubdirectory("dannet-replay-").FullName, "masks");
-        var writer = new Outputs(options, info, log);
+        var writer = new Outputs(options, info, log, sourceFps);
         var scoring = options.LabelsDir is { } labels ? new Scoring(labels, options.LabelsAreTrainIds) : null;
         var latencies = new List<double>();
         var frameShares = new List<double[]>();
@@ -76,8 +74,11 @@ public sealed class ReplayRun(ReplayOptions options, ILogger log)
         int exitCode = 0;
         try
         {
-            using var ring = MaskRingWriter.Create(ringPath, new RingGeometry(4, info.Width, info.Height, info.Classes.Count),
-                new RingDescription(info.Architecture, info.Classes, info.Palette.Select(c => (c.R, c.G, c.B)).ToArray()));
+            using var temporary = options.RingPath is null ? TemporaryRing.For(info) : null;
+            using var given = options.RingPath is { } path
+                ? MaskRingWriter.Create(path, new RingGeometry(4, info.Width, info.Height, info.Classes.Count), TemporaryRing.Describe(info))
+                : null;
+            var ring = temporary?.Writer ?? given!;
             using var pipeline = new FramePipeline(source, session, ring, sourceOptions, log, options.Model.Resize, everyFrame: !options.Realtime,
                 observer: (long index, Mat frame, ReadOnlySpan<byte> mask, in FrameTimings t) =>
                 {
@@ -127,17 +128,19 @@ public sealed class ReplayRun(ReplayOptions options, ILogger log)
         finally
         {
             writer.Dispose();
-            if (tempFolder is not null) Directory.Delete(tempFolder, true);
         }
     }
 
-    private static long VideoLength(string input)
+    /// <summary>A recording's length in frames and its frame rate (0 and 10 fps when unknown: a folder has no rate, a stream no length).</summary>
+    private static (long Frames, double Fps) Recording(string input)
     {
         string path = input.StartsWith("file://", StringComparison.Ordinal) ? input["file://".Length..] : input;
-        if (Directory.Exists(path)) return Directory.EnumerateFiles(path).Count(f => Path.GetExtension(f).ToLowerInvariant() is ".png" or ".jpg" or ".jpeg" or ".bmp");
-        if (!File.Exists(path)) return 0;
+        if (Directory.Exists(path))
+            return (Directory.EnumerateFiles(path).Count(f => Path.GetExtension(f).ToLowerInvariant() is ".png" or ".jpg" or ".jpeg" or ".bmp"), 10);
+        if (!File.Exists(path)) return (0, 10);
         using var capture = new VideoCapture(path);
-        return capture.IsOpened() ? Math.Max(0, (long)capture.Get(VideoCaptureProperties.FrameCount)) : 0;
+        if (!capture.IsOpened()) return (0, 10);
+        return (Math.Max(0, (long)capture.Get(VideoCaptureProperties.FrameCount)), capture.Fps is > 0 and < 1000 ? capture.Fps : 10);
     }
 
     private static JsonObject Summary(long frames, long dropped, double seconds, string ending, List<double> latencies, long[] classPixels, ModelInfo info)
@@ -207,7 +210,7 @@ public sealed class ReplayRun(ReplayOptions options, ILogger log)
     }
 
     /// <summary>The overlay video, the mask PNGs and the JSON-lines report; closed properly by <see cref="Dispose"/> in every case.</summary>
-    private sealed class Outputs(ReplayOptions options, ModelInfo info, ILogger log) : IDisposable
+    private sealed class Outputs(ReplayOptions options, ModelInfo info, ILogger log, double fps) : IDisposable
     {
         private VideoWriter? _video;
         private StreamWriter? _report;
@@ -277,7 +280,6 @@ public sealed class ReplayRun(ReplayOptions options, ILogger log)
             Legend(_blend, index, t);
             if (_video is null)
             {
-                double fps = SourceFps(options.Input);
                 Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(path))!);
                 _video = new VideoWriter(path, FourCC.FromString(OverlayCodec), fps, _blend.Size());
                 if (!_video.IsOpened()) throw new IOException($"--overlay '{path}': OpenCV cannot write {OverlayCodec} video there.");
@@ -297,14 +299,6 @@ public sealed class ReplayRun(ReplayOptions options, ILogger log)
                 Cv2.Rectangle(image, new Rect(8, y, 10, 10), new Scalar(colour.B, colour.G, colour.R), -1);
                 Cv2.PutText(image, info.Classes[c], new Point(22, y + 9), HersheyFonts.HersheySimplex, 0.35, Scalar.White, 1, LineTypes.AntiAlias);
             }
-        }
-
-        private static double SourceFps(string input)
-        {
-            string path = input.StartsWith("file://", StringComparison.Ordinal) ? input["file://".Length..] : input;
-            if (!File.Exists(path)) return 10;
-            using var capture = new VideoCapture(path);
-            return capture.Fps is > 0 and < 1000 ? capture.Fps : 10;
         }
 
         private static StreamWriter Open(string path)

@@ -121,12 +121,9 @@ internal static class BenchCommand
         // The daemon's own frame source, input and ring output: the same decoding, resize and publishing, without pacing.
         using var source = FrameSourceFactory.Create(new SourceOptions { Uri = videoPath, Loop = true, Realtime = false });
         source.Open();
-        string folder = Directory.CreateTempSubdirectory("dannet-bench-").FullName;
-        try
+        using var ring = TemporaryRing.For(info);
         {
-            using var ring = MaskRingWriter.Create(Path.Combine(folder, "masks"), new RingGeometry(4, info.Width, info.Height, info.Classes.Count),
-                new RingDescription(info.Architecture, info.Classes, info.Palette.Select(c => (c.R, c.G, c.B)).ToArray()));
-            using var output = new RingOutput(session, ring);
+            using var output = new RingOutput(session, ring.Writer);
             using var input = new ModelInput(session, options.Resize);
             using var frame = new Mat();
             using var frameInput = InputArray.Create(frame);
@@ -183,20 +180,15 @@ internal static class BenchCommand
                 Stage.Of(decode), Stage.Of(preprocess), Stage.Of(inference), Stage.Of(publish), endToEnd, bareStage,
                 Math.Round(endToEnd.P50 / bareStage.P50, 4), allocated / Math.Max(1, timed), gc[0], gc[1], gc[2]);
         }
-        finally
-        {
-            Directory.Delete(folder, true);
-        }
     }
 
     /// <summary>Publishing alone: a mask of <paramref name="width"/>×<paramref name="height"/> written into a slot and committed (CRC-32 included).</summary>
     internal static Stage Publishing(int width, int height, int frames)
     {
-        string folder = Directory.CreateTempSubdirectory("dannet-bench-publish-").FullName;
-        try
+        using var temporary = TemporaryRing.Create(new RingGeometry(4, width, height, CityscapesClasses.Count),
+            new RingDescription("bench", CityscapesClasses.Names, CityscapesClasses.All.Select(c => (c.Color.R, c.Color.G, c.Color.B)).ToArray()));
+        var ring = temporary.Writer;
         {
-            using var ring = MaskRingWriter.Create(Path.Combine(folder, "masks"), new RingGeometry(4, width, height, CityscapesClasses.Count),
-                new RingDescription("bench", CityscapesClasses.Names, CityscapesClasses.All.Select(c => (c.Color.R, c.Color.G, c.Color.B)).ToArray()));
             var histogram = new LongHistogram(60L * 1_000_000_000, 3);
             for (int i = -10; i < frames; i++)
             {
@@ -206,10 +198,6 @@ internal static class BenchCommand
                 if (i >= 0) histogram.RecordValue(Ns(Stopwatch.GetTimestamp() - t));
             }
             return Stage.Of(histogram);
-        }
-        finally
-        {
-            Directory.Delete(folder, true);
         }
     }
 

@@ -1,0 +1,48 @@
+using DANNet.Edge.Contracts;
+using DANNet.Edge.Inference;
+using DANNet.Edge.SharedMemory;
+
+namespace DANNet.Edge.Pipeline;
+
+/// <summary>
+/// A ring in a private temporary folder (mode 0700, this user's), for runs that need the pipeline's real output
+/// path but no readers — replay without --ring, bench. The folder goes with it.
+/// </summary>
+internal sealed class TemporaryRing : IDisposable
+{
+    private readonly string _folder;
+
+    private TemporaryRing(string folder, MaskRingWriter writer)
+    {
+        _folder = folder;
+        Writer = writer;
+    }
+
+    public MaskRingWriter Writer { get; }
+
+    public static TemporaryRing Create(RingGeometry geometry, RingDescription description)
+    {
+        string folder = Directory.CreateTempSubdirectory("dannet-ring-").FullName;
+        try
+        {
+            return new TemporaryRing(folder, MaskRingWriter.Create(Path.Combine(folder, "masks"), geometry, description));
+        }
+        catch
+        {
+            Directory.Delete(folder, true);
+            throw;
+        }
+    }
+
+    /// <summary>A 4-slot ring for <paramref name="info"/>'s masks.</summary>
+    public static TemporaryRing For(ModelInfo info) => Create(new RingGeometry(4, info.Width, info.Height, info.Classes.Count), Describe(info));
+
+    /// <summary>What a ring says about the model that fills it.</summary>
+    public static RingDescription Describe(ModelInfo info) => new(info.Architecture, info.Classes, info.Palette.Select(c => (c.R, c.G, c.B)).ToArray());
+
+    public void Dispose()
+    {
+        Writer.Dispose();
+        Directory.Delete(_folder, true);
+    }
+}

@@ -199,19 +199,7 @@ internal static class CalibrateCommand
         {
             using var f = SegmentationSession.OpenCpu(r.Model, r.Threads);
             using var q = SegmentationSession.OpenCpu(r.OutFile, r.Threads);
-            var a = Sensitivity.Masks(f, frames);
-            var b = Sensitivity.Masks(q, frames);
-            long equal = 0, pixels = 0;
-            (double Fraction, int Index) worst = (1, 0);
-            for (int i = 0; i < a.Count; i++)
-            {
-                long same = 0;
-                for (int p = 0; p < a[i].Length; p++) if (a[i][p] == b[i][p]) same++;
-                equal += same;
-                pixels += a[i].Length;
-                if ((double)same / a[i].Length < worst.Fraction) worst = ((double)same / a[i].Length, i);
-            }
-            agreement = new MaskAgreement(pixels, equal, worst.Fraction, $"calibration frame {worst.Index}");
+            agreement = MaskEvaluation.Agreement(Sensitivity.Masks(f, frames), Sensitivity.Masks(q, frames), i => $"calibration frame {i}");
             agreementOn = $"{frames.Count} calibration frames at the model's size";
         }
         Latency? floatLatency = null, int8Latency = null;

@@ -1,5 +1,6 @@
 using DANNet.Calibration.Quantization;
 using DANNet.Edge.Inference;
+using DANNet.Trainer.Evaluation;
 using Google.Protobuf;
 using Onnx;
 
@@ -40,14 +41,8 @@ public static class Sensitivity
                 File.WriteAllBytes(path, QdqWriter.Quantize(floatModel, scales, keep).ToByteArray());
                 using (var session = SegmentationSession.OpenCpu(path, threads))
                 {
-                    var masks = Masks(session, frames);
-                    long changed = 0, pixels = 0;
-                    for (int f = 0; f < masks.Count; f++)
-                    {
-                        pixels += masks[f].Length;
-                        for (int p = 0; p < masks[f].Length; p++) if (masks[f][p] != reference[f][p]) changed++;
-                    }
-                    result.Add(new TensorSensitivity(plan[i].Name, plan[i].Role, (double)changed / pixels));
+                    var agreement = MaskEvaluation.Agreement(reference, Masks(session, frames), f => $"frame {f}");
+                    result.Add(new TensorSensitivity(plan[i].Name, plan[i].Role, (double)(agreement.Pixels - agreement.Equal) / agreement.Pixels));
                 }
                 progress?.Report((i + 1, plan.Count));
             }

@@ -51,7 +51,7 @@ public static class MaskEvaluation
                 var predicted = Bytes(mask);
                 confusion[s].Add(truth, predicted);
                 first ??= predicted;
-                long same = Same(first, predicted);
+                long same = EqualPixels(first, predicted);
                 equal[s] += same;
                 double fraction = (double)same / predicted.Length;
                 if (fraction < worst[s].Fraction || worst[s].Name.Length == 0) worst[s] = (fraction, sample.Name);
@@ -72,10 +72,28 @@ public static class MaskEvaluation
         return bytes;
     }
 
-    private static long Same(byte[] a, byte[] b)
+    /// <summary>How many positions of two masks of equal length hold the same class.</summary>
+    public static long EqualPixels(ReadOnlySpan<byte> a, ReadOnlySpan<byte> b)
     {
+        if (a.Length != b.Length) throw new ArgumentException($"Masks of {a.Length} and {b.Length} pixels cannot be compared.");
         long n = 0;
         for (int i = 0; i < a.Length; i++) if (a[i] == b[i]) n++;
         return n;
+    }
+
+    /// <summary>The agreement of two lists of masks (mask i of one against mask i of the other), with the worst pair named by <paramref name="name"/>.</summary>
+    public static MaskAgreement Agreement(IReadOnlyList<byte[]> a, IReadOnlyList<byte[]> b, Func<int, string> name)
+    {
+        if (a.Count != b.Count) throw new ArgumentException($"{a.Count} masks against {b.Count}.");
+        long equal = 0, pixels = 0;
+        (double Fraction, int Index) worst = (1, 0);
+        for (int i = 0; i < a.Count; i++)
+        {
+            long same = EqualPixels(a[i], b[i]);
+            equal += same;
+            pixels += a[i].Length;
+            if ((double)same / a[i].Length < worst.Fraction) worst = ((double)same / a[i].Length, i);
+        }
+        return new MaskAgreement(pixels, equal, worst.Fraction, a.Count == 0 ? "" : name(worst.Index));
     }
 }

@@ -84,16 +84,14 @@ public sealed class ReplayRun(ReplayOptions options, ILogger log)
                 {
                     frames++;
                     latencies.Add(t.TotalMs);
-                    var counts = new long[info.Classes.Count];
-                    foreach (byte v in mask)
-                    {
-                        classPixels[v]++;
-                        if (v < counts.Length) counts[v]++;
-                    }
+                    var counts = new long[256];
+                    foreach (byte v in mask) counts[v]++;
+                    for (int c = 0; c < 256; c++) classPixels[c] += counts[c];
                     double pixels = mask.Length;
-                    frameShares.Add(counts.Select(c => c / pixels).ToArray());
+                    var shares = counts.Take(info.Classes.Count).Select(c => c / pixels).ToArray();
+                    frameShares.Add(shares);
                     double? miou = scoring?.Score(index, mask, info.Width, info.Height);
-                    if (index % options.Every == 0) writer.Write(index, frame, mask, t, info, miou);
+                    if (index % options.Every == 0) writer.Write(index, frame, mask, t, info, miou, shares);
                     progress?.Report((frames, total, frames / Math.Max(1e-3, clock.Elapsed.TotalSeconds)));
                 });
             var done = new ManualResetEventSlim();
@@ -216,29 +214,27 @@ public sealed class ReplayRun(ReplayOptions options, ILogger log)
         private StreamWriter? _report;
         private readonly Mat _colour = new(), _maskMat = new(), _big = new(), _blend = new();
 
-        public void Write(long index, Mat frame, ReadOnlySpan<byte> mask, in FrameTimings t, ModelInfo model, double? miou)
+        public void Write(long index, Mat frame, ReadOnlySpan<byte> mask, in FrameTimings t, ModelInfo model, double? miou, double[] frameShares)
         {
-            _maskMat.Create(model.Height, model.Width, MatType.CV_8UC1);
-            unsafe { mask.CopyTo(new Span<byte>((void*)_maskMat.DataPointer, mask.Length)); }
             if (options.MasksDir is { } dir)
             {
+                _maskMat.Create(model.Height, model.Width, MatType.CV_8UC1);
+                unsafe { mask.CopyTo(new Span<byte>((void*)_maskMat.DataPointer, mask.Length)); }
                 Directory.CreateDirectory(dir);
                 Cv2.ImWrite(Path.Combine(dir, $"{index:D6}.png"), _maskMat);
                 if (options.Colour)
                 {
-                    Colourise(_maskMat, _colour);
+                    Colourise(mask, _colour);
                     Cv2.ImWrite(Path.Combine(dir, $"{index:D6}_colour.png"), _colour);
                 }
             }
-            if (options.Overlay is { } overlay) WriteOverlay(overlay, index, frame, t);
+            if (options.Overlay is { } overlay) WriteOverlay(overlay, index, frame, mask, t);
             if (options.Report is { } report)
             {
                 _report ??= Open(report);
-                var counts = new long[256];
-                foreach (byte v in mask) counts[v]++;
                 var shares = new JsonObject();
-                foreach (int c in Enumerable.Range(0, model.Classes.Count).Where(c => counts[c] > 0).OrderByDescending(c => counts[c]))
-                    shares[model.Classes[c]] = Math.Round((double)counts[c] / mask.Length, 5);
+                foreach (int c in Enumerable.Range(0, frameShares.Length).Where(c => frameShares[c] > 0).OrderByDescending(c => frameShares[c]))
+                    shares[model.Classes[c]] = Math.Round(frameShares[c], 5);
                 var line = new JsonObject
                 {
                     ["frame"] = index, ["source_ms"] = double.IsNaN(t.SourceMs) ? null : Math.Round(t.SourceMs, 3), ["capture_ns"] = t.CaptureNs,
@@ -254,26 +250,13 @@ public sealed class ReplayRun(ReplayOptions options, ILogger log)
             }
         }
 
-        private void Colourise(Mat ids, Mat colour)
-        {
-            colour.Create(ids.Rows, ids.Cols, MatType.CV_8UC3);
-            unsafe
-            {
-                byte* m = (byte*)ids.DataPointer, p = (byte*)colour.DataPointer;
-                int n = ids.Rows * ids.Cols;
-                for (int i = 0; i < n; i++, p += 3)
-                {
-                    var c = m[i] < info.Palette.Count ? info.Palette[m[i]] : new Rgb(0, 0, 0);
-                    p[0] = c.B;
-                    p[1] = c.G;
-                    p[2] = c.R;
-                }
-            }
-        }
+        private readonly byte[] _palette = MaskColours.Table(info.Palette.Select(c => (c.R, c.G, c.B)));
 
-        private void WriteOverlay(string path, long index, Mat frame, in FrameTimings t)
+        private void Colourise(ReadOnlySpan<byte> mask, Mat colour) => MaskColours.Paint(mask, info.Height, info.Width, _palette, colour);
+
+        private void WriteOverlay(string path, long index, Mat frame, ReadOnlySpan<byte> mask, in FrameTimings t)
         {
-            Colourise(_maskMat, _colour);
+            Colourise(mask, _colour);
             Cv2.Resize(_colour, _big, frame.Size(), 0, 0, InterpolationFlags.Nearest);
             if (options.SideBySide) Cv2.HConcat([frame, _big], _blend);
             else Cv2.AddWeighted(frame, 1 - options.Alpha, _big, options.Alpha, 0, _blend);

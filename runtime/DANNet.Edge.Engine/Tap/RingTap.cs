@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using DANNet.Edge.Pipeline;
 using DANNet.Edge.SharedMemory;
 using OpenCvSharp;
 
@@ -176,20 +177,8 @@ public sealed class RingTap(TapOptions options, TextWriter output)
 
     private void WritePng(MaskRingReader reader, byte[] mask, ulong frameId)
     {
-        var g = reader.Geometry;
-        using var image = new Mat(g.Height, g.Width, MatType.CV_8UC3);
-        var palette = reader.PaletteRgb;
-        unsafe
-        {
-            byte* p = (byte*)image.DataPointer;
-            for (int i = 0; i < mask.Length; i++, p += 3)
-            {
-                var (r, gr, b) = mask[i] < palette.Count ? palette[mask[i]] : ((byte)0, (byte)0, (byte)0);
-                p[0] = b;
-                p[1] = gr;
-                p[2] = r;
-            }
-        }
+        using var image = new Mat();
+        MaskColours.Paint(mask, reader.Geometry.Height, reader.Geometry.Width, MaskColours.Table(reader.PaletteRgb), image);
         string path = Path.Combine(options.PngDir!, $"mask-{frameId:D8}.png");
         string temp = path + ".tmp.png";
         if (!Cv2.ImWrite(temp, image)) throw new IOException($"OpenCV could not write '{temp}'.");

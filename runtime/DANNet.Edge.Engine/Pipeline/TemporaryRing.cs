@@ -35,7 +35,10 @@ internal sealed class TemporaryRing : IDisposable
     }
 
     /// <summary>A 4-slot ring for <paramref name="info"/>'s masks.</summary>
-    public static TemporaryRing For(ModelInfo info) => Create(new RingGeometry(4, info.Width, info.Height, info.Classes.Count), Describe(info));
+    public static TemporaryRing For(ModelInfo info) => Create(Geometry(info), Describe(info));
+
+    /// <summary>A 4-slot ring's geometry for <paramref name="info"/>'s masks.</summary>
+    public static RingGeometry Geometry(ModelInfo info) => new(4, info.Width, info.Height, info.Classes.Count);
 
     /// <summary>What a ring says about the model that fills it.</summary>
     public static RingDescription Describe(ModelInfo info) => new(info.Architecture, info.Classes, info.Palette.Select(c => (c.R, c.G, c.B)).ToArray());

@@ -76,7 +76,7 @@ public sealed class ReplayRun(ReplayOptions options, ILogger log)
         {
             using var temporary = options.RingPath is null ? TemporaryRing.For(info) : null;
             using var given = options.RingPath is { } path
-                ? MaskRingWriter.Create(path, new RingGeometry(4, info.Width, info.Height, info.Classes.Count), TemporaryRing.Describe(info))
+                ? MaskRingWriter.Create(path, TemporaryRing.Geometry(info), TemporaryRing.Describe(info))
                 : null;
             var ring = temporary?.Writer ?? given!;
             using var pipeline = new FramePipeline(source, session, ring, sourceOptions, log, options.Model.Resize, everyFrame: !options.Realtime,

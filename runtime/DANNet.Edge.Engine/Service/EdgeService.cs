@@ -22,7 +22,8 @@ namespace DANNet.Edge.Service;
 public sealed class EdgeService(EdgeOptions options, IHostApplicationLifetime lifetime, ILogger<EdgeService> log, ISystemdNotifier? notifier = null) : IHostedService, IDisposable
 {
     private readonly TaskCompletionSource _flowing = new(TaskCreationOptions.RunContinuationsAsynchronously);
-    private string? _lastStatus;
+    private readonly Lock _statusLock = new();
+    private SourceState? _statusState;
     private long _publishedAtLastStatus;
     private long _lastStatusNs = (long)MonotonicClock.NowNs;
     private SegmentationSession? _session;
@@ -130,18 +131,19 @@ public sealed class EdgeService(EdgeOptions options, IHostApplicationLifetime li
     {
         if (_pipeline is null || _session is null || notifier is not { IsEnabled: true }) return;
         long now = (long)MonotonicClock.NowNs, published = _pipeline.Stats.Published;
-        string source = _pipeline.Health.Describe();
+        var state = _pipeline.Health.State;
         string line;
-        lock (_flowing)
+        lock (_statusLock)
         {
+            // Between statistics, only a change of the source's state is news.
+            if (!force && _statusState == state) return;
+            _statusState = state;
             double seconds = Math.Max(1e-3, (now - _lastStatusNs) / 1e9);
             double fps = force ? (published - _publishedAtLastStatus) / seconds : 0;
             if (force) (_lastStatusNs, _publishedAtLastStatus) = (now, published);
             line = string.Create(CultureInfo.InvariantCulture,
-                $"STATUS={_session.Provider.Name()}, {(force ? $"{fps:F1} fps, " : "")}{published} masks, source {source}, reconnects {_pipeline.Health.Reconnects}");
-            // Between statistics, only a change of the source's state is news.
-            if (!force && _lastStatus is not null && _lastStatus.Contains($"source {source.Split(' ')[0]}", StringComparison.Ordinal)) return;
-            _lastStatus = line;
+                $"STATUS={_session.Provider.Name()}, {(force ? $"{fps:F1} fps, " : "")}{published} masks, source {_pipeline.Health.Describe()}, " +
+                $"reconnects {_pipeline.Health.Reconnects}");
         }
         Notify(line);
     }

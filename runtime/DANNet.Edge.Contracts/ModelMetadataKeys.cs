@@ -12,6 +12,15 @@ public static class ModelMetadataKeys
     /// <summary>Architecture name, e.g. <c>pspnet-r18-w0.5-l16</c>.</summary>
     public const string Architecture = "dannet.architecture";
 
+    /// <summary>What the segmentation head computes, one line (e.g. which ASPP branches DeepLab-v2 sums).</summary>
+    public const string Head = "dannet.head";
+
+    /// <summary>
+    /// How frames are resized to the input (<c>antialiased</c>, <c>linear</c> or <c>area</c>): the resize the
+    /// model was evaluated with, the default of every command that feeds it (absent: <c>area</c>).
+    /// </summary>
+    public const string Resize = "dannet.resize";
+
     /// <summary>Human-readable input contract, e.g. <c>image uint8 [1,272,480,3] BGR 0..255 NHWC</c>.</summary>
     public const string Input = "dannet.input";
 

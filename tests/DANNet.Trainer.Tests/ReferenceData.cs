@@ -4,19 +4,21 @@ using static TorchSharp.torch;
 namespace DANNet.Trainer.Tests;
 
 /// <summary>
-/// The reference implementation's keys, checkpoints and golden values, in <c>../shared/reference/dannet-official</c>
-/// beside the repository (as on developer machines and in CI).
+/// The reference implementation's keys, checkpoints and golden values, in <c>tests/data/reference</c>
+/// (its README says where each file came from and how to make it again).
 /// </summary>
 public static class ReferenceData
 {
     private static readonly Lazy<string> s_root = new(() =>
     {
-        string path = Path.GetFullPath(Path.Combine(RepositoryRoot.Folder, "..", "shared", "reference", "dannet-official"));
-        if (!Directory.Exists(path)) throw new InvalidOperationException($"The reference data folder {path} is missing: it belongs beside the repository (../shared).");
+        string path = Path.Combine(RepositoryRoot.Folder, "tests", "data", "reference");
+        if (!File.Exists(Path.Combine(path, "golden.json")))
+            throw new InvalidOperationException($"The reference data folder {path} is incomplete (no golden.json): restore it from git (git checkout -- tests/data/reference).");
         return path;
     });
 
     private static readonly Lazy<JsonDocument> s_golden = new(() => JsonDocument.Parse(File.ReadAllText(Path.Combine(Root, "golden.json"))));
+    private static readonly Lazy<JsonDocument> s_segmentation = new(() => JsonDocument.Parse(File.ReadAllText(Path.Combine(Root, "segmentation_goldens.json"))));
 
     public static string Root => s_root.Value;
 
@@ -33,11 +35,19 @@ public static class ReferenceData
     public static double Scalar(string name) => s_golden.Value.RootElement.GetProperty(name).GetDouble();
 
     /// <summary>A golden tensor (float32) with its shape.</summary>
-    public static Tensor Tensor(string name)
+    public static Tensor Tensor(string name) => Read(s_golden.Value.RootElement.GetProperty(name), ScalarType.Float32);
+
+    /// <summary>
+    /// A tensor of <c>segmentation_goldens.json</c> (the reference's segmentation nets, made by
+    /// <c>make_segmentation_goldens.py</c>), as <paramref name="type"/>: float32 values were written with 9
+    /// significant digits and float64 ones with 17, so both read back exactly.
+    /// </summary>
+    public static Tensor SegmentationTensor(string name, ScalarType type) => Read(s_segmentation.Value.RootElement.GetProperty(name), type);
+
+    private static Tensor Read(JsonElement e, ScalarType type)
     {
-        var e = s_golden.Value.RootElement.GetProperty(name);
         long[] shape = e.GetProperty("shape").EnumerateArray().Select(v => v.GetInt64()).ToArray();
-        float[] data = e.GetProperty("data").EnumerateArray().Select(v => (float)v.GetDouble()).ToArray();
-        return tensor(data, shape);
+        double[] data = e.GetProperty("data").EnumerateArray().Select(v => v.GetDouble()).ToArray();
+        return type == ScalarType.Float64 ? tensor(data, shape) : tensor(data.Select(v => (float)v).ToArray(), shape).to(type);
     }
 }

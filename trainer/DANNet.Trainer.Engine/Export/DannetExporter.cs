@@ -20,7 +20,8 @@ namespace DANNet.Trainer.Export;
 /// <param name="ReweightStrength">s of the probability re-weighting (DANNet's test value: 0.16).</param>
 /// <param name="ClassFrequencies">Class frequencies of the training labels, for the re-weighting (default: Cityscapes').</param>
 public sealed record ExportOptions(int Height, int Width, bool Probabilities = false, bool Relit = false, bool Logits = false,
-    double ReweightStrength = ClassWeights.TestStrength, IReadOnlyList<double>? ClassFrequencies = null)
+    double ReweightStrength = ClassWeights.TestStrength, IReadOnlyList<double>? ClassFrequencies = null,
+    InputResize Resize = InputResize.Antialiased)
 {
     /// <summary>The frequencies the re-weighting uses.</summary>
     public IReadOnlyList<double> Frequencies => ClassFrequencies ?? ClassWeights.CityscapesFrequencies;
@@ -123,6 +124,8 @@ public static class DannetExporter
         var inv = CultureInfo.InvariantCulture;
         yield return (ModelMetadataKeys.FormatVersion, ModelMetadataKeys.CurrentFormatVersion.ToString(inv));
         yield return (ModelMetadataKeys.Architecture, architecture.ToString());
+        yield return (ModelMetadataKeys.Head, architecture.HeadComputes);
+        yield return (ModelMetadataKeys.Resize, InputResizes.Name(options.Resize));
         yield return (ModelMetadataKeys.Input, $"{ModelContract.ImageInput} uint8 [1,{options.Height},{options.Width},3] BGR 0..255 NHWC");
         yield return (ModelMetadataKeys.InputHeight, options.Height.ToString(inv));
         yield return (ModelMetadataKeys.InputWidth, options.Width.ToString(inv));

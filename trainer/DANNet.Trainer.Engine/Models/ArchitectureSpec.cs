@@ -31,8 +31,8 @@ public sealed partial record ArchitectureSpec(SegmentationHead Head, ResNetDepth
         return s;
     }
 
-    /// <summary>True for the three nets of the paper with the reference's LightNet (their checkpoints load).</summary>
-    public bool IsReference => Depth == ResNetDepth.ResNet101 && Width == 1.0 && LightChannels == 64;
+    /// <summary>What the segmentation head's output computes (one line; exported into the model's metadata).</summary>
+    public string HeadComputes => SegmentationHeads.Of(Head).Computes;
 
     public static ArchitectureSpec Parse(string text)
     {

@@ -11,25 +11,35 @@ namespace DANNet.Trainer.Models.Segmentation;
 /// <summary>
 /// DeepLab-v2 (the reference's <c>ResNetMulti</c>): Caffe-style ResNet with frozen BatchNorm, ASPP
 /// classifiers with dilations 6, 12, 18, 24 on layer4 (<c>layer6</c>, main) and layer3 (<c>layer5</c>,
-/// auxiliary, loaded but not used).
+/// auxiliary, loaded but not used). As in the reference, the main output sums the branches of
+/// dilations 6 and 12 only (<see cref="ReferenceSummedBranches"/>); <c>deeplabv2aspp4</c> sums all four.
 /// </summary>
 internal sealed class DeepLabV2 : SegmentationNet, IHasFrozenParameters
 {
-    private static readonly long[] Dilations = [6, 12, 18, 24];
+    /// <summary>The ASPP dilations (every branch's parameters exist, keyed as in the reference).</summary>
+    public static IReadOnlyList<long> Dilations { get; } = [6, 12, 18, 24];
+
+    /// <summary>The branches the reference's classifier sums: its <c>return</c> stands inside the summing loop.</summary>
+    public const int ReferenceSummedBranches = 2;
+
     private readonly AsppClassifier layer5;
     private readonly AsppClassifier layer6;
 
-    public DeepLabV2(ResNetSpec spec, int numClasses = 19) : base(nameof(DeepLabV2), new ResNetTrunk(spec), numClasses)
+    public DeepLabV2(ResNetSpec spec, int numClasses = 19, int summedBranches = ReferenceSummedBranches)
+        : base(nameof(DeepLabV2), new ResNetTrunk(spec), numClasses)
     {
         var channels = spec.LayerChannels;
-        layer5 = new AsppClassifier(channels[2], Dilations, numClasses);
-        layer6 = new AsppClassifier(channels[3], Dilations, numClasses);
+        layer5 = new AsppClassifier(channels[2], Dilations, numClasses, summedBranches);
+        layer6 = new AsppClassifier(channels[3], Dilations, numClasses, summedBranches);
         Trunk.RegisterInto(this);
         RegisterComponents();
         if (spec.FrozenBatchNorm) FreezeBatchNorm();
     }
 
     public override int OutputStride => Trunk.Spec.OutputStride;
+
+    /// <summary>The ASPP branches the main output sums.</summary>
+    public int SummedBranches => layer6.SummedBranches;
 
     public override Tensor forward(Tensor x)
     {

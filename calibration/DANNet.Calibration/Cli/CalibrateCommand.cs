@@ -27,8 +27,8 @@ internal static class CalibrateCommand
         "the default, chosen by measurement: docs/calibration.md), entropy (KL divergence, as TensorRT's EntropyCalibration2) or minmax.",
         DefaultValueFactory = _ => CalibrationMethod.Percentile, HelpName = "percentile|entropy|minmax" };
     private static readonly Option<double> Percentile = new("--percentile") { Description = "With --method percentile.", DefaultValueFactory = _ => 99.99 };
-    private static readonly Option<InputResize> Resize = new("--resize") { Description = "Frame → model input resize, as the runtime's Model:Resize.",
-        DefaultValueFactory = _ => InputResize.Area, HelpName = "area|antialiased|linear" };
+    private static readonly Option<InputResize?> Resize = new("--resize") { Description = "Frame → model input resize, as the runtime's Model:Resize; " +
+        "default: the model's own (its dannet.resize; area if it names none).", HelpName = "antialiased|area|linear" };
     private static readonly Option<FileInfo?> Out = new("--out", "-o") { Description = "The quantised model (default: <model>.int8.onnx)." };
     private static readonly Option<FileInfo?> Cache = new("--cache") { Description = "The TensorRT calibration cache (default: <model>.calib)." };
     private static readonly Option<FileInfo?> Report = new("--report") { Description = "The measurement report, JSON (default: <out>.report.json)." };
@@ -94,11 +94,13 @@ internal static class CalibrateCommand
         int height = (int)dims[1], width = (int)dims[2];
         if (!model.MetadataProps.Any(p => p.Key == ModelMetadataKeys.FormatVersion))
             error.WriteLine($"warning: '{r.Model}' carries no DANNet metadata: calibrating it as a plain model.");
+        // Frames go in as the daemon will feed this model: its own resize unless another is asked for.
+        r = r with { Resize = r.Resize ?? InputResizes.Parse(model.MetadataProps.FirstOrDefault(p => p.Key == ModelMetadataKeys.Resize)?.Value) ?? InputResizes.Unstated };
         // The labelled set is found before the long work starts, so that a wrong path fails in a second, not after the statistics.
         var evalSamples = r.EvalRoot is null || r.NoMeasure ? null : EvalSamples(r);
 
         var clock = Stopwatch.StartNew();
-        var frames = CalibrationFrames.Read(r.Data, width, height, r.Frames, r.Resize);
+        var frames = CalibrationFrames.Read(r.Data, width, height, r.Frames, r.Resize!.Value);
         foreach (var u in frames.Unreadable.Take(5)) error.WriteLine($"warning: unreadable, skipped: {u}");
         if (frames.Unreadable.Count > 5) error.WriteLine($"warning: {frames.Unreadable.Count - 5} more unreadable frames skipped.");
         if (frames.Frames.Count < r.Frames)

@@ -12,7 +12,8 @@ public sealed record CalibrationRequest(string Model, string Data)
     public int Frames { get; init; } = 64;
     public CalibrationMethod Method { get; init; } = CalibrationMethod.Percentile;
     public double Percentile { get; init; } = 99.99;
-    public InputResize Resize { get; init; } = InputResize.Area;
+    /// <summary>Frame → model input resize; null: the model's own (its <c>dannet.resize</c>; area if it names none), as dannet-edge feeds it.</summary>
+    public InputResize? Resize { get; init; }
     public string? Out { get; init; }
     public string? Cache { get; init; }
     public string? Report { get; init; }

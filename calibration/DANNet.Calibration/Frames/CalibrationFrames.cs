@@ -17,7 +17,6 @@ public sealed record FrameSet(IReadOnlyList<byte[]> Frames, IReadOnlyList<string
 /// </summary>
 public static class CalibrationFrames
 {
-    private static readonly string[] VideoExtensions = [".avi", ".mp4", ".mkv", ".mov", ".webm"];
 
     public static FrameSet Read(string source, int width, int height, int count, InputResize resize)
     {
@@ -47,7 +46,7 @@ public static class CalibrationFrames
                 else Keep(image);
             }
         }
-        else if (File.Exists(source) && VideoExtensions.Contains(Path.GetExtension(source).ToLowerInvariant()))
+        else if (File.Exists(source) && ImageInputs.IsVideo(source))
         {
             using var capture = new VideoCapture(source);
             if (!capture.IsOpened()) throw new InvalidDataException($"--data '{source}': OpenCV cannot open this video.");

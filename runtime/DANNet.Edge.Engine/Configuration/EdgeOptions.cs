@@ -68,11 +68,12 @@ public sealed record ModelOptions
     public TensorRtOptions TensorRt { get; init; } = new();
 
     /// <summary>
-    /// How frames are resized to the model's input: area (OpenCV's pixel-area average; the default),
-    /// antialiased (PIL's antialiased bilinear, what evaluation uses) or linear (OpenCV's bilinear).
-    /// README "Input resize" has the measurements behind the default.
+    /// How frames are resized to the model's input: antialiased (PIL's antialiased bilinear, what
+    /// evaluation uses), area (OpenCV's pixel-area average) or linear (OpenCV's bilinear). Unset: the
+    /// resize the model was evaluated with (its <c>dannet.resize</c>; area for a model that names none).
+    /// README "Input resize" has the cost of each.
     /// </summary>
-    public InputResize Resize { get; init; } = InputResize.Area;
+    public InputResize? Resize { get; init; }
 
     /// <summary>Frames run before the service reports ready (kernel selection, engine build).</summary>
     public int WarmupFrames { get; init; } = 3;

@@ -8,6 +8,15 @@ public sealed record ModelInfo(
     string Path, int Height, int Width, string Architecture, bool Relighting, IReadOnlyList<string> Classes,
     IReadOnlyList<Rgb> Palette, IReadOnlyList<string> ExtraOutputs, IReadOnlyDictionary<string, string> Metadata)
 {
+    /// <summary>
+    /// The resize the model was evaluated with (<c>dannet.resize</c>), the default of every command that
+    /// feeds it; <see cref="InputResizes.Unstated"/> for a model whose metadata names none.
+    /// </summary>
+    public InputResize Resize => InputResizes.Parse(Metadata.GetValueOrDefault(ModelMetadataKeys.Resize)) ?? InputResizes.Unstated;
+
+    /// <summary>Whether the metadata names the resize (models exported before <c>dannet.resize</c> existed do not).</summary>
+    public bool StatesResize => Metadata.ContainsKey(ModelMetadataKeys.Resize);
+
     /// <summary>Reads the contract from a model's inputs, outputs and metadata; errors name the file and what is wrong.</summary>
     public static ModelInfo From(string path, IReadOnlyDictionary<string, (Type Type, int[] Shape)> inputs,
         IReadOnlyDictionary<string, (Type Type, int[] Shape)> outputs, IReadOnlyDictionary<string, string> metadata)
@@ -36,6 +45,8 @@ public sealed record ModelInfo(
             if (metadata.TryGetValue(key, out var sizeText) && sizeText != image.Shape[axis].ToString(CultureInfo.InvariantCulture))
                 Fail($"its metadata gives input {name} {sizeText} ({key}) but the input tensor has {image.Shape[axis]}");
 
+        if (metadata.TryGetValue(ModelMetadataKeys.Resize, out var resizeText) && InputResizes.Parse(resizeText) is null)
+            Fail($"{ModelMetadataKeys.Resize} '{resizeText}' is not one of {InputResizes.Names}");
         var classes = metadata.TryGetValue(ModelMetadataKeys.Classes, out var names) ? names.Split(',') : CityscapesClasses.Names.ToArray();
         var palette = metadata.TryGetValue(ModelMetadataKeys.Palette, out var colours)
             ? colours.Split(',').Select(c => ParseColour(c, path)).ToArray()

@@ -13,11 +13,17 @@ public sealed class ModelInput : IDisposable
     private readonly Mat _input;
     private readonly InputResizer _resizer;
 
-    public ModelInput(SegmentationSession session, InputResize resize)
+    /// <param name="session">The session whose input buffer frames go into.</param>
+    /// <param name="resize">The resize; null: the model's own (<see cref="ModelInfo.Resize"/>).</param>
+    public ModelInput(SegmentationSession session, InputResize? resize)
     {
+        Resize = resize ?? session.Info.Resize;
         _input = Mat.FromPixelData(session.Info.Height, session.Info.Width, MatType.CV_8UC3, session.ImageAddress);
-        _resizer = new InputResizer(_input, resize);
+        _resizer = new InputResizer(_input, Resize);
     }
+
+    /// <summary>The resize in use (the one asked for, or the model's).</summary>
+    public InputResize Resize { get; }
 
     /// <summary>Resizes an 8-bit BGR frame of any size (<paramref name="input"/> wraps <paramref name="frame"/>) into the model input; a copy when the size matches.</summary>
     public void Load(Mat frame, InputArray input) => _resizer.Resize(frame, input);

@@ -37,7 +37,7 @@ internal sealed class FramePipeline : IDisposable
     /// session. <paramref name="everyFrame"/>: no frame is dropped (replay) — capture waits for inference instead of the newest frame winning.
     /// </summary>
     public FramePipeline(IFrameSource source, SegmentationSession session, MaskRingWriter ring, SourceOptions options, ILogger log,
-        InputResize resize = InputResize.Area, bool everyFrame = false, MaskObserver? observer = null)
+        InputResize? resize = null, bool everyFrame = false, MaskObserver? observer = null)
     {
         _everyFrame = everyFrame;
         _observer = observer;

@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Reactive.Linq;
 using DANNet.Edge.Configuration;
+using DANNet.Edge.Contracts;
 using DANNet.Edge.Inference;
 using DANNet.Edge.Pipeline;
 using DANNet.Edge.SharedMemory;
@@ -53,8 +54,10 @@ public sealed class EdgeService(EdgeOptions options, IHostApplicationLifetime li
         // A TensorRT engine build can take minutes on a Jetson: keep systemd from timing out the start.
         Notify("EXTEND_TIMEOUT_USEC=" + (600L * 1_000_000).ToString(CultureInfo.InvariantCulture));
         _session = SegmentationSession.Open(modelPath, options.Model, log);
-        log.LogInformation("Model {Architecture} {Width}x{Height} from {Path} on {Provider}",
-            _session.Info.Architecture, _session.Info.Width, _session.Info.Height, modelPath, _session.Provider.Name());
+        var resize = options.Model.Resize ?? _session.Info.Resize;
+        log.LogInformation("Model {Architecture} {Width}x{Height} from {Path} on {Provider}, input resize {Resize} ({Origin})",
+            _session.Info.Architecture, _session.Info.Width, _session.Info.Height, modelPath, _session.Provider.Name(), InputResizes.Name(resize),
+            options.Model.Resize is not null ? "Model:Resize" : _session.Info.StatesResize ? "the model's" : "the default for models that name none");
         var warmup = new double[options.Model.WarmupFrames];
         _session.Time(warmup);
         if (warmup.Length > 0) log.LogInformation("Warm-up: {Frames} frames, last {Ms:F1} ms", warmup.Length, warmup[^1]);
@@ -65,7 +68,7 @@ public sealed class EdgeService(EdgeOptions options, IHostApplicationLifetime li
             options.Output.Access());
         log.LogInformation("Publishing {Width}x{Height} masks to {Path} ({Slots} slots)", geometry.Width, geometry.Height, _ring.Path, geometry.SlotCount);
 
-        _pipeline = new FramePipeline(_source, _session, _ring, sourceOptions, log, options.Model.Resize);
+        _pipeline = new FramePipeline(_source, _session, _ring, sourceOptions, log, resize);
         Interlocked.Exchange(ref _lastProgressNs, (long)MonotonicClock.NowNs);
         // Run:Frames publishes exactly that many: the subscription ends after the last one, before another frame is taken.
         var frames = options.Run.Frames > 0 ? _pipeline.Frames().Take((int)Math.Min(options.Run.Frames, int.MaxValue)) : _pipeline.Frames();

@@ -57,8 +57,7 @@ internal static class BenchCommand
         var warmup = new Option<int>("--warmup") { Description = "Untimed frames first.", DefaultValueFactory = _ => 5 };
         var threads = new Option<int>("--threads") { Description = "CPU intra-op threads (0: ONNX Runtime's default).", DefaultValueFactory = _ => 0 };
         var json = new Option<FileInfo?>("--json") { Description = "Also write the report as JSON here." };
-        var resize = new Option<InputResize>("--resize") { Description = "Frame → model input resize (Model:Resize): area (the default), antialiased " +
-            "(PIL's, as evaluation) or linear.", DefaultValueFactory = _ => InputResize.Area, HelpName = "area|antialiased|linear" };
+        var resize = RunCommand.Resize;
         var publishSize = new Option<string?>("--publish") { Description = "Instead: time publishing alone (write a mask into a ring slot and commit it, " +
             "CRC included) for masks of this size, e.g. 960x540." };
         var command = new Command("bench", "Measure the pipeline per stage (decode, preprocess, inference, publish to a ring) and end to end, and a bare " +

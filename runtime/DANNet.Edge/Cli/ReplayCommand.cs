@@ -33,7 +33,7 @@ internal static class ReplayCommand
         var command = new Command("replay", "Replay a recorded drive through the daemon's pipeline: every frame in order (or --realtime), an overlay video, " +
             "mask PNGs and a per-frame latency and class report; a progress line with fps and ETA.")
         {
-            input, model, overlay, alpha, side, masks, colour, report, realtime, every, ring, labels, labelTrainIds, providers, threads,
+            input, model, overlay, alpha, side, masks, colour, report, realtime, every, ring, labels, labelTrainIds, providers, threads, RunCommand.Resize,
         };
         command.SetAction((parse, cancel) =>
         {
@@ -45,6 +45,7 @@ internal static class ReplayCommand
                 {
                     Providers = parse.GetValue(providers)!.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries),
                     Threads = parse.GetValue(threads),
+                    Resize = parse.GetValue(RunCommand.Resize),
                 },
                 Overlay = parse.GetValue(overlay), Alpha = parse.GetValue(alpha), SideBySide = parse.GetValue(side), MasksDir = parse.GetValue(masks),
                 Colour = parse.GetValue(colour), Report = parse.GetValue(report), Realtime = parse.GetValue(realtime), Every = parse.GetValue(every), RingPath = parse.GetValue(ring),

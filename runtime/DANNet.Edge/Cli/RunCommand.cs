@@ -1,4 +1,5 @@
 using System.CommandLine;
+using DANNet.Edge.Contracts;
 using DANNet.Edge.Configuration;
 using DANNet.Edge.Service;
 using DANNet.Edge.Sources;
@@ -20,13 +21,15 @@ internal static class RunCommand
     public static readonly Option<string?> Output = new("--output", "-o") { Description = "Ring file: a name in Output:Directory " +
         "(default /dev/shm/dannet-edge/masks), or an absolute path, whose folder then becomes Output:Directory (it must be the writer's own)." };
     public static readonly Option<long?> Frames = new("--frames", "-n") { Description = "Stop after this many published frames." };
+    public static readonly Option<InputResize?> Resize = new("--resize") { Description = "Frame → model input resize (Model:Resize): antialiased " +
+        "(PIL's, as evaluation), area or linear; default: the model's own (its dannet.resize; area if it names none).", HelpName = "antialiased|area|linear" };
 
     public static Command Create()
     {
         var command = new Command("run", "Run the daemon: frames from the source, relighting + segmentation via ONNX Runtime (TensorRT/CUDA/CPU), " +
             "masks to the shared-memory ring. With no options it segments the embedded night drive with the embedded model.")
         {
-            Config, Source, Model, Providers, Output, Frames,
+            Config, Source, Model, Providers, Output, Frames, Resize,
         };
         command.SetAction(async (parse, cancel) =>
         {
@@ -39,6 +42,7 @@ internal static class RunCommand
                 overrides["Output:Path"] = Path.IsPathRooted(o) ? Path.GetFileName(o) : o;
                 if (Path.IsPathRooted(o)) overrides["Output:Directory"] = Path.GetDirectoryName(o);
             }
+            if (parse.GetValue(Resize) is { } r) overrides["Model:Resize"] = InputResizes.Name(r);
             if (parse.GetValue(Frames) is { } n) overrides["Run:Frames"] = n.ToString(System.Globalization.CultureInfo.InvariantCulture);
             if (parse.GetValue(Providers) is { } p)
             {

@@ -87,9 +87,9 @@ public sealed class EdgeConfigurationTests : IDisposable
     }
 
     [Fact]
-    public void The_input_resize_is_a_model_setting_with_area_as_default()
+    public void The_input_resize_is_a_model_setting_that_defaults_to_the_models_own()
     {
-        Assert.Equal(DANNet.Edge.Contracts.InputResize.Area, EdgeConfiguration.Load(null, new Dictionary<string, string?>(), NoEnvironment).Model.Resize);
+        Assert.Null(EdgeConfiguration.Load(null, new Dictionary<string, string?>(), NoEnvironment).Model.Resize);
         var options = EdgeConfiguration.Load(Write("""{ "Model": { "Resize": "antialiased" } }"""), new Dictionary<string, string?>(), NoEnvironment);
         Assert.Equal(DANNet.Edge.Contracts.InputResize.Antialiased, options.Model.Resize);
     }

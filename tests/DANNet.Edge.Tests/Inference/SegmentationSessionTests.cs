@@ -71,6 +71,7 @@ public sealed class SegmentationSessionTests
     [InlineData("bad-format", "dannet.format_version 'v1' is not a version number")]
     [InlineData("size-metadata", "its metadata gives input width 32 (dannet.input_width) but the input tensor has 16")]
     [InlineData("huge-input", "its input is 65536x65536; masks can be at most 16384 pixels per side")]
+    [InlineData("bad-resize", "dannet.resize 'bicubic' is not one of antialiased|linear|area")]
     public void Contract_violations_name_the_model_and_the_fix(string breakage, string message)
     {
         var inputs = new Dictionary<string, (Type Type, int[] Shape)>(GoodInputs);
@@ -88,6 +89,7 @@ public sealed class SegmentationSessionTests
             case "newer-format": metadata[ModelMetadataKeys.FormatVersion] = "2"; break;
             case "bad-format": metadata[ModelMetadataKeys.FormatVersion] = "v1"; break;
             case "size-metadata": metadata[ModelMetadataKeys.InputHeight] = "8"; metadata[ModelMetadataKeys.InputWidth] = "32"; break;
+            case "bad-resize": metadata[ModelMetadataKeys.Resize] = "bicubic"; break;
             case "huge-input":
                 inputs[ModelContract.ImageInput] = (typeof(byte), [1, 65536, 65536, 3]);
                 outputs[ModelContract.MaskOutput] = (typeof(byte), [1, 65536, 65536]);
@@ -99,6 +101,29 @@ public sealed class SegmentationSessionTests
         Assert.NotNull(ModelInfo.From("m.onnx", GoodInputs.ToDictionary(kv => kv.Key, kv => kv.Value), GoodOutputs.ToDictionary(kv => kv.Key, kv => kv.Value), new Dictionary<string, string>()));
     }
 
+    [Theory]
+    [InlineData(null, InputResize.Area, false)]
+    [InlineData("antialiased", InputResize.Antialiased, true)]
+    [InlineData("Linear", InputResize.Linear, true)]
+    [InlineData("area", InputResize.Area, true)]
+    public void The_model_names_the_resize_every_command_feeds_it_with(string? stated, InputResize expected, bool states)
+    {
+        var metadata = new Dictionary<string, string>();
+        if (stated is not null) metadata[ModelMetadataKeys.Resize] = stated;
+        var info = ModelInfo.From("m.onnx", GoodInputs.ToDictionary(kv => kv.Key, kv => kv.Value), GoodOutputs.ToDictionary(kv => kv.Key, kv => kv.Value), metadata);
+        Assert.Equal(expected, info.Resize);
+        Assert.Equal(states, info.StatesResize);
+    }
+
+    [Fact]
+    public void Frames_go_into_a_model_with_its_own_resize_unless_another_is_asked_for()
+    {
+        using var session = SegmentationSession.OpenCpu(EdgeDefaults.ModelPath, threads: 1);
+        Assert.True(session.Info.StatesResize);
+        using (var byDefault = new ModelInput(session, null)) Assert.Equal(InputResize.Antialiased, byDefault.Resize);
+        using (var asked = new ModelInput(session, InputResize.Area)) Assert.Equal(InputResize.Area, asked.Resize);
+    }
+
     [Fact]
     public void The_model_command_describes_and_times_the_default_model()
     {
@@ -107,6 +132,7 @@ public sealed class SegmentationSessionTests
         string text = output.ToString();
         Assert.Contains("image uint8 [1,272,480,3] BGR", text);
         Assert.Contains("with LightNet relighting", text);
+        Assert.Contains("resize        antialiased (the resize it was evaluated with", text);
         Assert.Contains("0 managed bytes over the 2 timed frames", text);
     }
 }

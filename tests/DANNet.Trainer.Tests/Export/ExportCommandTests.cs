@@ -79,6 +79,27 @@ public sealed class ExportCommandTests : IDisposable
         Assert.Contains("BGR", meta[ModelMetadataKeys.Input]);
     }
 
+    [Theory]
+    [InlineData("deeplabv2-r18-w0.25-l4", 2, "dilations 6 and 12 (of 6, 12, 18, 24), as the reference")]
+    [InlineData("deeplabv2aspp4-r18-w0.25-l4", 4, "all four branches")]
+    public void DeepLab_v2_exports_the_branches_it_sums_and_says_so(string name, int branches, string head)
+    {
+        var architecture = ArchitectureSpec.Parse(name);
+        var (light, segmentation) = ExportTestNets.Create(architecture, 32, 48);
+        var model = DannetExporter.Export(architecture, light, segmentation, new ExportOptions(32, 48, Resize: InputResize.Area), new ExportProvenance("test"));
+        // The main classifier's convolutions: one weight per summed branch, none for the others.
+        var aspp = model.Graph.Initializer.Select(i => i.Name).Where(n => n.Contains("layer6", StringComparison.Ordinal) && n.Contains("conv2d_list", StringComparison.Ordinal)).ToList();
+        Assert.Equal(branches, aspp.Select(n => n.Split("conv2d_list.")[1].Split('.', '/')[0]).Distinct().Count());
+        var meta = model.MetadataProps.ToDictionary(p => p.Key, p => p.Value);
+        Assert.Contains(head, meta[ModelMetadataKeys.Head]);
+        Assert.Equal("area", meta[ModelMetadataKeys.Resize]);
+        Assert.Equal(name, meta[ModelMetadataKeys.Architecture]);
+        Assert.Equal("antialiased", DannetExporter.Export(architecture, light, segmentation, new ExportOptions(32, 48), new ExportProvenance("test"))
+            .MetadataProps.Single(p => p.Key == ModelMetadataKeys.Resize).Value);
+        light.Dispose();
+        segmentation.Dispose();
+    }
+
     [Fact]
     public void Bad_requests_name_the_problem_and_leave_an_existing_model_untouched()
     {

@@ -67,10 +67,26 @@ public static class Evaluator
     /// <summary>Writes a prediction as a trainId PNG and a colour PNG.</summary>
     public static void WritePrediction(string dir, string name, Tensor prediction)
     {
+        using var mask = TrainIdMat(prediction);
+        WritePrediction(dir, name, mask);
+    }
+
+    /// <summary>A prediction (…×H×W trainIds) as an 8-bit one-channel image.</summary>
+    public static Mat TrainIdMat(Tensor prediction)
+    {
         int h = (int)prediction.shape[^2], w = (int)prediction.shape[^1];
         var ids = prediction.to(ScalarType.Byte).flatten().data<byte>().ToArray();
-        using var mask = new Mat(h, w, MatType.CV_8UC1);
+        var mask = new Mat(h, w, MatType.CV_8UC1);
         mask.SetArray(ids);
+        return mask;
+    }
+
+    /// <summary>
+    /// Writes trainIds (8-bit, one channel) as <c>&lt;name&gt;_trainIds.png</c> and <c>&lt;name&gt;_colour.png</c> in
+    /// <paramref name="dir"/>; a name with '/' writes into sub-folders (created).
+    /// </summary>
+    public static void WritePrediction(string dir, string name, Mat mask)
+    {
         using var colour = LabelMapping.ColorizeTrainIds(mask);
         ImageFiles.WritePng(Path.Combine(dir, name + "_trainIds.png"), mask);
         ImageFiles.WritePng(Path.Combine(dir, name + "_colour.png"), colour);

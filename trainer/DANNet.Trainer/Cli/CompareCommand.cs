@@ -20,7 +20,7 @@ internal static class CompareCommand
     private static readonly Option<DirectoryInfo?> Data = new("--data") { Description = "A labelled set to take images (and labels) from: Dark Zurich layout " +
         "(night val/test) or, with --layout cityscapes, Cityscapes." };
     private static readonly Option<int> Count = new("--count") { Description = "Images taken from --data, spread over the split.", DefaultValueFactory = _ => 3 };
-    private static readonly Option<FileInfo[]> Inputs = new("--input", "-i") { Description = "Images or folders of images instead of --data (no label column).",
+    private static readonly Option<FileInfo[]> Inputs = new("--input", "-i") { Description = "Images, folders of images (recursively) or videos instead of --data (no label column).",
         AllowMultipleArgumentsPerToken = true };
     private static readonly Option<FileInfo> Out = new("--out", "-o") { Description = "The PNG to write.", Required = true };
     private static readonly Option<int> TileWidth = new("--tile-width") { Description = "Width of each picture in the sheet.", DefaultValueFactory = _ => 320 };
@@ -77,7 +77,7 @@ internal static class CompareCommand
     private static IEnumerable<ComparedImage> Images(ParseResult parse)
     {
         if (parse.GetValue(Inputs) is { Length: > 0 } inputs)
-            return EvalCommands.ExpandInputs(inputs).Select(f => new ComparedImage(Path.GetFileName(f), ImageFiles.ReadColor(f), null)).ToList();
+            return ImageInputs.Read(inputs.Select(i => i.FullName)).Select(f => new ComparedImage(f.Name, f.Image, null)).ToList();
         var root = parse.GetValue(Data)?.FullName ?? throw new ArgumentException("Give the images: --data <labelled set> or --input <images>.");
         string split = parse.GetValue(EvalCommands.Split)!;
         var samples = parse.GetValue(EvalCommands.DataLayout) == EvalCommands.Layout.Cityscapes

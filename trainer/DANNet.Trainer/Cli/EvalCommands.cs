@@ -26,12 +26,13 @@ internal static class EvalCommands
     public static readonly Option<DirectoryInfo?> Out = new("--out", "-o") { Description = "Where iou.json, confusion.csv (and with --colour, the predictions) go." };
     public static readonly Option<DirectoryInfo> PredictOut = new("--out", "-o") { Description = "Where the trainId and colour PNGs go.", Required = true };
     public static readonly Option<bool> Colour = new("--colour") { Description = "Also write every prediction as trainId and colour PNGs." };
-    public static readonly Option<FileInfo?> Onnx = new("--onnx") { Description = "Evaluate an exported model (float or int8 Q/DQ) with ONNX Runtime on " +
-        "the CPU instead of a checkpoint: its mask, at its input size, is scaled to the label by nearest neighbour." };
-    public static readonly Option<InputResize> Resize = new("--resize") { Description = "How images are resized to the evaluation size: antialiased " +
-        "(PIL's antialiased bilinear, the reference's; the default), linear (OpenCV's plain bilinear) or area (OpenCV's pixel-area average).",
-        DefaultValueFactory = _ => InputResize.Antialiased, HelpName = "antialiased|linear|area" };
-    public static readonly Option<FileInfo[]> Inputs = new("--input", "-i") { Description = "Images or folders of images (.png, .jpg).", Required = true, AllowMultipleArgumentsPerToken = true };
+    public static readonly Option<FileInfo?> Onnx = new("--onnx") { Description = "An exported model (float or int8 Q/DQ) instead of a checkpoint, run " +
+        "with ONNX Runtime on the CPU exactly as dannet-edge runs it: its mask, at its input size, is scaled to the image by nearest neighbour." };
+    public static readonly Option<InputResize?> Resize = new("--resize") { Description = "How images are resized to the model's input: antialiased " +
+        "(PIL's antialiased bilinear, the reference's), linear (OpenCV's plain bilinear) or area (OpenCV's pixel-area average). Default: antialiased " +
+        "for checkpoints; for --onnx the model's own (its dannet.resize, as dannet-edge uses it).", HelpName = "antialiased|linear|area" };
+    public static readonly Option<string[]> Inputs = new("--input", "-i") { Description = "Images, folders (searched recursively for colour " +
+        ".png/.jpg) or videos (.avi, .mp4, .mkv, .mov, .webm: every frame).", Required = true, AllowMultipleArgumentsPerToken = true };
 
     public static Command Eval()
     {
@@ -50,6 +51,7 @@ internal static class EvalCommands
             EvaluationResult result;
             if (parse.GetValue(Onnx) is { } onnx)
             {
+                RefuseCheckpointOptionsWithOnnx(parse);
                 using var segmenter = new OnnxSegmenter(onnx.FullName, resize: parse.GetValue(Resize));
                 result = MaskEvaluation.Evaluate(segmenter.Segment, $"{root} ({split})", samples, (i, n) => Console.Error.Write($"\r  {i}/{n} images"), cancel);
             }
@@ -60,7 +62,7 @@ internal static class EvalCommands
                 using var nets = source.Load();
                 result = Evaluator.Evaluate(nets, $"{root} ({split})", samples, settings.Height, settings.Width, settings.ClassWeights(),
                     parse.GetValue(Colour) && outDir is not null ? Path.Combine(outDir, "predictions") : null,
-                    (i, n) => Console.Error.Write($"\r  {i}/{n} images"), cancel, parse.GetValue(Resize));
+                    (i, n) => Console.Error.Write($"\r  {i}/{n} images"), cancel, parse.GetValue(Resize) ?? InputResize.Antialiased);
             }
             Console.Error.WriteLine();
             Console.WriteLine(EvaluationReport.Table(result));
@@ -72,30 +74,73 @@ internal static class EvalCommands
 
     public static Command Predict()
     {
-        var command = new Command("predict", "Segment images or folders: trainId PNGs and colour PNGs.")
+        var command = new Command("predict", "Segment images, folders (recursively) or videos with a checkpoint or an exported model (--onnx): " +
+            "a trainId PNG and a colour PNG per image, named after it.")
         {
-            Inputs, Height, Width, Resize, PredictOut,
+            Inputs, Height, Width, Resize, Onnx, PredictOut,
         };
         foreach (var option in ModelSourceOptions.All) command.Options.Add(option);
         command.SetAction((parse, cancel) => Task.FromResult(CliErrors.Run(Console.Error, () =>
         {
             string outDir = parse.GetValue(PredictOut)!.FullName;
-            var files = ExpandInputs(parse.GetValue(Inputs)!);
-            var source = ModelSourceOptions.Resolve(parse);
-            var settings = source.Inference.WithSize(parse.GetValue(Height), parse.GetValue(Width));
-            using var nets = source.Load();
-            using var weights = tensor(settings.ClassWeights()).view(1, -1, 1, 1);
-            foreach (var file in files)
+            if (parse.GetValue(Onnx) is not null) RefuseCheckpointOptionsWithOnnx(parse);
+            var inputs = ImageInputs.Check(parse.GetValue(Inputs)!);
+            Func<Mat, Mat> segment;
+            IDisposable model;
+            if (parse.GetValue(Onnx) is { } onnx)
             {
-                cancel.ThrowIfCancellationRequested();
-                using var image = ImageFiles.ReadColor(file);
-                using var prediction = Evaluator.Predict(nets, image, settings.Height, settings.Width, weights, image.Rows, image.Cols, parse.GetValue(Resize));
-                Evaluator.WritePrediction(outDir, Path.GetFileNameWithoutExtension(file), prediction);
-                Console.WriteLine($"{file} → {Path.Combine(outDir, Path.GetFileNameWithoutExtension(file))}_{{trainIds,colour}}.png");
+                var segmenter = new OnnxSegmenter(onnx.FullName, resize: parse.GetValue(Resize));
+                Console.Error.WriteLine($"{segmenter.Info.Architecture} {segmenter.Width}x{segmenter.Height} from {segmenter.Path}, input resize {InputResizes.Name(segmenter.Resize)}");
+                (segment, model) = (image => segmenter.Segment(image), segmenter);
+            }
+            else
+            {
+                var source = ModelSourceOptions.Resolve(parse);
+                var settings = source.Inference.WithSize(parse.GetValue(Height), parse.GetValue(Width));
+                var nets = source.Load();
+                var weights = tensor(settings.ClassWeights()).view(1, -1, 1, 1);
+                var resize = parse.GetValue(Resize) ?? InputResize.Antialiased;
+                segment = image =>
+                {
+                    using var prediction = Evaluator.Predict(nets, image, settings.Height, settings.Width, weights, image.Rows, image.Cols, resize);
+                    return Evaluator.TrainIdMat(prediction);
+                };
+                model = new Disposables(weights, nets);
+            }
+            using (model)
+            {
+                int n = 0;
+                foreach (var (name, image) in ImageInputs.Read(inputs))
+                {
+                    cancel.ThrowIfCancellationRequested();
+                    using (image)
+                    using (var mask = segment(image))
+                        Evaluator.WritePrediction(outDir, name, mask);
+                    n++;
+                    Console.WriteLine($"{name} → {Path.Combine(outDir, name)}_{{trainIds,colour}}.png");
+                }
+                Console.Error.WriteLine($"{n} images segmented into {outDir}");
             }
             return 0;
         })));
         return command;
+    }
+
+    /// <summary>--onnx runs the exported model as it is: checkpoint options and an evaluation size have nothing to act on.</summary>
+    private static void RefuseCheckpointOptionsWithOnnx(ParseResult parse)
+    {
+        var given = ModelSourceOptions.All.Append(Height).Append(Width).Where(o => parse.GetResult(o) is { Implicit: false }).Select(o => o.Name).ToList();
+        if (given.Count > 0)
+            throw new ArgumentException($"--onnx runs the exported model at its own input size with its own weights: leave out {string.Join(", ", given)}.");
+    }
+
+    /// <summary>Disposes several owners in order.</summary>
+    private sealed class Disposables(params IDisposable[] items) : IDisposable
+    {
+        public void Dispose()
+        {
+            foreach (var item in items) item.Dispose();
+        }
     }
 
     public static Command Stats()
@@ -119,21 +164,5 @@ internal static class EvalCommands
             return 0;
         }));
         return command;
-    }
-
-    internal static List<string> ExpandInputs(FileInfo[] inputs)
-    {
-        var files = new List<string>();
-        foreach (var input in inputs)
-        {
-            if (Directory.Exists(input.FullName))
-                files.AddRange(Directory.EnumerateFiles(input.FullName)
-                    .Where(f => f.EndsWith(".png", StringComparison.OrdinalIgnoreCase) || f.EndsWith(".jpg", StringComparison.OrdinalIgnoreCase))
-                    .Order(StringComparer.Ordinal));
-            else if (File.Exists(input.FullName)) files.Add(input.FullName);
-            else throw new ArgumentException($"Input '{input.FullName}' is neither an image nor a folder.");
-        }
-        if (files.Count == 0) throw new ArgumentException("No .png or .jpg images in the inputs.");
-        return files;
     }
 }

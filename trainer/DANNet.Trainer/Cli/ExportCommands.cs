@@ -1,5 +1,6 @@
 using DANNet.Trainer.Onnx;
 using System.CommandLine;
+using DANNet.Edge.Contracts;
 using DANNet.Trainer.Export;
 using DANNet.Trainer.IO;
 using DANNet.Trainer.Models;
@@ -24,6 +25,9 @@ internal static class ExportCommands
     public static readonly Option<bool> WithProbabilities = new("--with-probabilities") { Description = "Add the output 'probabilities': re-weighted softmax, float32 [1,19,H,W]." };
     public static readonly Option<bool> WithRelit = new("--with-relit") { Description = "Add the output 'relit': the relit image x + r, float32 [1,3,H,W], normalised." };
     public static readonly Option<bool> NoVerify = new("--no-verify") { Description = "Skip the ONNX Runtime parity check against TorchSharp after export." };
+    public static readonly Option<InputResize> Resize = new("--resize") { Description = "The resize the model was evaluated with, recorded in its " +
+        "metadata (dannet.resize) as the default of dannet-edge run/replay/bench, predict/eval --onnx and dannet-calibrate: antialiased (PIL's, eval's " +
+        "default), area or linear.", DefaultValueFactory = _ => InputResize.Antialiased, HelpName = "antialiased|area|linear" };
     public static readonly Option<FileInfo?> VerifyImage = new("--verify-image") { Description = "Image for the parity check (resized to the export size); default: a generated test pattern." };
 
     public static Command Export()
@@ -31,7 +35,7 @@ internal static class ExportCommands
         var command = new Command("export", "Export a checkpoint as one TensorRT-ready ONNX graph: uint8 BGR image [1,H,W,3] → relight → segment → " +
             "re-weight (s=0.16) → upsample → argmax → uint8 mask [1,H,W]. Then checks parity with ONNX Runtime and TensorRT readiness.")
         {
-            Height, Width, Out, WithProbabilities, WithRelit, NoVerify, VerifyImage,
+            Height, Width, Out, WithProbabilities, WithRelit, Resize, NoVerify, VerifyImage,
         };
         foreach (var option in ModelSourceOptions.All) command.Options.Add(option);
         command.SetAction(parse => CliErrors.Run(Console.Error, () =>
@@ -39,7 +43,7 @@ internal static class ExportCommands
             var source = ModelSourceOptions.Resolve(parse);
             using var nets = source.Load();
             var options = ExportOptions.For(source.Inference.WithSize(parse.GetValue(Height), parse.GetValue(Width)))
-                with { Probabilities = parse.GetValue(WithProbabilities), Relit = parse.GetValue(WithRelit) && nets.Light is not null };
+                with { Probabilities = parse.GetValue(WithProbabilities), Relit = parse.GetValue(WithRelit) && nets.Light is not null, Resize = parse.GetValue(Resize) };
             string path = parse.GetValue(Out)!.FullName;
             var provenance = new ExportProvenance(source.Description, source.ConfigHash);
             return Run(source.Architecture, nets.Light, nets.Segmentation, options, provenance, path, !parse.GetValue(NoVerify), parse.GetValue(VerifyImage)?.FullName, Console.Out);

@@ -12,7 +12,7 @@ internal static class ModelCommands
 {
     public static readonly Option<string[]> Arch = new("--arch")
     {
-        Description = "Architecture(s): <head>-r<depth>[-w<width>][-l<light channels>], head pspnet|deeplabv2|refinenet, depth 18|34|50|101 (e.g. pspnet-r101, pspnet-r18-w0.5-l16).",
+        Description = "Architecture(s): <head>-r<depth>[-w<width>][-l<light channels>], head pspnet|deeplabv2|refinenet|deeplabv2aspp4, depth 18|34|50|101 (e.g. pspnet-r101, pspnet-r18-w0.5-l16).",
         AllowMultipleArgumentsPerToken = true,
     };
 

@@ -65,7 +65,6 @@ internal static class PretrainedCommand
 
     private static IEnumerable<(string Name, Mat Image)> ImagesFrom(IReadOnlyList<string> inputs, int perSource)
     {
-        string[] videos = [".avi", ".mp4", ".mkv", ".mov"];
         foreach (var input in inputs)
         {
             if (Directory.Exists(input))
@@ -76,7 +75,7 @@ internal static class PretrainedCommand
                 if (colour.Count == 0) throw new ArgumentException($"--images '{input}': the folder holds no colour images.");
                 foreach (var f in ImageSamples.Spread(colour.Count, perSource)) yield return (Path.GetRelativePath(input, colour[f]), ImageFiles.ReadColor(colour[f]));
             }
-            else if (videos.Contains(Path.GetExtension(input).ToLowerInvariant()))
+            else if (ImageInputs.IsVideo(input))
             {
                 if (!File.Exists(input)) throw new FileNotFoundException($"--images '{input}' does not exist.", input);
                 using var capture = new VideoCapture(input);

@@ -42,7 +42,8 @@ internal static class ModelCommand
         output.WriteLine($"  architecture  {info.Architecture}{(info.Relighting ? " with LightNet relighting" : " (no relighting)")}");
         if (info.Metadata.TryGetValue(ModelMetadataKeys.Head, out var head)) output.WriteLine($"  head          {head}");
         output.WriteLine($"  input         image uint8 [1,{info.Height},{info.Width},3] BGR");
-        output.WriteLine($"  resize        {InputResizes.Name(info.Resize)}{(info.StatesResize ? " (the resize it was evaluated with; every command's default)" : " (the model names none; the default for such models)")}");
+        string resizeOrigin = info.StatesResize ? "the resize it was evaluated with; every command's default" : "the model names none; the default for such models";
+        output.WriteLine($"  resize        {InputResizes.Name(info.Resize)} ({resizeOrigin})");
         output.WriteLine($"  output        mask uint8 [1,{info.Height},{info.Width}]{(info.ExtraOutputs.Count > 0 ? " + " + string.Join(", ", info.ExtraOutputs) : "")}");
         output.WriteLine($"  classes       {info.Classes.Count}: {string.Join(", ", info.Classes)}");
         output.WriteLine($"  precision     {info.Metadata.GetValueOrDefault(ModelMetadataKeys.Precision, "float32")}" +

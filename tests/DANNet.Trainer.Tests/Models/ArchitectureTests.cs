@@ -38,7 +38,7 @@ public sealed class ArchitectureTests
 
     [Theory]
     [InlineData("pspnet", "expected <head>-r<depth>")]
-    [InlineData("unet-r18", "unknown head 'unet' (pspnet|deeplabv2|refinenet)")]
+    [InlineData("unet-r18", "unknown head 'unet' (pspnet|deeplabv2|refinenet|deeplabv2aspp4)")]
     [InlineData("pspnet-r152", "depth 152 is not supported")]
     [InlineData("pspnet-r18-w0", "width multiplier")]
     [InlineData("pspnet-r18-l2", "at least 4 base channels")]

@@ -1,5 +1,6 @@
 using DANNet.Trainer.Losses;
 using DANNet.Trainer.Models;
+using DANNet.Trainer.Torch;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -66,7 +67,8 @@ public sealed class ReferenceForwardTests
         var up = DannetNets.Upsample(logits64 * TestWeights(ScalarType.Float64), x32.shape[2], x32.shape[3]);
         var top2 = up.topk(2, dim: 1).values;
         var margin = (top2[.., 0] - top2[.., 1]).squeeze(0);
-        var decided = margin.gt(2 * e32 * 1.2); // the re-weighting scales logits by at most 1.2 (s = 0.05)
+        using var s = new ScalarScope();
+        var decided = margin.gt(s[2 * e32 * 1.2]); // the re-weighting scales logits by at most 1.2 (s = 0.05)
         long disagreeing = mask64.squeeze(0).ne(refMask64.squeeze(0)).logical_and(decided).sum().item<long>();
         Assert.Equal(0, disagreeing);
         Assert.True(decided.to(ScalarType.Float64).mean().item<double>() > 0.99, "fewer than 99 % of the pixels are decided: the input is too flat to test the masks");

@@ -37,13 +37,8 @@ public sealed class ReferenceForwardTests
     public void Logits_and_masks_match_the_official_forward(string golden, string architecture)
     {
         using var scope = NewDisposeScope();
-        using var nets = DannetNets.Create(ArchitectureSpec.Parse(architecture), withLight: true, withDiscriminators: false);
-        foreach (var (_, net) in nets.Named()) ReferenceWeights.Fill(net);
-        nets.Eval();
         var x32 = ReferenceData.SegmentationTensor("input", ScalarType.Float32);
-        var (r32, logits32, mask32) = Forward(nets, x32);
-        foreach (var (_, net) in nets.Named()) net.to(ScalarType.Float64);
-        var (r64, logits64, mask64) = Forward(nets, x32.to(ScalarType.Float64));
+        var ((r32, logits32, mask32), (r64, logits64, mask64)) = ForwardInBothPrecisions(architecture, x32);
 
         var refLogits64 = ReferenceData.SegmentationTensor($"{golden}.f64.logits", ScalarType.Float64);
         var refLogits32 = ReferenceData.SegmentationTensor($"{golden}.f32.logits", ScalarType.Float32);
@@ -79,19 +74,24 @@ public sealed class ReferenceForwardTests
     public void DeepLabV2_with_four_summed_branches_is_not_the_reference()
     {
         using var scope = NewDisposeScope();
-        using var nets = DannetNets.Create(ArchitectureSpec.Parse("deeplabv2aspp4-r101"), withLight: true, withDiscriminators: false);
-        foreach (var (_, net) in nets.Named()) ReferenceWeights.Fill(net);
-        nets.Eval();
-        var x = ReferenceData.SegmentationTensor("input", ScalarType.Float32);
-        var (_, logits32, mask32) = Forward(nets, x);
-        foreach (var (_, net) in nets.Named()) net.to(ScalarType.Float64);
-        var (_, logits64, _) = Forward(nets, x.to(ScalarType.Float64));
+        var ((_, logits32, mask32), (_, logits64, _)) = ForwardInBothPrecisions("deeplabv2aspp4-r101", ReferenceData.SegmentationTensor("input", ScalarType.Float32));
         double e32 = MaxAbs(logits32.to(ScalarType.Float64) - logits64);
         double d64 = MaxAbs(logits64 - ReferenceData.SegmentationTensor("deeplabv2.f64.logits", ScalarType.Float64));
         double agreement = mask32.eq(ReferenceData.SegmentationTensor("deeplabv2.f32.mask", ScalarType.Int64)).to(ScalarType.Float64).mean().item<double>();
         Console.WriteLine($"deeplabv2aspp4-r101 vs official deeplabv2: float64 logits max |Δ| {d64:E2} (bound {e32:E2}), masks agree on {agreement:P1}");
         Assert.True(d64 > e32, $"four summed branches came within the bound ({d64:E2} ≤ {e32:E2}): the check cannot tell the heads apart");
         Assert.True(agreement < 0.999);
+    }
+
+    /// <summary>The net with LightNet on the seeded weights, in eval mode, forward in float32 and then in float64.</summary>
+    private static ((Tensor R, Tensor Logits, Tensor Mask) F32, (Tensor R, Tensor Logits, Tensor Mask) F64) ForwardInBothPrecisions(string architecture, Tensor x32)
+    {
+        using var nets = DannetNets.Create(ArchitectureSpec.Parse(architecture), withLight: true, withDiscriminators: false);
+        foreach (var (_, net) in nets.Named()) ReferenceWeights.Fill(net);
+        nets.Eval();
+        var f32 = Forward(nets, x32);
+        foreach (var (_, net) in nets.Named()) net.to(ScalarType.Float64);
+        return (f32, Forward(nets, x32.to(ScalarType.Float64)));
     }
 
     private static (Tensor R, Tensor Logits, Tensor Mask) Forward(DannetNets nets, Tensor x)

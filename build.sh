@@ -13,8 +13,8 @@ export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPE
 
 # libgtk-3-0: OpenCV's runtime; python3: the shared-memory ring's Python reader (tests, demo);
 # systemd: systemd-analyze, which checks the unit file in the tests; ffmpeg: network cameras (rtsp://, http://) and the loopback stream of their tests;
-# rtsp-server-perl: the loopback RTSP server those tests publish to and read from.
-apt_packages=(libgtk-3-0 python3 systemd ffmpeg rtsp-server-perl)
+# rtsp-server-perl: the loopback RTSP server those tests publish to and read from; binutils: readelf, which the native-dependency test reads libraries with.
+apt_packages=(libgtk-3-0 python3 systemd ffmpeg rtsp-server-perl binutils)
 
 install_system_packages() {
   local missing=()

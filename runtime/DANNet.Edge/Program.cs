@@ -1,5 +1,6 @@
 using System.CommandLine;
 using DANNet.Edge.Cli;
+using DANNet.Edge.Service;
 
 var root = new RootCommand("dannet-edge — night-capable semantic segmentation on the car: camera frames in, class masks out to shared memory.")
 {
@@ -11,4 +12,21 @@ var root = new RootCommand("dannet-edge — night-capable semantic segmentation 
     PublishTestPatternCommand.Create(),
     ReplayCommand.Create(),
 };
-return await root.Parse(args).InvokeAsync();
+var parse = root.Parse(args);
+// The commands that run a model need OpenCV's and ONNX Runtime's native libraries: a missing one is
+// one line naming it and its package, exit 2 (a broken install; systemd's RestartPreventExitStatus=2
+// stops the restart loop), before any configuration, model or ring is touched.
+if (parse.Errors.Count == 0 && parse.Action is not System.CommandLine.Help.HelpAction
+    && parse.CommandResult.Command.Name is "run" or "replay" or "bench" or "model")
+{
+    try
+    {
+        NativeDependencies.Check();
+    }
+    catch (NativeDependencyException ex)
+    {
+        Console.Error.WriteLine($"dannet-edge: cannot start: {ex.Message}");
+        return RunCommand.ConfigurationError;
+    }
+}
+return await parse.InvokeAsync();

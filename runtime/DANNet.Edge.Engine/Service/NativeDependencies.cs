@@ -1,0 +1,96 @@
+using System.Reflection;
+using System.Text.RegularExpressions;
+using Microsoft.ML.OnnxRuntime;
+using OpenCvSharp;
+
+namespace DANNet.Edge.Service;
+
+/// <summary>One row of <c>systemd/native-dependencies.tsv</c>: a shared library and the package that provides it.</summary>
+public sealed record NativeDependency(string Soname, string Package, bool Required, string UsedBy);
+
+/// <summary>
+/// The native libraries the daemon cannot run without, checked before anything expensive (model,
+/// ring): OpenCV's <c>libOpenCvSharpExtern.so</c> and ONNX Runtime's <c>libonnxruntime.so</c> are
+/// loaded, and a failure becomes one line that names the library that is missing and the package
+/// that provides it (<c>systemd/native-dependencies.tsv</c>, the list the .deb's Depends come from).
+/// </summary>
+public static partial class NativeDependencies
+{
+    private static readonly Lazy<IReadOnlyList<NativeDependency>> s_table = new(Load);
+
+    /// <summary>The rows of <c>systemd/native-dependencies.tsv</c> (embedded in this assembly).</summary>
+    public static IReadOnlyList<NativeDependency> Table => s_table.Value;
+
+    /// <summary>Loads OpenCV's and ONNX Runtime's native libraries; throws <see cref="NativeDependencyException"/> naming what is missing.</summary>
+    public static void Check()
+    {
+        Probe("OpenCV", "libOpenCvSharpExtern.so", () => Cv2.GetVersionString());
+        Probe("ONNX Runtime", "libonnxruntime.so", () => OrtEnv.Instance().GetVersionString());
+    }
+
+    private static void Probe(string component, string library, Func<string?> load)
+    {
+        try
+        {
+            load();
+        }
+        catch (Exception ex) when (ex is TypeInitializationException or DllNotFoundException or BadImageFormatException or EntryPointNotFoundException)
+        {
+            throw new NativeDependencyException(Explain(component, library, ex), ex);
+        }
+    }
+
+    /// <summary>
+    /// One line for a library that would not load: the dependency the loader names (the first
+    /// <c>libX.so.N: reason</c> in the exception chain that is not <paramref name="library"/> itself),
+    /// with its package from the table; else the library and the loader's reason.
+    /// </summary>
+    public static string Explain(string component, string library, Exception ex)
+    {
+        string text = string.Join("\n", Chain(ex).Select(e => e.Message));
+        var failures = LoaderFailure().Matches(text).Select(m => (Soname: m.Groups["so"].Value, Reason: m.Groups["why"].Value.Trim())).ToList();
+        var culprit = failures.FirstOrDefault(f => !f.Soname.Equals(library, StringComparison.Ordinal) && !f.Soname.StartsWith("libOpenCvSharpExtern", StringComparison.Ordinal)
+            && !f.Soname.StartsWith("libonnxruntime", StringComparison.Ordinal));
+        if (culprit.Soname is null)
+        {
+            string reason = failures.Count > 0 ? failures[0].Reason : Chain(ex).Last().Message.ReplaceLineEndings(" ");
+            return $"{component}'s native library {library} cannot be loaded: {reason}. The program's folder is incomplete or built for another " +
+                "machine: reinstall dannet-edge (the .deb, or systemd/install.sh) for this architecture.";
+        }
+        var row = Table.FirstOrDefault(r => r.Soname == culprit.Soname);
+        string fix = row is null
+            ? "install the package that provides it (apt-file search " + culprit.Soname + ")"
+            : row.Required
+                ? $"install the package {row.Package} (apt-get install {row.Package}; the dannet-edge .deb depends on it, systemd/native-dependencies.tsv lists them all)"
+                : $"it comes with {row.Package} ({row.UsedBy})";
+        return $"{component}'s native library {library} cannot be loaded: {culprit.Soname} is missing ({culprit.Reason}): {fix}.";
+    }
+
+    private static IEnumerable<Exception> Chain(Exception ex)
+    {
+        for (var e = ex; e is not null; e = e.InnerException) yield return e;
+    }
+
+    [GeneratedRegex(@"(?<so>lib[A-Za-z0-9_+.\-]*?\.so(\.[0-9]+)*): (?<why>[^:\n]*(: No such file or directory)?)")]
+    private static partial Regex LoaderFailure();
+
+    private static List<NativeDependency> Load()
+    {
+        using var stream = Assembly.GetExecutingAssembly().GetManifestResourceStream("native-dependencies.tsv")
+            ?? throw new InvalidOperationException("native-dependencies.tsv is not embedded in DANNet.Edge.Engine.");
+        using var reader = new StreamReader(stream);
+        var rows = new List<NativeDependency>();
+        string? line;
+        bool header = true;
+        while ((line = reader.ReadLine()) is not null)
+        {
+            if (line.Length == 0 || line.StartsWith('#')) continue;
+            if (header) { header = false; continue; }
+            var f = line.Split('\t');
+            if (f.Length != 4 || f[2] is not ("required" or "optional"))
+                throw new InvalidDataException($"native-dependencies.tsv: '{line}' is not soname, package, required|optional, used by.");
+            rows.Add(new NativeDependency(f[0], f[1], f[2] == "required", f[3]));
+        }
+        return rows;
+    }
+}

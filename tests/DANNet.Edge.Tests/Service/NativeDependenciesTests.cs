@@ -1,0 +1,78 @@
+using System.Diagnostics;
+using DANNet.Edge.Service;
+using DANNet.Edge.Tests.SharedMemory;
+
+namespace DANNet.Edge.Tests.Service;
+
+/// <summary>
+/// The native libraries and the one list of their packages (systemd/native-dependencies.tsv): every
+/// library a built .so needs is listed, and a missing one stops the daemon first with one line.
+/// </summary>
+public sealed class NativeDependenciesTests
+{
+    /// <summary>The shared libraries each native library of the build needs (readelf -d, NEEDED).</summary>
+    private static IEnumerable<(string Library, string Soname)> Needed()
+    {
+        var folders = new[] { AppContext.BaseDirectory, Path.Combine(AppContext.BaseDirectory, "runtimes", "linux-x64", "native"),
+            System.Runtime.InteropServices.RuntimeEnvironment.GetRuntimeDirectory() };
+        foreach (var file in folders.Where(Directory.Exists).SelectMany(f => Directory.EnumerateFiles(f, "*.so")))
+        {
+            var info = new ProcessStartInfo("readelf", ["-d", file]) { RedirectStandardOutput = true, UseShellExecute = false };
+            using var p = Process.Start(info)!;
+            string text = p.StandardOutput.ReadToEnd();
+            p.WaitForExit();
+            foreach (var line in text.Split('\n').Where(l => l.Contains("(NEEDED)", StringComparison.Ordinal)))
+                yield return (Path.GetFileName(file), line[(line.IndexOf('[') + 1)..line.IndexOf(']')]);
+        }
+    }
+
+    [Fact]
+    public void Every_library_a_built_native_library_needs_is_in_the_list_with_its_package()
+    {
+        var table = NativeDependencies.Table;
+        var needed = Needed().ToList();
+        Assert.Contains(needed, n => n.Library == "libOpenCvSharpExtern.so");
+        Assert.Contains(needed, n => n.Library == "libonnxruntime.so");
+        var shipped = needed.Select(n => n.Library).ToHashSet();
+        var missing = needed.Where(n => !shipped.Contains(n.Soname) && table.All(r => r.Soname != n.Soname))
+            .Select(n => $"{n.Soname} (needed by {n.Library})").Distinct().ToList();
+        Assert.True(missing.Count == 0, "not in systemd/native-dependencies.tsv: " + string.Join(", ", missing));
+        Assert.Contains(table, r => r is { Soname: "libgtk-3.so.0", Package: "libgtk-3-0", Required: true });
+        Assert.All(table.Where(r => r.Required), r => Assert.Matches("^[a-z0-9][a-z0-9.+-]+$", r.Package));
+    }
+
+    [Theory]
+    [InlineData("/lib/x86_64-linux-gnu/libgtk-3.so.0: file too short", "libgtk-3.so.0 is missing (file too short): install the package libgtk-3-0")]
+    [InlineData("libatomic.so.1: cannot open shared object file: No such file or directory", "libatomic.so.1 is missing (cannot open shared object file: No such file or directory): install the package libatomic1")]
+    [InlineData("libweird.so.7: cannot open shared object file: No such file or directory", "libweird.so.7 is missing (cannot open shared object file: No such file or directory): install the package that provides it (apt-file search libweird.so.7)")]
+    [InlineData("/opt/x/libOpenCvSharpExtern.so: cannot open shared object file: No such file or directory", "libOpenCvSharpExtern.so cannot be loaded: cannot open shared object file: No such file or directory. The program's folder is incomplete")]
+    public void A_loader_failure_becomes_one_line_with_the_package(string loader, string expected)
+    {
+        var ex = new TypeInitializationException("OpenCvSharp.Internal.NativeMethods",
+            new DllNotFoundException($"Unable to load shared library 'OpenCvSharpExtern' or one of its dependencies.\n/opt/x/OpenCvSharpExtern.so: cannot open shared object file: No such file or directory\n{loader}\n"));
+        string line = NativeDependencies.Explain("OpenCV", "libOpenCvSharpExtern.so", ex);
+        Assert.Contains(expected, line);
+        Assert.DoesNotContain('\n', line);
+    }
+
+    /// <summary>
+    /// The real loader: in a mount namespace of its own, libgtk-3 is replaced by an empty file (as on a
+    /// minimal system that lacks it); run must stop before model and ring with exit 2 and one line.
+    /// Needs root for the mount namespace, as CI runs.
+    /// </summary>
+    [Fact]
+    public void Run_without_a_library_opencv_needs_exits_2_with_one_line_before_touching_the_ring()
+    {
+        string gtk = Path.GetFullPath(new FileInfo("/usr/lib/x86_64-linux-gnu/libgtk-3.so.0").ResolveLinkTarget(returnFinalTarget: true)?.FullName ?? "/usr/lib/x86_64-linux-gnu/libgtk-3.so.0");
+        Assert.True(File.Exists(gtk), $"{gtk}: build.sh installs libgtk-3-0");
+        string ring = Path.Combine(Directory.CreateTempSubdirectory("dannet-native-").FullName, "ring", "masks");
+        var (code, output) = RingProcesses.Finish(RingProcesses.Start("unshare",
+            "-m", "sh", "-c", $"mount --bind /dev/null '{gtk}' && exec dotnet '{RingProcesses.EdgeDll}' run --frames 1 --output '{ring}'"));
+        Assert.Equal(2, code);
+        var lines = output.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.Single(lines);
+        Assert.Contains("libgtk-3.so.0 is missing", lines[0]);
+        Assert.Contains("apt-get install libgtk-3-0", lines[0]);
+        Assert.False(Directory.Exists(Path.GetDirectoryName(ring)), "the ring's folder was created before the check");
+    }
+}

@@ -3,6 +3,7 @@
 #
 #   ./build.sh demo    install what is missing, build, run the main job on its embedded default
 #   ./build.sh test    install what is missing, build, run every test (TRX results in out/test-results)
+#   ./build.sh deb [--arch amd64|arm64] [--variant gpu|cpu]   the Debian package in out/deb (systemd/make-deb.sh)
 #
 # Both install the apt packages the native libraries need (OpenCV's runtime wants GTK 3) when they
 # are missing, so no manual step precedes them.
@@ -13,8 +14,9 @@ export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPE
 
 # libgtk-3-0: OpenCV's runtime; python3: the shared-memory ring's Python reader (tests, demo);
 # systemd: systemd-analyze, which checks the unit file in the tests; ffmpeg: network cameras (rtsp://, http://) and the loopback stream of their tests;
-# rtsp-server-perl: the loopback RTSP server those tests publish to and read from; binutils: readelf, which the native-dependency test reads libraries with.
-apt_packages=(libgtk-3-0 python3 systemd ffmpeg rtsp-server-perl binutils)
+# rtsp-server-perl: the loopback RTSP server those tests publish to and read from; binutils: readelf, which the native-dependency test reads libraries with;
+# systemd-container and debootstrap: the system test boots a minimal Debian under its own systemd (tests/DANNet.System.Tests).
+apt_packages=(libgtk-3-0 python3 systemd ffmpeg rtsp-server-perl binutils systemd-container debootstrap)
 
 install_system_packages() {
   local missing=()
@@ -73,8 +75,13 @@ case "$cmd" in
     done
     exit $status
     ;;
+  deb)
+    shift
+    install_system_packages; require_dotnet
+    exec systemd/make-deb.sh "$@"
+    ;;
   *)
-    sed -n '2,10p' "$0" | sed 's/^# \{0,1\}//'
+    sed -n '2,11p' "$0" | sed 's/^# \{0,1\}//'
     exit 2
     ;;
 esac

@@ -16,19 +16,29 @@ export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPE
 # systemd: systemd-analyze, which checks the unit file in the tests; ffmpeg: network cameras (rtsp://, http://) and the loopback stream of their tests;
 # rtsp-server-perl: the loopback RTSP server those tests publish to and read from; binutils: readelf, which the native-dependency test reads libraries with;
 # systemd-container and debootstrap: the system test boots a minimal Debian under its own systemd (tests/DANNet.System.Tests).
-apt_packages=(libgtk-3-0 python3 systemd ffmpeg rtsp-server-perl binutils systemd-container debootstrap)
+# qemu-user-static, binfmt-support and the arm64 C/C++ runtime: the arm64 build runs under emulation in the system test.
+apt_packages=(libgtk-3-0 python3 systemd ffmpeg rtsp-server-perl binutils systemd-container debootstrap
+              qemu-user-static binfmt-support libc6:arm64 libstdc++6:arm64 libgcc-s1:arm64 zlib1g:arm64)
 
 install_system_packages() {
   local missing=()
   for p in "${apt_packages[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
   done
-  [ ${#missing[@]} -eq 0 ] && return 0
-  echo "==> installing system packages: ${missing[*]}"
   local sudo=""
   [ "$(id -u)" -ne 0 ] && sudo="sudo"
-  $sudo apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  if [ ${#missing[@]} -gt 0 ]; then
+    echo "==> installing system packages: ${missing[*]}"
+    if printf '%s\n' "${missing[@]}" | grep -q ':arm64$' && ! dpkg --print-foreign-architectures | grep -qx arm64; then
+      $sudo dpkg --add-architecture arm64
+    fi
+    $sudo apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  fi
+  # binfmt_misc may be absent (a container): then the arm64 tests say so and skip.
+  if [ -d /proc/sys/fs/binfmt_misc ] && [ ! -e /proc/sys/fs/binfmt_misc/qemu-aarch64 ]; then
+    $sudo update-binfmts --enable qemu-aarch64 >/dev/null 2>&1 || true
+  fi
 }
 
 require_dotnet() {

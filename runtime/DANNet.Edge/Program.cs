@@ -13,11 +13,11 @@ var root = new RootCommand("dannet-edge — night-capable semantic segmentation 
     ReplayCommand.Create(),
 };
 var parse = root.Parse(args);
-// The commands that run a model need OpenCV's and ONNX Runtime's native libraries: a missing one is
+// The commands that run the pipeline need OpenCV's and ONNX Runtime's native libraries ('model' needs ONNX Runtime only): a missing one is
 // one line naming it and its package, exit 2 (a broken install; systemd's RestartPreventExitStatus=2
 // stops the restart loop), before any configuration, model or ring is touched.
 if (parse.Errors.Count == 0 && parse.Action is not System.CommandLine.Help.HelpAction
-    && parse.CommandResult.Command.Name is "run" or "replay" or "bench" or "model")
+    && parse.CommandResult.Command.Name is "run" or "replay" or "bench")
 {
     try
     {

@@ -11,6 +11,7 @@ namespace DANNet.System.Tests;
 /// ring with its group only, recovers from a stall, refuses a bad configuration once, stops cleanly,
 /// logs no stack trace, and purges without a trace. Steps run in name order.
 /// </summary>
+[Collection(SystemCollection.Name)]
 [TestCaseOrderer("DANNet.System.Tests.OrderByName", "DANNet.System.Tests")]
 public sealed class PackagedServiceTests(PackagedService service, ITestOutputHelper log) : IClassFixture<PackagedService>
 {

@@ -11,18 +11,23 @@ internal static class ModelCommand
     public static readonly Option<FileInfo?> Model = new("--model", "-m") { Description = "An exported .onnx model (default: the embedded SynthNight model)." };
     public static readonly Option<int> Frames = new("--frames", "-n") { Description = "Frames to run after one warm-up (0: only describe the model).", DefaultValueFactory = _ => 10 };
     public static readonly Option<int> Threads = new("--threads") { Description = "ONNX Runtime intra-op threads (0: its default).", DefaultValueFactory = _ => 0 };
+    public static readonly Option<FileInfo?> Image = new("--image") { Description = "Run on this frame instead of the synthetic one: a binary PPM (P6) " +
+        "of the model's input size (no OpenCV needed, so it works on a board without an OpenCV build)." };
+    public static readonly Option<FileInfo?> MaskOut = new("--mask-out") { Description = "Write the mask of the frame as a binary PGM (class ids), e.g. to " +
+        "compare two machines' results byte for byte." };
 
     public static Command Create()
     {
         var command = new Command("model", "Describe a model (input size, classes, architecture, origin) and time it on the CPU with a synthetic frame, counting managed allocations per frame.")
         {
-            Model, Frames, Threads,
+            Model, Frames, Threads, Image, MaskOut,
         };
         command.SetAction(parse =>
         {
             try
             {
-                return Run(parse.GetValue(Model)?.FullName ?? EdgeDefaults.ModelPath, parse.GetValue(Frames), parse.GetValue(Threads), Console.Out);
+                return Run(parse.GetValue(Model)?.FullName ?? EdgeDefaults.ModelPath, parse.GetValue(Frames), parse.GetValue(Threads), Console.Out,
+                    parse.GetValue(Image)?.FullName, parse.GetValue(MaskOut)?.FullName);
             }
             catch (Exception ex) when (ex is IOException or InvalidDataException or ArgumentException)
             {
@@ -33,7 +38,7 @@ internal static class ModelCommand
         return command;
     }
 
-    internal static int Run(string path, int frames, int threads, TextWriter output)
+    internal static int Run(string path, int frames, int threads, TextWriter output, string? image = null, string? maskOut = null)
     {
         if (frames < 0) throw new ArgumentException("--frames must not be negative.");
         using var session = SegmentationSession.OpenCpu(path, threads);
@@ -50,10 +55,17 @@ internal static class ModelCommand
             (info.Metadata.TryGetValue(ModelMetadataKeys.Calibration, out var calibration) ? $" ({calibration})" : ""));
         foreach (var (key, value) in info.Metadata.OrderBy(kv => kv.Key, StringComparer.Ordinal))
             if (key is "dannet.source" or "dannet.exporter_version" or "dannet.config_hash" && value.Length > 0) output.WriteLine($"  {key[7..],-13} {value}");
-        if (frames == 0) return 0;
+        if (frames == 0 && maskOut is null) return 0;
 
-        FillTestFrame(session.Image, info.Height, info.Width);
+        if (image is not null) NetpbmImage.ReadPpmAsBgr(image, info.Width, info.Height, session.Image);
+        else FillTestFrame(session.Image, info.Height, info.Width);
         session.Run();   // warm-up: first-run allocations and kernel selection
+        if (maskOut is not null)
+        {
+            NetpbmImage.WritePgm(maskOut, session.Mask, info.Width, info.Height);
+            output.WriteLine($"  mask          {maskOut} ({info.Width}x{info.Height} class ids, PGM)");
+        }
+        if (frames == 0) return 0;
         var times = new double[frames];
         long before = GC.GetAllocatedBytesForCurrentThread();
         session.Time(times);
@@ -67,7 +79,7 @@ internal static class ModelCommand
             $"  cpu latency   mean {times.Average():F1} ms, p50 {times[times.Length / 2]:F1} ms, max {times[^1]:F1} ms over {frames} frames " +
                 $"({threads switch { 0 => "default", var t => t.ToString(CultureInfo.InvariantCulture) }} threads)"));
         output.WriteLine($"  allocations   {allocated} managed bytes over the {frames} timed frames");
-        output.WriteLine($"  test frame    {string.Join(", ", classes)}");
+        output.WriteLine($"  {(image is null ? "test frame" : "frame"),-13} {string.Join(", ", classes)}");
         return 0;
     }
 

@@ -12,11 +12,14 @@
 # cameras), then reloads systemd. Running it again changes nothing that is already right.
 # DESTDIR=/some/root installs into that tree instead (no user, no ownership, no systemctl): packaging
 # and tests use it. --publish-dir takes an existing 'dotnet publish' output instead of building.
+# The libraries the native code needs (systemd/native-dependencies.tsv, the list the .deb's Depends:
+# come from) are installed with apt-get where it exists and are missing, or named where it does not;
+# --no-deps leaves them alone. On Debian and Ubuntu, prefer the package: ./build.sh deb.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 root="${DESTDIR:-}"
-rid=""; model=""; publish=""; uninstall=0; purge=0
+rid=""; model=""; publish=""; uninstall=0; purge=0; deps=1
 while [ $# -gt 0 ]; do
   case "$1" in
     --rid) rid="$2"; shift 2 ;;
@@ -24,7 +27,8 @@ while [ $# -gt 0 ]; do
     --publish-dir) publish="$2"; shift 2 ;;
     --uninstall) uninstall=1; shift ;;
     --purge) purge=1; shift ;;
-    -h|--help) sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    --no-deps) deps=0; shift ;;
+    -h|--help) sed -n '2,20p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "install.sh: unknown option '$1' (see --help)" >&2; exit 2 ;;
   esac
 done
@@ -91,6 +95,28 @@ if [ -n "$model" ]; then
   say "  installed $model as $lib/models/model.onnx"
 elif [ ! -f "$lib/models/model.onnx" ]; then
   say "  no model yet: install.sh --model your.onnx (or copy it to /var/lib/dannet-edge/models/model.onnx)"
+fi
+
+if [ "$real" = 1 ] && [ "$deps" = 1 ]; then
+  # The packages of the required libraries the installed native code needs (not those it ships itself).
+  needed=()
+  while IFS=$'\t' read -r soname pkg need _; do
+    case "$soname" in ''|'#'*|soname) continue ;; esac
+    [ "$need" = required ] || continue
+    if find "$opt" -name '*.so*' -type f -exec readelf -d {} + 2>/dev/null | grep -q "(NEEDED).*\[$soname\]"; then needed+=("$pkg"); fi
+  done < systemd/native-dependencies.tsv
+  missing=()
+  for pkg in $(printf '%s\n' "${needed[@]}" | sort -u); do
+    dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
+  done
+  if [ ${#missing[@]} -gt 0 ]; then
+    if command -v apt-get >/dev/null; then
+      say "libraries: apt-get install ${missing[*]}"
+      DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+    else
+      echo "install.sh: install the packages providing these libraries (systemd/native-dependencies.tsv): ${missing[*]}" >&2
+    fi
+  fi
 fi
 
 if [ "$real" = 1 ]; then

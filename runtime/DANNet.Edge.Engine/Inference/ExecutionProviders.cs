@@ -17,6 +17,7 @@ internal static class ExecutionProviders
 {
     public static (InferenceSession Session, ExecutionProvider Provider) Open(string path, ModelOptions options, ILogger log)
     {
+        _ = OnnxRuntimeEnvironment.Instance;
         var providers = options.Providers.Select(ExecutionProviderNames.Parse).ToArray();
         var failures = new List<string>();
         // A model quantised by dannet-calibrate carries its scales in Q/DQ pairs: TensorRT must be in INT8 mode to build it

@@ -68,6 +68,10 @@ public static class NetpbmImage
         }
     }
 
-    private static int Number(string token, Func<string, string> fail) =>
-        int.TryParse(token, NumberStyles.None, CultureInfo.InvariantCulture, out int v) && v > 0 ? v : int.Parse(fail($"header field '{token}' is not a positive number"), CultureInfo.InvariantCulture);
+    private static int Number(string token, Func<string, string> fail)
+    {
+        if (int.TryParse(token, NumberStyles.None, CultureInfo.InvariantCulture, out int v) && v > 0) return v;
+        fail($"header field '{token}' is not a positive number");
+        return 0; // fail throws
+    }
 }

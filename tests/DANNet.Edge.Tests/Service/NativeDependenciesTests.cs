@@ -41,15 +41,17 @@ public sealed class NativeDependenciesTests
         Assert.All(table.Where(r => r.Required), r => Assert.Matches("^[a-z0-9][a-z0-9.+-]+$", r.Package));
     }
 
+    private const string NoFile = "cannot open shared object file: No such file or directory";
+
     [Theory]
     [InlineData("/lib/x86_64-linux-gnu/libgtk-3.so.0: file too short", "libgtk-3.so.0 is missing (file too short): install the package libgtk-3-0")]
-    [InlineData("libatomic.so.1: cannot open shared object file: No such file or directory", "libatomic.so.1 is missing (cannot open shared object file: No such file or directory): install the package libatomic1")]
-    [InlineData("libweird.so.7: cannot open shared object file: No such file or directory", "libweird.so.7 is missing (cannot open shared object file: No such file or directory): install the package that provides it (apt-file search libweird.so.7)")]
-    [InlineData("/opt/x/libOpenCvSharpExtern.so: cannot open shared object file: No such file or directory", "libOpenCvSharpExtern.so cannot be loaded: cannot open shared object file: No such file or directory. The program's folder is incomplete")]
+    [InlineData("libatomic.so.1: " + NoFile, "libatomic.so.1 is missing (" + NoFile + "): install the package libatomic1")]
+    [InlineData("libweird.so.7: " + NoFile, "libweird.so.7 is missing (" + NoFile + "): install the package that provides it (apt-file search libweird.so.7)")]
+    [InlineData("/opt/x/libOpenCvSharpExtern.so: " + NoFile, "libOpenCvSharpExtern.so cannot be loaded: " + NoFile + ". The program's folder is incomplete")]
     public void A_loader_failure_becomes_one_line_with_the_package(string loader, string expected)
     {
-        var ex = new TypeInitializationException("OpenCvSharp.Internal.NativeMethods",
-            new DllNotFoundException($"Unable to load shared library 'OpenCvSharpExtern' or one of its dependencies.\n/opt/x/OpenCvSharpExtern.so: cannot open shared object file: No such file or directory\n{loader}\n"));
+        var ex = new TypeInitializationException("OpenCvSharp.Internal.NativeMethods", new DllNotFoundException(
+            $"Unable to load shared library 'OpenCvSharpExtern' or one of its dependencies.\n/opt/x/OpenCvSharpExtern.so: {NoFile}\n{loader}\n"));
         string line = NativeDependencies.Explain("OpenCV", "libOpenCvSharpExtern.so", ex);
         Assert.Contains(expected, line);
         Assert.DoesNotContain('\n', line);

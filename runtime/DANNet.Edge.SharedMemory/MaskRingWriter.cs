@@ -62,7 +62,7 @@ public sealed unsafe class MaskRingWriter : IDisposable
         if (name.Length == 0 || name.StartsWith('.')) throw new ArgumentException($"'{path}' does not name a ring file (no name, or a hidden one).");
         uint? gid = access.GroupId();
         using var folder = RingFolder.OpenForWriter(System.IO.Path.GetDirectoryName(full)!, access, gid);
-        int lockFd = AcquireWriterLock(folder, name, full, access, gid);
+        int lockFd = AcquireWriterLock(folder, name, full);
         int fd = -1;
         string? temp = null;
         MappedFile? file = null;
@@ -100,8 +100,11 @@ public sealed unsafe class MaskRingWriter : IDisposable
     /// <summary>
     /// Takes <c>&lt;name&gt;.lock</c> with <c>flock(LOCK_EX|LOCK_NB)</c> and writes this pid into it. The lock is
     /// the kernel's: it is released when the writer exits in any way, and two writers can never both hold it.
+    /// It is the writer's alone (mode 0600, whatever the ring's mode): flock works on a read-only descriptor,
+    /// so a reader who could open it could wait in flock, be handed the lock when the writer exits, and keep
+    /// every restart out.
     /// </summary>
-    private static int AcquireWriterLock(RingFolder folder, string name, string ring, RingAccess access, uint? gid)
+    private static int AcquireWriterLock(RingFolder folder, string name, string ring)
     {
         string lockName = name + ".lock", lockPath = System.IO.Path.Combine(folder.Path, lockName);
         int fd = Posix.OpenAt(folder.Fd, lockName, Posix.ORdWr | Posix.OCreat | Posix.ONoFollow, 0x180);
@@ -120,7 +123,7 @@ public sealed unsafe class MaskRingWriter : IDisposable
                 throw new IOException($"Another writer (pid {pid}) is publishing to '{ring}' (it holds '{lockPath}'). Stop it first, or give this one another path.");
             }
             Check(locked, $"locking '{lockPath}'");
-            Apply(fd, access, gid, lockPath);
+            Check(Posix.Fchmod(fd, LockMode), $"setting the mode of '{lockPath}'");
             Check(Posix.Ftruncate(fd, 0), $"clearing '{lockPath}'");
             Check(Posix.WriteAll(fd, System.Text.Encoding.ASCII.GetBytes(Environment.ProcessId.ToString(System.Globalization.CultureInfo.InvariantCulture) + "\n")),
                 $"writing the pid into '{lockPath}'");
@@ -133,7 +136,38 @@ public sealed unsafe class MaskRingWriter : IDisposable
         }
     }
 
-    /// <summary>The mode and group a ring (or its lock) is given, whatever the umask.</summary>
+    /// <summary>
+    /// The pid written in the lock of a writer that is publishing to <paramref name="path"/> now ("?" when
+    /// unreadable), or null when none is: a start-up check, so that a second daemon is refused before it
+    /// loads a model. Only looks (the lock is taken for a moment and let go); <see cref="Create"/> decides.
+    /// </summary>
+    public static string? RunningWriter(string path)
+    {
+        string lockPath = System.IO.Path.GetFullPath(path) + ".lock";
+        int fd = Posix.OpenAt(Posix.AtFdCwd, lockPath, Posix.ORdOnly | Posix.ONoFollow | Posix.ONonBlock);
+        if (fd < 0) return null;   // no lock (or not ours to open): Create reports what is wrong
+        try
+        {
+            if (Posix.Fstat(fd) is not { IsRegular: true }) return null;
+            if (Posix.Flock(fd, Posix.LockEx | Posix.LockNb) != -Posix.EWouldBlock)
+            {
+                Posix.Flock(fd, Posix.LockUn);
+                return null;
+            }
+            Span<byte> text = stackalloc byte[16];
+            long n = Posix.Pread(fd, text, 0);
+            return n > 0 ? System.Text.Encoding.ASCII.GetString(text[..(int)n]).Trim() : "?";
+        }
+        finally
+        {
+            Posix.Close(fd);
+        }
+    }
+
+    /// <summary>The writer lock's mode: the writer's user only.</summary>
+    public const uint LockMode = 0x180; // 0600
+
+    /// <summary>The mode and group a ring is given, whatever the umask.</summary>
     private static void Apply(int fd, RingAccess access, uint? gid, string what)
     {
         Check(Posix.Fchmod(fd, access.Mode), $"setting the mode of '{what}'");

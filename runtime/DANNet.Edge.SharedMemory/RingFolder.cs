@@ -54,16 +54,17 @@ internal sealed class RingFolder : IDisposable
                 if (st.Uid != me)
                     throw new IOException($"The ring's folder '{full}' belongs to {Posix.DescribeUser(st.Uid)}, not to this writer ({Posix.DescribeUser(me)}): " +
                         "someone else made it first. Refused; remove it (as root), or publish elsewhere.");
-                if (created)
-                {
-                    // Made just now: its mode and group are set explicitly, not left to the umask.
-                    if (Posix.Fchmod(fd, access.DirectoryMode) is var r && r != 0) throw MaskRingWriter.Failure(-r, $"setting the mode of '{full}'");
-                    if (gid is { } g && Posix.Fchown(fd, uint.MaxValue, g) is var c && c != 0)
-                        throw MaskRingWriter.Failure(-c, $"giving '{full}' to group {access.Group} (this user must be a member of it)");
-                }
-                else if (st.WritableByOthers)
+                if (!created && st.WritableByOthers)
                     throw new IOException($"The ring's folder '{full}' can be written by its group or by anyone (mode " +
                         $"{Convert.ToString(st.Permissions, 8)}): another user could replace the ring. Refused; use a folder of the writer's own (chmod go-w).");
+                // The folder is the writer's own (made now, or found owned by it and closed to other writers): its mode and group
+                // are set to what this ring's readers need, not left to the umask or to whoever made it before (a 0700 folder
+                // would shut the readers' group out; a folder of another group would hand the ring to that group's members).
+                if (st.Permissions != access.DirectoryMode && Posix.Fchmod(fd, access.DirectoryMode) is var r && r != 0)
+                    throw MaskRingWriter.Failure(-r, $"setting the mode of '{full}'");
+                uint wantedGid = gid ?? Posix.EffectiveGid();
+                if (st.Gid != wantedGid && Posix.Fchown(fd, uint.MaxValue, wantedGid) is var c && c != 0)
+                    throw MaskRingWriter.Failure(-c, $"giving '{full}' to group {access.Group ?? "of this user"} (this user must be a member of it)");
                 return folder;
             }
             catch

@@ -13,6 +13,13 @@ var root = new RootCommand("dannet-edge — night-capable semantic segmentation 
     ReplayCommand.Create(),
 };
 var parse = root.Parse(args);
+// A usage error (an unknown option, a missing value) is exit 2, as the README and the unit's RestartPreventExitStatus=2 say.
+if (parse.Errors.Count > 0)
+{
+    foreach (var error in parse.Errors) Console.Error.WriteLine($"error: {error.Message}");
+    Console.Error.WriteLine($"See 'dannet-edge {parse.CommandResult.Command.Name} --help'.");
+    return RunCommand.ConfigurationError;
+}
 // The commands that run the pipeline need OpenCV's and ONNX Runtime's native libraries ('model' needs ONNX Runtime only): a missing one is
 // one line naming it and its package, exit 2 (a broken install; systemd's RestartPreventExitStatus=2
 // stops the restart loop), before any configuration, model or ring is touched.

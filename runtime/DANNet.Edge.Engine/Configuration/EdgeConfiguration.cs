@@ -8,7 +8,20 @@ public static class EdgeConfiguration
     /// <summary>The installed configuration file, used when present and no --config is given.</summary>
     public const string InstalledFile = "/etc/dannet-edge/dannet-edge.json";
 
+    /// <summary>
+    /// Environment variables <c>DANNET_EDGE_&lt;Section&gt;__&lt;Key&gt;</c> configure the daemon; a variable with
+    /// the prefix but no <c>__</c> is not configuration (the readers' <c>DANNET_EDGE_RING_OWNER</c>) and is ignored.
+    /// </summary>
     public const string EnvironmentPrefix = "DANNET_EDGE_";
+
+    /// <summary>The largest configuration file read (a car's configuration is a few kilobytes).</summary>
+    public const long MaxFileBytes = 1 << 20;
+
+    /// <summary>The most settings a configuration file may hold.</summary>
+    public const int MaxKeys = 4096;
+
+    /// <summary>The deepest nesting of a configuration file (the daemon's own settings are three levels deep).</summary>
+    public const int MaxDepth = 16;
 
     /// <summary>The sections the daemon binds; <see cref="LoggingSection"/> goes to the host's logging; any other top-level key is refused.</summary>
     public static IReadOnlyList<string> Sections { get; } = ["Source", "Model", "Output", "Metrics", "Run"];
@@ -36,18 +49,12 @@ public static class EdgeConfiguration
         {
             if (Directory.Exists(path)) throw new ArgumentException($"Configuration file '{path}' is a folder: give the JSON file.");
             if (!File.Exists(path)) throw new ArgumentException($"Configuration file '{path}' does not exist.");
-            try
-            {
-                using var probe = File.OpenRead(path);
-            }
-            catch (Exception ex) when (ex is UnauthorizedAccessException or IOException)
-            {
-                throw new ArgumentException($"Configuration file '{path}' cannot be read ({ex.Message}): check its permissions (the service user must read it).");
-            }
-            builder.AddJsonFile(Path.GetFullPath(path), optional: false, reloadOnChange: false);
+            builder.AddJsonStream(new MemoryStream(ReadBounded(path)));
         }
-        if (environment is null) builder.AddEnvironmentVariables(EnvironmentPrefix);
-        else builder.AddInMemoryCollection(environment.Where(kv => kv.Key.StartsWith(EnvironmentPrefix, StringComparison.Ordinal))
+        environment ??= Environment.GetEnvironmentVariables().Cast<System.Collections.DictionaryEntry>()
+            .ToDictionary(e => (string)e.Key, e => (string?)e.Value);
+        builder.AddInMemoryCollection(environment
+            .Where(kv => kv.Key.StartsWith(EnvironmentPrefix, StringComparison.Ordinal) && kv.Key.Contains("__", StringComparison.Ordinal))
             .Select(kv => new KeyValuePair<string, string?>(kv.Key[EnvironmentPrefix.Length..].Replace("__", ":", StringComparison.Ordinal), kv.Value)));
         builder.AddInMemoryCollection(overrides);
         try
@@ -59,6 +66,54 @@ public static class EdgeConfiguration
             throw new ArgumentException($"Configuration file '{path}' is not valid JSON: {ex.Message}", ex);
         }
     }
+
+    /// <summary>
+    /// The configuration file's bytes, checked before the configuration system sees them: at most
+    /// <see cref="MaxFileBytes"/>, valid JSON (a syntax error names its line), nested at most
+    /// <see cref="MaxDepth"/> deep and holding at most <see cref="MaxKeys"/> settings.
+    /// </summary>
+    private static byte[] ReadBounded(string path)
+    {
+        byte[] bytes;
+        try
+        {
+            using var stream = File.OpenRead(path);
+            if (stream.Length > MaxFileBytes)
+                throw new ArgumentException($"Configuration file '{path}' is {stream.Length} bytes; a configuration holds at most {MaxFileBytes} " +
+                    "(the daemon's settings take a few kilobytes).");
+            bytes = new byte[stream.Length];
+            stream.ReadExactly(bytes);
+        }
+        catch (Exception ex) when (ex is UnauthorizedAccessException or IOException)
+        {
+            throw new ArgumentException($"Configuration file '{path}' cannot be read ({ex.Message}): check its permissions (the service user must read it).");
+        }
+        try
+        {
+            using var document = System.Text.Json.JsonDocument.Parse(bytes, new System.Text.Json.JsonDocumentOptions
+            {
+                MaxDepth = MaxDepth, CommentHandling = System.Text.Json.JsonCommentHandling.Skip, AllowTrailingCommas = true,
+            });
+            int keys = CountKeys(document.RootElement);
+            if (keys > MaxKeys)
+                throw new ArgumentException($"Configuration file '{path}' holds {keys} settings; at most {MaxKeys} are read.");
+        }
+        catch (System.Text.Json.JsonException ex)
+        {
+            string reason = ex.Message.Contains("maximum configured depth", StringComparison.Ordinal)
+                ? $"it is nested deeper than {MaxDepth} levels"
+                : ex.Message.Split(" LineNumber:", 2)[0].TrimEnd('.');
+            throw new ArgumentException($"Configuration file '{path}' is not valid JSON at line {ex.LineNumber + 1}, byte {ex.BytePositionInLine + 1}: {reason}.");
+        }
+        return bytes;
+    }
+
+    private static int CountKeys(System.Text.Json.JsonElement element) => element.ValueKind switch
+    {
+        System.Text.Json.JsonValueKind.Object => element.EnumerateObject().Sum(p => 1 + CountKeys(p.Value)),
+        System.Text.Json.JsonValueKind.Array => element.EnumerateArray().Sum(e => 1 + CountKeys(e)),
+        _ => 0,
+    };
 
     /// <summary>The daemon's options from <paramref name="config"/>, strictly: unknown sections and keys, wrong types and invalid values are refused, all named.</summary>
     public static EdgeOptions Bind(IConfiguration config, string? source = null)

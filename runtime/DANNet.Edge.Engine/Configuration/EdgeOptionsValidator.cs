@@ -5,11 +5,15 @@ namespace DANNet.Edge.Configuration;
 /// <summary>Checks a configuration before anything opens; every problem names the field and the fix.</summary>
 public static class EdgeOptionsValidator
 {
+    /// <summary>The longest Source:Uri accepted (it is logged and handed to OpenCV or ffmpeg).</summary>
+    public const int MaxUriLength = 4096;
+
     public static IReadOnlyList<string> Problems(EdgeOptions o)
     {
         var p = new List<string>();
         void Check(bool ok, string problem) { if (!ok) p.Add(problem); }
         var s = o.Source;
+        Check(s.Uri.Length <= MaxUriLength, $"Source:Uri is {s.Uri.Length} characters long; at most {MaxUriLength} (a device, a file path or a stream URL).");
         Check(s.Width is >= 0 and <= RingGeometry.MaxSide && s.Height is >= 0 and <= RingGeometry.MaxSide,
             $"Source:Width/Height must be 0..{RingGeometry.MaxSide} (0 keeps the device's default).");
         Check((s.Width == 0) == (s.Height == 0), "Source:Width and Source:Height go together: set both or neither.");
@@ -37,11 +41,17 @@ public static class EdgeOptionsValidator
         OutputProblems(o.Output, Check);
         Check(o.Output.Slots is >= RingGeometry.MinSlots and <= RingGeometry.MaxSlots, $"Output:Slots must be {RingGeometry.MinSlots}..{RingGeometry.MaxSlots}, got {o.Output.Slots}.");
         Check(o.Metrics.Port is >= 0 and <= 65535, $"Metrics:Port must be 0 (off) or a TCP port 1..65535, got {o.Metrics.Port}.");
-        Check(System.Net.IPAddress.TryParse(o.Metrics.Address, out _), $"Metrics:Address '{o.Metrics.Address}' must be an IP address, e.g. 127.0.0.1 (loopback: this machine only).");
+        Check(System.Net.IPAddress.TryParse(o.Metrics.Address, out var metricsAddress) && MetricsAddressUsable(metricsAddress),
+            $"Metrics:Address '{o.Metrics.Address}' must be an IP address of this machine to listen on, e.g. 127.0.0.1 (loopback: this machine only), " +
+            "::1, or 0.0.0.0 / :: for every interface; not a broadcast or multicast address.");
         Check(o.Run.Frames >= 0, "Run:Frames must not be negative (0: run until stopped).");
         Check(o.Run.StatsIntervalSeconds is >= 0.1 and <= 86400, "Run:StatsIntervalSeconds must be 0.1..86400.");
         return p;
     }
+
+    private static bool MetricsAddressUsable(System.Net.IPAddress address) =>
+        !address.Equals(System.Net.IPAddress.Broadcast) && !address.IsIPv6Multicast
+        && !(address.AddressFamily == System.Net.Sockets.AddressFamily.InterNetwork && address.GetAddressBytes()[0] is >= 224 and <= 239);
 
     /// <summary>
     /// The ring goes directly into the writer's own folder: no '..', no path elsewhere; the folder's parent must exist;

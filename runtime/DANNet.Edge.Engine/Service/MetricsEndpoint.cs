@@ -26,9 +26,23 @@ internal sealed class MetricsEndpoint : IDisposable
         _meter.CreateObservableGauge("dannet_edge.provider", () => new Measurement<int>(1, new KeyValuePair<string, object?>("provider", provider)), null,
             "The execution provider the model runs on (value 1, the provider as a label).");
         Metrics.ConfigureMeterAdapter(o => o.InstrumentFilterPredicate = i => i.Meter.Name is PipelineMetrics.MeterName or ServiceMeterName);
-        _server = new MetricServer(address, port, "metrics/", Metrics.DefaultRegistry);
-        _server.Start();
-        Url = $"http://{address}:{port}/metrics";
+        // HttpListener's host names: '+' listens on every interface (0.0.0.0 and :: in the configuration), IPv6 in brackets.
+        var ip = System.Net.IPAddress.Parse(address);
+        string host = ip.Equals(System.Net.IPAddress.Any) || ip.Equals(System.Net.IPAddress.IPv6Any) ? "+"
+            : ip.AddressFamily == System.Net.Sockets.AddressFamily.InterNetworkV6 ? $"[{ip}]" : ip.ToString();
+        _server = new MetricServer(host, port, "metrics/", Metrics.DefaultRegistry);
+        try
+        {
+            _server.Start();
+        }
+        catch (System.Net.HttpListenerException ex)
+        {
+            _server.Dispose();
+            _meter.Dispose();
+            throw new IOException($"Metrics:Port {port} on {address} cannot be served: {ex.Message}. Choose a free port (Metrics:Port) or an address of " +
+                "this machine (Metrics:Address).", ex);
+        }
+        Url = $"http://{(host == "+" ? "localhost" : host)}:{port}/metrics";
     }
 
     public string Url { get; }

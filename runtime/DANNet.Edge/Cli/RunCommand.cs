@@ -64,6 +64,13 @@ internal static class RunCommand
                 Console.Error.WriteLine($"error: {ex.Message}");
                 return ConfigurationError;
             }
+            // What can be found wrong before the model loads is found now: exit 2, one line each.
+            var problems = StartChecks.Problems(options);
+            if (problems.Count > 0)
+            {
+                foreach (var problem in problems) Console.Error.WriteLine($"error: {problem}");
+                return ConfigurationError;
+            }
             return await RunAsync(options, cancel, configuration);
         });
         return command;

@@ -94,6 +94,59 @@ public sealed class EdgeConfigurationTests : IDisposable
         Assert.Equal(DANNet.Edge.Contracts.InputResize.Antialiased, options.Model.Resize);
     }
 
+    /// <summary>Round 2, item 9: the readers' variable (and any DANNET_EDGE_ variable that is not Section__Key) is not configuration.</summary>
+    [Fact]
+    public void Prefixed_variables_that_are_not_section_keys_are_ignored()
+    {
+        var env = new Dictionary<string, string?> { ["DANNET_EDGE_RING_OWNER"] = "root", ["DANNET_EDGE_SOMETHING"] = "x", ["DANNET_EDGE_Output__Slots"] = "6" };
+        Assert.Equal(6, EdgeConfiguration.Load(null, new Dictionary<string, string?>(), env).Output.Slots);
+    }
+
+    /// <summary>Round 2, item 15: a huge, deep or broken configuration is refused at once with the reason (and its line).</summary>
+    [Fact]
+    public void Oversized_deep_or_broken_files_are_refused_with_the_reason()
+    {
+        string big = Write("{ \"Logging\": { \"LogLevel\": { \"Default\": \"" + new string('x', (int)EdgeConfiguration.MaxFileBytes) + "\" } } }");
+        var ex = Assert.Throws<ArgumentException>(() => EdgeConfiguration.Load(big, new Dictionary<string, string?>(), NoEnvironment));
+        Assert.Contains($"a configuration holds at most {EdgeConfiguration.MaxFileBytes}", ex.Message);
+        Assert.Contains(big, ex.Message);
+
+        string many = Write("{ \"Logging\": { \"LogLevel\": { " + string.Join(", ", Enumerable.Range(0, 5000).Select(i => $"\"C{i}\": \"Warning\"")) + " } } }");
+        ex = Assert.Throws<ArgumentException>(() => EdgeConfiguration.Load(many, new Dictionary<string, string?>(), NoEnvironment));
+        Assert.Contains($"holds 5002 settings; at most {EdgeConfiguration.MaxKeys}", ex.Message);
+
+        string deep = Write(string.Concat(Enumerable.Repeat("{\"a\":", 40)) + "1" + new string('}', 40));
+        ex = Assert.Throws<ArgumentException>(() => EdgeConfiguration.Load(deep, new Dictionary<string, string?>(), NoEnvironment));
+        Assert.Contains($"nested deeper than {EdgeConfiguration.MaxDepth} levels", ex.Message);
+
+        string broken = Write("{\n  \"Output\": {\n    \"Slots\": 4,,\n  }\n}");
+        ex = Assert.Throws<ArgumentException>(() => EdgeConfiguration.Load(broken, new Dictionary<string, string?>(), NoEnvironment));
+        Assert.Contains("is not valid JSON at line 3", ex.Message);
+
+        var uri = new Dictionary<string, string?> { ["Source:Uri"] = "rtsp://" + new string('a', 50_000) };
+        ex = Assert.Throws<ArgumentException>(() => EdgeConfiguration.Load(null, uri, NoEnvironment));
+        Assert.Contains($"Source:Uri is 50007 characters long; at most {EdgeOptionsValidator.MaxUriLength}", ex.Message);
+        Assert.True(ex.Message.Length < 2000, "the error repeats the huge value");
+    }
+
+    /// <summary>Round 2, item 7: metrics addresses are checked at start; every interface (0.0.0.0, ::) is allowed, broadcast and multicast are not.</summary>
+    [Theory]
+    [InlineData("0.0.0.0", true)]
+    [InlineData("::", true)]
+    [InlineData("::1", true)]
+    [InlineData("127.0.0.1", true)]
+    [InlineData("255.255.255.255", false)]
+    [InlineData("239.1.2.3", false)]
+    [InlineData("ff02::1", false)]
+    [InlineData("localhost", false)]
+    public void Metrics_addresses_are_ones_a_server_can_listen_on(string address, bool accepted)
+    {
+        var settings = new Dictionary<string, string?> { ["Metrics:Address"] = address, ["Metrics:Port"] = "9464" };
+        if (accepted) Assert.Equal(address, EdgeConfiguration.Load(null, settings, NoEnvironment).Metrics.Address);
+        else Assert.Contains($"Metrics:Address '{address}' must be an IP address of this machine",
+            Assert.Throws<ArgumentException>(() => EdgeConfiguration.Load(null, settings, NoEnvironment)).Message);
+    }
+
     [Fact]
     public void Several_problems_are_reported_together()
     {

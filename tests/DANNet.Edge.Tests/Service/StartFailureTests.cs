@@ -51,6 +51,51 @@ public sealed class StartFailureTests() : RingFolderTests("dannet-start-")
         Assert.False(Directory.Exists(Path.Combine(Dir, "masks")));
     }
 
+    /// <summary>Round 2, item 8: what is wrong before the model loads is found before it loads — exit 2, one line each.</summary>
+    [Fact]
+    public void A_missing_group_a_second_writer_a_busy_metrics_port_and_a_flag_typo_are_exit_2_before_the_model()
+    {
+        string ring = Path.Combine(Dir, "masks");
+        var group = RingProcesses.Finish(RingProcesses.Start("env", "DANNET_EDGE_Output__Group=no-such-group", "dotnet", RingProcesses.EdgeDll, "run", "--output", ring));
+        Assert.Equal(2, group.Code);
+        OneLine(group.Output, "Output:Group: Ring readers' group 'no-such-group' does not exist");
+        Assert.DoesNotContain("Model ", group.Output);
+
+        using (var writer = RingProcesses.Start("dotnet", RingProcesses.EdgeDll, "publish-test-pattern", "--path", ring, "--seconds", "30", "--fps", "10"))
+        {
+            var deadline = DateTime.UtcNow.AddSeconds(20);
+            while (!File.Exists(ring) && DateTime.UtcNow < deadline) Thread.Sleep(50);
+            var second = Run();
+            writer.Kill(true);
+            Assert.Equal(2, second.Code);
+            OneLine(second.Output, $"Output: another writer (pid {writer.Id}) is publishing to '{ring}'");
+            Assert.DoesNotContain("Model ", second.Output);
+        }
+
+        using var busy = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+        busy.Start();
+        int port = ((System.Net.IPEndPoint)busy.LocalEndpoint).Port;
+        var metrics = RingProcesses.Finish(RingProcesses.Start("env", $"DANNET_EDGE_Metrics__Port={port}", "dotnet", RingProcesses.EdgeDll, "run",
+            "--output", Path.Combine(Dir, "m2")));
+        Assert.Equal(2, metrics.Code);
+        OneLine(metrics.Output, $"Metrics:Port {port} on 127.0.0.1 cannot be served");
+        Assert.DoesNotContain("Model ", metrics.Output);
+
+        var typo = Run("--framez", "3");
+        Assert.Equal(2, typo.Code);
+        OneLine(typo.Output, "--framez");
+    }
+
+    /// <summary>Round 2, item 9: the readers' variable in the daemon's environment is not a configuration section.</summary>
+    [Fact]
+    public void The_readers_owner_variable_does_not_stop_the_daemon()
+    {
+        var (code, output) = RingProcesses.Finish(RingProcesses.Start("env", "DANNET_EDGE_RING_OWNER=root", "dotnet", RingProcesses.EdgeDll, "run",
+            "--output", Path.Combine(Dir, "masks"), "--frames", "1", "--providers", "cpu"));
+        Assert.True(code == 0, output);
+        Assert.DoesNotContain("unknown section", output);
+    }
+
     [Fact]
     public void A_folder_as_model_or_config_and_an_unknown_provider_are_usage_errors()
     {

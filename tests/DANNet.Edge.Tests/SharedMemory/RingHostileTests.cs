@@ -117,10 +117,49 @@ public sealed class RingHostileTests(ITestOutputHelper log) : IDisposable
         var folder = Posix.Lstat(Posix.AtFdCwd, Folder)!.Value;
         Assert.Equal((Convert.ToUInt32("640", 8), nogroup), (ring.Permissions, ring.Gid));
         Assert.Equal((Convert.ToUInt32("750", 8), nogroup), (folder.Permissions, folder.Gid));
-        Assert.Equal(Convert.ToUInt32("640", 8), Posix.Lstat(Posix.AtFdCwd, Ring + ".lock")!.Value.Permissions);
+        Assert.Equal(Convert.ToUInt32("600", 8), Posix.Lstat(Posix.AtFdCwd, Ring + ".lock")!.Value.Permissions);
         // A mode that lets others write is refused before anything is made.
         Assert.Throws<ArgumentException>(() => Create(Path.Combine(_shm, "other", "masks"), new RingAccess(Convert.ToUInt32("666", 8))));
         Assert.False(Directory.Exists(Path.Combine(_shm, "other")));
+    }
+
+    /// <summary>
+    /// Round 2, item 1: flock works on a read-only descriptor, so a reader who could open the lock could wait in
+    /// flock, be handed the lock when the writer exits, and keep every restart out. The lock is the writer's alone.
+    /// </summary>
+    [Fact]
+    public void A_reader_cannot_open_the_writer_lock_so_a_restarted_writer_always_gets_it()
+    {
+        var everyone = new RingAccess(Convert.ToUInt32("644", 8));   // ring and folder readable by any user
+        using (var writer = Create(Ring, everyone))
+        {
+            TestPattern.PublishNext(writer);
+            var read = OtherUser.Run($"head -c 8 {Ring}");
+            Assert.True(read.Code == 0, "the 0644 ring should be readable by anyone: " + read.Output);
+            var grab = OtherUser.Run($"exec 3<'{Ring}.lock' && flock -w 1 3 && echo held");
+            Assert.True(grab.Code != 0, "nobody opened the writer lock: " + grab.Output);
+            Assert.Contains("Permission denied", grab.Output);
+        }
+        Assert.Equal(Convert.ToUInt32("600", 8), Posix.Lstat(Posix.AtFdCwd, Ring + ".lock")!.Value.Permissions);
+        using (var again = Create(Ring, everyone)) TestPattern.PublishNext(again);
+    }
+
+    /// <summary>Round 2, item 17: the writer's own folder gets the mode and group its readers need, whoever made it and how.</summary>
+    [Fact]
+    public void An_existing_folder_of_the_writer_gets_the_rings_mode_and_group()
+    {
+        uint nogroup = Posix.GroupId("nogroup")!.Value;
+        Directory.CreateDirectory(Folder);
+        File.SetUnixFileMode(Folder, (UnixFileMode)Convert.ToInt32("700", 8));   // would shut the readers' group out
+        using (var writer = Create(Ring, new RingAccess(RingAccess.DefaultMode, "nogroup"))) TestPattern.PublishNext(writer);
+        var folder = Posix.Lstat(Posix.AtFdCwd, Folder)!.Value;
+        Assert.Equal((Convert.ToUInt32("750", 8), nogroup), (folder.Permissions, folder.Gid));
+        // And back: a folder of another group, made by this user, is given the writer's group when no readers' group is named.
+        using (var writer = Create(Ring)) TestPattern.PublishNext(writer);
+        folder = Posix.Lstat(Posix.AtFdCwd, Folder)!.Value;
+        Assert.Equal(Posix.EffectiveGid(), folder.Gid);
+        var ring = Posix.Lstat(Posix.AtFdCwd, Ring)!.Value;
+        Assert.Equal(folder.Gid, ring.Gid);
     }
 
     [Fact]

@@ -133,6 +133,48 @@ public sealed class ExportCommandTests : IDisposable
         Assert.Equal("previous model", File.ReadAllText(onnx));
     }
 
+    /// <summary>
+    /// Round 2, item 3: NaN weights are refused at load, naming the key (export, inspect-checkpoint); weights that load
+    /// but make the graph overflow fail the parity check — and in neither case is the model at --out replaced.
+    /// </summary>
+    [Fact]
+    public void Broken_weights_never_replace_the_model_at_out()
+    {
+        var architecture = ArchitectureSpec.Parse("pspnet-r18-w0.25-l4");
+        var (light, segmentation) = ExportTestNets.Create(architecture, 32, 32);
+        string onnx = Path.Combine(_dir, "good.onnx"), lightPth = Path.Combine(_dir, "light.pth"), nan = Path.Combine(_dir, "nan.pth"), huge = Path.Combine(_dir, "huge.pth");
+        File.WriteAllText(onnx, "the good model");
+        Checkpoint.Save(light, lightPth);
+        using (TorchSharp.torch.no_grad())
+        {
+            segmentation.state_dict()["head.1.weight"].view(-1)[3] = TorchSharp.torch.tensor(float.NaN);
+            Checkpoint.Save(segmentation, nan);
+            foreach (var p in segmentation.parameters()) p.nan_to_num_().mul_(TorchSharp.torch.tensor(1e18f));
+            Checkpoint.Save(segmentation, huge);
+        }
+        var output = new StringWriter();
+        var original = (Console.Out, Console.Error);
+        Console.SetOut(output);
+        Console.SetError(output);
+        try
+        {
+            string[] common = ["--light", lightPth, "--arch", "pspnet-r18-w0.25-l4", "--height", "32", "--width", "32", "-o", onnx];
+            Assert.Equal(1, Invoke(["--segmentation", nan, .. common]));
+            Assert.Contains("holds NaN or infinite weights in 1 tensor(s): head.1.weight (1 of", output.ToString());
+            Assert.Equal(1, CheckpointCommand.Create().Parse(["--checkpoint", nan, "--arch", "pspnet-r18-w0.25-l4", "--net", "segmentation"]).Invoke());
+            Assert.Equal(1, Invoke(["--segmentation", huge, .. common]));
+            Assert.Contains($"not written: the checks above failed; '{onnx}' is unchanged", output.ToString());
+        }
+        finally
+        {
+            Console.SetOut(original.Out);
+            Console.SetError(original.Error);
+        }
+        Assert.Equal("the good model", File.ReadAllText(onnx));
+        light.Dispose();
+        segmentation.Dispose();
+    }
+
     [Fact]
     public void Check_onnx_refuses_a_file_that_is_not_a_model()
     {

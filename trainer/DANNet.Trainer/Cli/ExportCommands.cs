@@ -54,23 +54,32 @@ internal static class ExportCommands
     internal static int Run(ArchitectureSpec architecture, LightNet? light, SegmentationNet segmentation, ExportOptions options, ExportProvenance provenance,
         string path, bool verify, string? verifyImage, TextWriter output)
     {
+        // Every check runs on the model in memory; the file at --out is replaced only when all pass, so a failed
+        // export never replaces a good model (and never leaves a half-written one).
         var model = DannetExporter.Export(architecture, light, segmentation, options, provenance);
         var bytes = model.ToByteArray();
-        Directory.CreateDirectory(Path.GetDirectoryName(path)!);
-        AtomicFile.WriteAllBytes(path, bytes);
-        output.WriteLine($"wrote {path} ({bytes.Length / 1e6:F1} MB): {architecture}, input {options.Height}x{options.Width}, {model.Graph.Node.Count} nodes, opset {DannetExporter.Opset}");
-        int status = 0;
+        output.WriteLine($"exported {architecture} ({bytes.Length / 1e6:F1} MB): input {options.Height}x{options.Width}, {model.Graph.Node.Count} nodes, opset {DannetExporter.Opset}");
+        bool ok = true;
         if (verify)
         {
             using var image = verifyImage is null ? TestPattern(options.Height, options.Width) : LoadResized(verifyImage, options.Height, options.Width);
             var parity = OnnxParity.Check(architecture, light, segmentation, image, exported: options);
-            bool ok = parity.MaxAbsLogitDiff <= 1e-4 && parity.MaskAgreement >= 0.999;
-            output.WriteLine($"parity (ONNX Runtime CPU vs TorchSharp): {parity} — {(ok ? "OK" : "ABOVE the 1e-4 / 99.9 % bounds")}");
-            if (!ok) status = 1;
+            bool close = double.IsFinite(parity.MaxAbsLogitDiff) && parity.MaxAbsLogitDiff <= 1e-4 && parity.MaskAgreement >= 0.999;
+            output.WriteLine($"parity (ONNX Runtime CPU vs TorchSharp): {parity} — {(close ? "OK" : "ABOVE the 1e-4 / 99.9 % bounds")}");
+            ok &= close;
         }
         var report = TensorRtReadiness.Check(model);
         output.Write(report);
-        return report.Ready ? status : 1;
+        ok &= report.Ready;
+        if (!ok)
+        {
+            output.WriteLine($"not written: the checks above failed; {(File.Exists(path) ? $"'{path}' is unchanged" : $"nothing was written to '{path}'")}.");
+            return 1;
+        }
+        Directory.CreateDirectory(Path.GetDirectoryName(path)!);
+        AtomicFile.WriteAllBytes(path, bytes);
+        output.WriteLine($"wrote {path}");
+        return 0;
     }
 
     /// <summary>A smooth synthetic street-like pattern (dark sky, brighter road, some texture) for the parity check.</summary>

@@ -18,7 +18,12 @@ public static class Checkpoint
     public static StateDictReport Inspect(nn.Module model, string path)
     {
         var (file, prefix) = Read(path);
-        try { return Compare(model, path, file, prefix); }
+        try
+        {
+            var report = Compare(model, path, file, prefix);
+            RefuseNonFinite(path, file);
+            return report;
+        }
         finally { foreach (var t in file.Values) t.Dispose(); }
     }
 
@@ -38,6 +43,7 @@ public static class Checkpoint
                 throw new CheckpointException($"Checkpoint does not fit {model.GetName()} (strict):\n{report}\nUse a checkpoint of the same " +
                     $"architecture, or load non-strictly to take the matching keys only.");
             var matched = report.Matched.ToDictionary(k => k, k => file[k]);
+            RefuseNonFinite(path, matched);
             using (no_grad())
                 model.load_state_dict(matched, strict: false);
             return report;
@@ -46,6 +52,25 @@ public static class Checkpoint
         {
             foreach (var t in file.Values) t.Dispose();
         }
+    }
+
+    /// <summary>
+    /// Refuses weights that hold NaN or infinity (a diverged run, a broken file) before they reach a model:
+    /// they would load, run and give one class everywhere. The error names the keys.
+    /// </summary>
+    internal static void RefuseNonFinite(string path, IReadOnlyDictionary<string, Tensor> tensors)
+    {
+        var broken = new List<string>();
+        foreach (var (key, t) in tensors.OrderBy(kv => kv.Key, StringComparer.Ordinal))
+        {
+            if (!t.is_floating_point()) continue;
+            using var finite = t.isfinite();
+            long bad = t.numel() - finite.sum().item<long>();
+            if (bad > 0) broken.Add($"{key} ({bad} of {t.numel()} values)");
+        }
+        if (broken.Count > 0)
+            throw new CheckpointException($"Checkpoint '{path}' holds NaN or infinite weights in {broken.Count} tensor(s): {string.Join(", ", broken.Take(5))}" +
+                $"{(broken.Count > 5 ? $" and {broken.Count - 5} more" : "")}. The weights are broken (a run that diverged?): use an earlier checkpoint.");
     }
 
     /// <summary>

@@ -45,6 +45,15 @@ public sealed record SourceOptions
     public double ReconnectInitialSeconds { get; init; } = 0.5;
 
     public double ReconnectMaxSeconds { get; init; } = 30;
+
+    /// <summary>
+    /// The largest frame accepted (8K by default): a file or image whose header says more is refused (a file) or
+    /// skipped and counted (an image of a folder) before it is decoded, so a small file cannot make the daemon
+    /// allocate gigabytes; a network stream is scaled to at most this.
+    /// </summary>
+    public int MaxWidth { get; init; } = 7680;
+
+    public int MaxHeight { get; init; } = 4320;
 }
 
 /// <summary>The model and how ONNX Runtime runs it.</summary>

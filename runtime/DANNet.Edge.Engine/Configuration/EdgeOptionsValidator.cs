@@ -16,6 +16,9 @@ public static class EdgeOptionsValidator
         Check(s.Uri.Length <= MaxUriLength, $"Source:Uri is {s.Uri.Length} characters long; at most {MaxUriLength} (a device, a file path or a stream URL).");
         Check(s.Width is >= 0 and <= RingGeometry.MaxSide && s.Height is >= 0 and <= RingGeometry.MaxSide,
             $"Source:Width/Height must be 0..{RingGeometry.MaxSide} (0 keeps the device's default).");
+        Check(s.MaxWidth is >= 16 and <= RingGeometry.MaxSide && s.MaxHeight is >= 16 and <= RingGeometry.MaxSide,
+            $"Source:MaxWidth/MaxHeight must be 16..{RingGeometry.MaxSide}.");
+        Check(s.Width <= s.MaxWidth && s.Height <= s.MaxHeight, "Source:Width/Height must not exceed Source:MaxWidth/MaxHeight.");
         Check((s.Width == 0) == (s.Height == 0), "Source:Width and Source:Height go together: set both or neither.");
         Check(s.Fps is >= 0 and <= 1000, "Source:Fps must be 0..1000 (0 keeps the device's default).");
         Check(s.Fourcc.Length is 0 or 4, $"Source:Fourcc '{s.Fourcc}' must be four characters, e.g. MJPG or YUYV (or empty).");

@@ -90,6 +90,12 @@ internal static class FrameCapture
                 continue;
             }
             pool.Return(frame);
+            if (status == FrameReadStatus.EndOfStream && problem is not null)
+            {
+                // Damaged input at the very end (a folder's last images): counted like damage anywhere else.
+                health.Damaged();
+                log.LogWarning("Source {Source}: {Problem} (at the end, after frame {Frame} of this run)", source.Description, problem, index);
+            }
             if (status == FrameReadStatus.EndOfStream)
             {
                 log.LogInformation("End of stream after {Frames} frames from {Source}", index, source.Description);

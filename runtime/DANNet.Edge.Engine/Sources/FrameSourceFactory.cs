@@ -50,7 +50,26 @@ public static class FrameSourceFactory
     {
         if (Directory.Exists(path)) return new ImageFolderSource(uri, path, options);
         if (!File.Exists(path)) throw new FrameSourceException($"Source '{uri}': no file or folder at '{path}'.");
+        RefusePlaylist(uri, path);
         return new VideoCaptureSource(uri, path, VideoCaptureAPIs.FFMPEG, live: false, options);
+    }
+
+    /// <summary>
+    /// A recording is one file. A playlist (HLS .m3u8, M3U, ffmpeg's concat list) names other files, which the
+    /// decoder would then open — any file the daemon's user can read, chosen by whoever wrote the playlist:
+    /// refused, by content and by name.
+    /// </summary>
+    internal static void RefusePlaylist(string uri, string path)
+    {
+        string ext = Path.GetExtension(path).ToLowerInvariant();
+        Span<byte> head = stackalloc byte[16];
+        int n;
+        using (var stream = File.OpenRead(path)) n = stream.Read(head);
+        string start = System.Text.Encoding.ASCII.GetString(head[..n]).TrimStart('\uFEFF', ' ', '\t', '\r', '\n');
+        if (ext is ".m3u8" or ".m3u" or ".pls" or ".ffconcat" || start.StartsWith("#EXTM3U", StringComparison.Ordinal)
+            || start.StartsWith("ffconcat", StringComparison.Ordinal) || start.StartsWith("[playlist]", StringComparison.OrdinalIgnoreCase))
+            throw new FrameSourceException($"Source '{uri}' is a playlist, not a recording: it names other files, which the decoder would read. " +
+                "Give the recording itself (.mp4, .mkv, .avi, …), or an http(s):// URL for a live HLS stream.");
     }
 
     /// <summary>The Jetson Argus camera through GStreamer, converted to BGR for OpenCV, newest frame only.</summary>

@@ -27,22 +27,55 @@ internal sealed class ImageFolderSource(string uri, string folder, SourceOptions
         _pace.Restart();
     }
 
+    /// <summary>Images skipped because they could not be decoded or were larger than Source:MaxWidth x MaxHeight.</summary>
+    public long Skipped { get; private set; }
+
+    /// <summary>
+    /// The next image. One that cannot be decoded, or whose header says it is larger than Source:MaxWidth x MaxHeight
+    /// (checked before decoding), is skipped and counted, as a damaged video frame is: the frame after it carries the
+    /// problem. A folder with nothing readable left ends (or, looping, faults naming the last file tried).
+    /// </summary>
     public FrameReadStatus Read(Mat frame, out string? problem)
     {
         problem = null;
-        if (_next >= _files.Length)
+        var skipped = new List<string>();
+        for (int tries = 0; tries <= _files.Length; tries++)
         {
-            if (!options.Loop || _files.Length == 0) return FrameReadStatus.EndOfStream;
-            _next = 0;
+            if (_next >= _files.Length)
+            {
+                if (!options.Loop || _files.Length == 0)
+                {
+                    problem = Skipping(skipped);
+                    return FrameReadStatus.EndOfStream;
+                }
+                _next = 0;
+            }
+            string file = _files[_next++];
+            if (ImageHeaders.Size(file) is { } size && (size.Width > options.MaxWidth || size.Height > options.MaxHeight))
+            {
+                skipped.Add($"'{Path.GetFileName(file)}' is {size.Width}x{size.Height}, over Source:MaxWidth x MaxHeight ({options.MaxWidth}x{options.MaxHeight})");
+                continue;
+            }
+            using var image = Cv2.ImRead(file, ImreadModes.Color);
+            if (image.Empty())
+            {
+                skipped.Add($"'{Path.GetFileName(file)}' is not a readable image");
+                continue;
+            }
+            Skipped += skipped.Count;
+            problem = Skipping(skipped);
+            image.CopyTo(frame);
+            return Served();
         }
-        string file = _files[_next++];
-        using var image = Cv2.ImRead(file, ImreadModes.Color);
-        if (image.Empty())
-        {
-            problem = $"'{file}' is not a readable image";
-            return FrameReadStatus.Fault;
-        }
-        image.CopyTo(frame);
+        problem = $"no image of '{folder}' can be read ({Skipping(skipped)})";
+        return FrameReadStatus.Fault;
+    }
+
+    private static string? Skipping(List<string> skipped) =>
+        skipped.Count == 0 ? null : $"skipped {skipped.Count} image(s): {string.Join("; ", skipped.Take(3))}{(skipped.Count > 3 ? "; …" : "")}";
+
+    private FrameReadStatus Served()
+    {
         _served++;
         if (options.Realtime && options.Fps > 0)
         {

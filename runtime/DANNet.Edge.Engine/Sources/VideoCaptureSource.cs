@@ -58,6 +58,7 @@ internal sealed class VideoCaptureSource : IFrameSource
                 ?? throw new FrameSourceException(timedOut ? $"{notOpened} (no answer within {_options.TimeoutSeconds:F0} s)"
                     : failure is null ? notOpened : $"{notOpened} ({failure.Message})");
             Configure(_live.Capture);
+            RefuseOversized(_live.Capture);
             _fps = _live.Capture.Fps is > 0 and < 1000 ? _live.Capture.Fps : 0;
             return;
         }
@@ -67,11 +68,29 @@ internal sealed class VideoCaptureSource : IFrameSource
             capture.Dispose();
             throw new FrameSourceException(notOpened);
         }
+        try
+        {
+            RefuseOversized(capture);
+        }
+        catch
+        {
+            capture.Dispose();
+            throw;
+        }
         _fps = capture.Fps is > 0 and < 1000 ? capture.Fps : 0;
         _capture = capture;
         _pace.Restart();
         _framesSincePace = 0;
         _position = 0;
+    }
+
+    /// <summary>The container's (or device's) frame size is checked before any frame is decoded.</summary>
+    private void RefuseOversized(VideoCapture capture)
+    {
+        int width = (int)capture.Get(VideoCaptureProperties.FrameWidth), height = (int)capture.Get(VideoCaptureProperties.FrameHeight);
+        if (width > _options.MaxWidth || height > _options.MaxHeight)
+            throw new FrameSourceException($"Source '{_uri}' has {width}x{height} frames, more than Source:MaxWidth x MaxHeight " +
+                $"({_options.MaxWidth}x{_options.MaxHeight}): refused before decoding. Raise the limit if such frames are expected.");
     }
 
     private VideoCapture NewCapture() =>

@@ -191,23 +191,66 @@ public sealed class FrameSourceTests : IDisposable
         }
     }
 
+    /// <summary>
+    /// Round 2, items 13 and 4: a text file named .png and a PNG whose header declares 16000x16000 pixels are skipped
+    /// and counted (the huge one before decoding); the images after them are still read.
+    /// </summary>
     [Fact]
-    public void A_folder_of_images_reads_in_name_order_and_reports_a_bad_image()
+    public void A_folder_of_images_reads_in_name_order_and_skips_bad_and_oversized_images()
     {
         for (int i = 0; i < 3; i++) Cv2.ImWrite(Path.Combine(_dir, $"f{i}.png"), new Mat(8, 8, MatType.CV_8UC3, Scalar.All(50 * i)));
         File.WriteAllText(Path.Combine(_dir, "f3.png"), "not an image");
+        File.WriteAllBytes(Path.Combine(_dir, "f4.png"), PngHeader(16000, 16000));
+        Cv2.ImWrite(Path.Combine(_dir, "f5.png"), new Mat(8, 8, MatType.CV_8UC3, Scalar.All(250)));
         using var source = FrameSourceFactory.Create(new SourceOptions { Uri = "folder://" + _dir, Loop = false });
         source.Open();
         using var frame = new Mat();
         for (int i = 0; i < 3; i++)
         {
-            Assert.Equal(FrameReadStatus.Frame, source.Read(frame, out _));
+            Assert.Equal(FrameReadStatus.Frame, source.Read(frame, out string? none));
+            Assert.Null(none);
             Assert.Equal(50 * i, frame.At<Vec3b>(0, 0).Item0);
         }
-        Assert.Equal(FrameReadStatus.Fault, source.Read(frame, out string? problem));
-        Assert.Contains("f3.png", problem);
+        Assert.Equal(FrameReadStatus.Frame, source.Read(frame, out string? problem));
+        Assert.Equal(250, frame.At<Vec3b>(0, 0).Item0);
+        Assert.Contains("skipped 2 image(s): 'f3.png' is not a readable image; 'f4.png' is 16000x16000, over Source:MaxWidth x MaxHeight (7680x4320)", problem);
         Assert.Equal(FrameReadStatus.EndOfStream, source.Read(frame, out _));
         Assert.Throws<FrameSourceException>(() => FrameSourceFactory.Create(new SourceOptions { Uri = "folder://" + Path.Combine(_dir, "none") }).Open());
+    }
+
+    /// <summary>The first 33 bytes of a PNG (signature and IHDR) declaring the given size; no pixels.</summary>
+    private static byte[] PngHeader(int width, int height)
+    {
+        var bytes = new byte[33];
+        new byte[] { 0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A, 0, 0, 0, 13, (byte)'I', (byte)'H', (byte)'D', (byte)'R' }.CopyTo(bytes, 0);
+        System.Buffers.Binary.BinaryPrimitives.WriteInt32BigEndian(bytes.AsSpan(16), width);
+        System.Buffers.Binary.BinaryPrimitives.WriteInt32BigEndian(bytes.AsSpan(20), height);
+        bytes[24] = 8;
+        bytes[25] = 2;
+        return bytes;
+    }
+
+    /// <summary>Round 2, item 4: a recording whose container declares frames over the limit is refused before a frame is decoded.</summary>
+    [Fact]
+    public void A_recording_with_frames_over_the_limit_is_refused_before_decoding()
+    {
+        string path = MakeVideo(3);
+        using var source = FrameSourceFactory.Create(new SourceOptions { Uri = path, MaxWidth = 32, MaxHeight = 32 });
+        var ex = Assert.Throws<FrameSourceException>(source.Open);
+        Assert.Contains("more than Source:MaxWidth x MaxHeight (32x32): refused before decoding", ex.Message);
+    }
+
+    /// <summary>Round 2, item 12: a playlist names other local files the decoder would read; it is refused by content and by name.</summary>
+    [Theory]
+    [InlineData("drive.m3u8", "#EXTM3U\n#EXT-X-VERSION:3\n#EXTINF:10,\nfile:///tmp/private.ts\n")]
+    [InlineData("drive.mp4", "#EXTM3U\n#EXTINF:10,\n/etc/passwd\n")]
+    [InlineData("list.txt", "ffconcat version 1.0\nfile '/root/secret.mp4'\n")]
+    public void A_playlist_is_not_a_recording(string name, string content)
+    {
+        string path = Path.Combine(_dir, name);
+        File.WriteAllText(path, content);
+        var ex = Assert.Throws<FrameSourceException>(() => FrameSourceFactory.Create(new SourceOptions { Uri = path }));
+        Assert.Contains("is a playlist, not a recording", ex.Message);
     }
 
     [Fact]

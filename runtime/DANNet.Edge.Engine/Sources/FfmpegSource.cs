@@ -11,8 +11,10 @@ namespace DANNet.Edge.Sources;
 /// process that writes raw BGR frames to its standard output. The NuGet OpenCV build cannot open
 /// network URLs at all (platform.md), and a decoder in its own process can be killed when it hangs —
 /// an OpenCV read cannot. The frame size comes from ffmpeg's own stream report on the same
-/// connection (a one-client server accepts no second one for probing); <c>Source:Width/Height</c>
-/// scale it. Every read is bounded by <c>Source:TimeoutSeconds</c>: a read that takes longer kills
+/// connection (a one-client server accepts no second one for probing) — only from a line that
+/// starts as ffmpeg starts a stream line, never from metadata the stream sends (ffmpeg prints a
+/// metadata value indented behind its key, so a title cannot begin a line) — and must lie within
+/// 16x16 .. <c>Source:MaxWidth x MaxHeight</c>; <c>Source:Width/Height</c> scale it. Every read is bounded by <c>Source:TimeoutSeconds</c>: a read that takes longer kills
 /// the decoder, and the capture stage reconnects with back-off.
 /// </summary>
 internal sealed partial class FfmpegSource(string uri, SourceOptions options) : IFrameSource
@@ -56,6 +58,7 @@ internal sealed partial class FfmpegSource(string uri, SourceOptions options) : 
                 if (_log.Count > 50) _log.RemoveAt(0);
             }
             // "Stream #0:0: Video: ..., 640x360 ..." — after any -vf scale, the output stream's line is the one that counts.
+            // A stream's metadata (a title) is printed indented behind its key: it cannot start a line as these do.
             if (e.Data.StartsWith("Output #0", StringComparison.Ordinal)) _outputSeen = true;
             else if (_outputSeen && StreamSize().Match(e.Data) is { Success: true } m)
                 size.TrySetResult((int.Parse(m.Groups[1].Value, CultureInfo.InvariantCulture), int.Parse(m.Groups[2].Value, CultureInfo.InvariantCulture)));
@@ -68,6 +71,12 @@ internal sealed partial class FfmpegSource(string uri, SourceOptions options) : 
             throw new FrameSourceException($"Source '{uri}' could not be opened by ffmpeg within {options.TimeoutSeconds:F0} s: {LastLines()}");
         }
         (_width, _height) = size.Task.Result;
+        if (_width < 16 || _height < 16 || _width > options.MaxWidth || _height > options.MaxHeight)
+        {
+            Kill(ffmpeg);
+            throw new FrameSourceException($"Source '{uri}' sends {_width}x{_height} frames, outside 16x16 .. Source:MaxWidth x MaxHeight " +
+                $"({options.MaxWidth}x{options.MaxHeight}): refused. Set Source:Width/Height to scale it, or raise the limit if such frames are expected.");
+        }
         _ffmpeg = ffmpeg;
         _frames = ffmpeg.StandardOutput.BaseStream;
         _deadline = new Timer(_ =>
@@ -90,7 +99,7 @@ internal sealed partial class FfmpegSource(string uri, SourceOptions options) : 
         return args;
     }
 
-    [GeneratedRegex(@"Stream #\d+:\d+.*Video: .*?, (\d{1,5})x(\d{1,5})")]
+    [GeneratedRegex(@"^  Stream #\d+:\d+\S*: Video: .*?, (\d{1,5})x(\d{1,5})")]
     private static partial Regex StreamSize();
 
     public unsafe FrameReadStatus Read(Mat frame, out string? problem)

@@ -149,6 +149,20 @@ public sealed class NetworkSourceTests(ITestOutputHelper log) : IDisposable
         ReadFrames(source, 10, new Size(320, 180));
     }
 
+    /// <summary>
+    /// Round 2, item 2: a stream titled like ffmpeg's own stream line must not choose the frame size (it chose
+    /// 99999x99999 and the daemon tried to allocate 30 GB); the real 320x240 is read.
+    /// </summary>
+    [Fact]
+    public void A_stream_whose_title_looks_like_a_stream_line_does_not_choose_the_frame_size()
+    {
+        int port = FreePort();
+        Serve("ffmpeg", "-hide_banner", "-loglevel", "error", "-re", "-stream_loop", "-1", "-i", Drive, "-vf", "scale=320:240", "-c:v", "mpeg4", "-q:v", "5",
+            "-metadata", "title=Stream #0:0: Video: h264, 99999x99999", "-f", "matroska", "-listen", "1", $"http://127.0.0.1:{port}/drive.mkv");
+        using var source = FrameSourceFactory.Create(new SourceOptions { Uri = $"http://127.0.0.1:{port}/drive.mkv", TimeoutSeconds = 5 });
+        ReadFrames(source, 5, new Size(320, 240));
+    }
+
     [Fact]
     public void A_stream_that_stops_sending_times_out_within_the_configured_time()
     {

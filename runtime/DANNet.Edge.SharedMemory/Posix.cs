@@ -52,6 +52,9 @@ internal static unsafe partial class Posix
     [LibraryImport("libc", EntryPoint = "unlinkat", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
     private static partial int UnlinkAtNative(int dirfd, string path, int flags);
 
+    [LibraryImport("libc", EntryPoint = "readlinkat", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    private static partial nint ReadLinkAtNative(int dirfd, string path, byte* buffer, nint size);
+
     [LibraryImport("libc", EntryPoint = "statx", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
     private static partial int StatxNative(int dirfd, string path, int flags, uint mask, byte* buffer);
 
@@ -112,6 +115,16 @@ internal static unsafe partial class Posix
     public static int RenameAt(int dirfd, string from, string to) => RenameAtNative(dirfd, from, dirfd, to) == 0 ? 0 : -Marshal.GetLastPInvokeError();
 
     /// <summary>unlinkat of a file; 0 or −errno.</summary>
+    /// <summary>The target of the symbolic link <paramref name="path"/> into <paramref name="buffer"/>: its length, or −errno.</summary>
+    public static long ReadLinkAt(int dirfd, string path, byte[] buffer)
+    {
+        fixed (byte* b = buffer)
+        {
+            nint n = ReadLinkAtNative(dirfd, path, b, buffer.Length);
+            return n >= 0 ? n : -Marshal.GetLastPInvokeError();
+        }
+    }
+
     public static int UnlinkAt(int dirfd, string path) => UnlinkAtNative(dirfd, path, 0) == 0 ? 0 : -Marshal.GetLastPInvokeError();
 
     /// <summary>flock; 0 or −errno.</summary>

@@ -26,11 +26,7 @@ internal sealed class RingFolder : IDisposable
         string full = System.IO.Path.TrimEndingDirectorySeparator(System.IO.Path.GetFullPath(path));
         string parent = System.IO.Path.GetDirectoryName(full) ?? throw new ArgumentException($"The ring cannot live in '{full}' (the file system root).");
         string name = System.IO.Path.GetFileName(full);
-        int parentFd = Posix.OpenAt(Posix.AtFdCwd, parent, Posix.ORdOnly | Posix.ODirectory);
-        if (parentFd < 0)
-            throw -parentFd == Posix.ENoEnt
-                ? new DirectoryNotFoundException($"Cannot create the mask ring's folder '{full}': '{parent}' does not exist.")
-                : MaskRingWriter.Failure(-parentFd, $"opening '{parent}'");
+        int parentFd = OpenTrustedPath(parent, full);
         try
         {
             bool created = Posix.MkdirAt(parentFd, name, access.DirectoryMode) == 0;
@@ -77,6 +73,76 @@ internal sealed class RingFolder : IDisposable
         {
             Posix.Close(parentFd);
         }
+    }
+
+    /// <summary>
+    /// Opens <paramref name="path"/> walking it from the root one component at a time, so that no other user can
+    /// redirect the writer through it: every component must be a folder owned by root or by this user, and one that
+    /// others can write to must be sticky (as /dev/shm and /tmp are: nobody can replace what they did not make). A
+    /// symbolic link is followed only when root or this user owns it and its folder passed the same test (as /var/run → /run);
+    /// a link another user planted (/dev/shm/pp → /root/victim) is refused.
+    /// </summary>
+    internal static int OpenTrustedPath(string path, string ring)
+    {
+        uint me = Posix.EffectiveUid();
+        int fd = Posix.OpenAt(Posix.AtFdCwd, "/", Posix.ORdOnly | Posix.ODirectory);
+        if (fd < 0) throw MaskRingWriter.Failure(-fd, "opening /");
+        string walked = "";
+        var pending = new Queue<string>(path.Split('/', StringSplitOptions.RemoveEmptyEntries));
+        int links = 0;
+        try
+        {
+            while (pending.TryDequeue(out string? name))
+            {
+                string here = walked + "/" + name;
+                var st = Posix.Lstat(fd, name);
+                if (st is null)
+                    throw new DirectoryNotFoundException($"Cannot create the mask ring's folder for '{ring}': '{here}' does not exist.");
+                var s = st.Value;
+                if (s.Uid != 0 && s.Uid != me)
+                    throw new IOException($"'{here}' (on the way to the ring '{ring}') belongs to {Posix.DescribeUser(s.Uid)}: another user could redirect " +
+                        "the ring through it. Refused; publish under folders of root or of the writer's user.");
+                if (s.IsSymlink)
+                {
+                    if (++links > 16) throw new IOException($"'{path}' has too many symbolic links on the way to the ring '{ring}'.");
+                    string target = ReadLink(fd, name, here);
+                    var rest = pending.ToArray();
+                    pending.Clear();
+                    foreach (var part in target.Split('/', StringSplitOptions.RemoveEmptyEntries).Concat(rest)) pending.Enqueue(part);
+                    if (target.StartsWith('/'))
+                    {
+                        Posix.Close(fd);
+                        fd = Posix.OpenAt(Posix.AtFdCwd, "/", Posix.ORdOnly | Posix.ODirectory);
+                        walked = "";
+                    }
+                    continue;
+                }
+                if (!s.IsDirectory) throw new IOException($"'{here}' (on the way to the ring '{ring}') is not a folder.");
+                if (s.WritableByOthers && (s.Mode & 0x200) == 0)
+                    throw new IOException($"'{here}' (on the way to the ring '{ring}') can be written by other users and is not sticky: one of them could " +
+                        "replace what lies below it. Refused; publish elsewhere (chmod o-w, or +t).");
+                int next = name == ".." ? Posix.OpenAt(fd, name, Posix.ORdOnly | Posix.ODirectory)
+                    : Posix.OpenAt(fd, name, Posix.ORdOnly | Posix.ODirectory | Posix.ONoFollow);
+                if (next < 0) throw MaskRingWriter.Failure(-next, $"opening '{here}'");
+                Posix.Close(fd);
+                fd = next;
+                walked = here;
+            }
+            return fd;
+        }
+        catch
+        {
+            Posix.Close(fd);
+            throw;
+        }
+    }
+
+    private static string ReadLink(int dirFd, string name, string here)
+    {
+        var buffer = new byte[4096];
+        long n = Posix.ReadLinkAt(dirFd, name, buffer);
+        if (n < 0) throw MaskRingWriter.Failure((int)-n, $"reading the link '{here}'");
+        return System.Text.Encoding.UTF8.GetString(buffer, 0, (int)n);
     }
 
     /// <summary>

@@ -144,6 +144,30 @@ public sealed class RingHostileTests(ITestOutputHelper log) : IDisposable
         using (var again = Create(Ring, everyone)) TestPattern.PublishNext(again);
     }
 
+    /// <summary>
+    /// Round 2, item 10: a symbolic link another user plants above the writer's folder is never followed (it sent
+    /// root's ring into /root/victim); one root made is (as /var/run → /run).
+    /// </summary>
+    [Fact]
+    public void A_link_another_user_planted_above_the_folder_is_refused_and_one_root_made_is_followed()
+    {
+        string victim = Path.Combine(_shm, "victim");
+        Directory.CreateDirectory(victim);
+        File.SetUnixFileMode(victim, (UnixFileMode)Convert.ToInt32("700", 8));
+        var (code, text) = OtherUser.Run($"ln -s {victim} {Path.Combine(_shm, "pp")}");
+        Assert.True(code == 0, text);
+        var ex = Assert.Throws<IOException>(() => Create(Path.Combine(_shm, "pp", "ring", "masks")));
+        Assert.Contains($"'{Path.Combine(_shm, "pp")}' (on the way to the ring", ex.Message);
+        Assert.Contains($"belongs to nobody (uid {OtherUser.Uid})", ex.Message);
+        Assert.Empty(Directory.EnumerateFileSystemEntries(victim));
+
+        string real = Path.Combine(_shm, "real");
+        Directory.CreateDirectory(real);
+        File.CreateSymbolicLink(Path.Combine(_shm, "trusted"), real);
+        using (var writer = Create(Path.Combine(_shm, "trusted", "ring", "masks"))) TestPattern.PublishNext(writer);
+        Assert.True(File.Exists(Path.Combine(real, "ring", "masks")));
+    }
+
     /// <summary>Round 2, item 17: the writer's own folder gets the mode and group its readers need, whoever made it and how.</summary>
     [Fact]
     public void An_existing_folder_of_the_writer_gets_the_rings_mode_and_group()

@@ -60,6 +60,11 @@ public sealed class MaskRingReader : IDisposable
     /// <summary>Reads whose mask did not match its checksum.</summary>
     public long ChecksumFailures { get; private set; }
 
+    private System.Buffers.SearchValues<byte>? _invalid;
+
+    /// <summary>Frames discarded because their mask held values that are no class (≥ class_count, not 255).</summary>
+    public long InvalidFrames { get; private set; }
+
     public int WriterPid => Prefix() ? (int)U32(ShmLayout.WriterPidOffset) : 0;
     public ulong LatestFrameId => Prefix() ? U64(ShmLayout.LatestFrameIdOffset) : 0;
     public ulong FramesPublished => Prefix() ? U64(ShmLayout.FramesPublishedOffset) : 0;
@@ -207,6 +212,13 @@ public sealed class MaskRingReader : IDisposable
             return ReadStatus.ChecksumMismatch;
         }
         _lastFrameId = id;
+        // Values are class ids 0..class_count-1 or 255 (no prediction): anything else is no class a consumer could look up.
+        _invalid ??= System.Buffers.SearchValues.Create(Enumerable.Range(Geometry.ClassCount, Math.Max(0, 255 - Geometry.ClassCount)).Select(v => (byte)v).ToArray());
+        if (mask[..Geometry.MaskBytes].ContainsAny(_invalid))
+        {
+            InvalidFrames++;
+            return ReadStatus.InvalidValues;
+        }
         frame = new MaskFrame(id, capture, publish, crc);
         return ReadStatus.Frame;
     }

@@ -18,6 +18,9 @@ public enum ReadStatus
     /// <summary>The copied mask does not match its CRC-32; the copy was discarded.</summary>
     ChecksumMismatch,
 
+    /// <summary>The mask holds values that are no class (≥ class_count and not 255): the frame is damage and was discarded.</summary>
+    InvalidValues,
+
     /// <summary>A new writer generation took over: re-open the ring.</summary>
     WriterRestarted,
 

@@ -149,6 +149,9 @@ class MaskRing:
         self._last_id = 0
         self.overruns = 0
         self.checksum_failures = 0
+        self.invalid_frames = 0
+        # translate() table: 0 for a valid value (a class id or 255), 1 for anything else.
+        self._valid_values = bytes(0 if v < self.class_count or v == 255 else 1 for v in range(256))
 
     def _check_trust(self, st, expected):
         path = self.path
@@ -253,6 +256,10 @@ class MaskRing:
             self.checksum_failures += 1
             return "checksum-mismatch", None, None
         self._last_id = frame_id
+        # Values are class ids 0..class_count-1 or 255 (no prediction): anything else is no class; the frame is damage.
+        if mask.translate(self._valid_values).strip(b"\x00"):
+            self.invalid_frames += 1
+            return "invalid-values", None, None
         return "frame", {"frame_id": fid, "capture_ns": capture, "publish_ns": publish, "crc32": crc}, mask
 
     def read_latest_array(self, verify=True):
@@ -329,7 +336,7 @@ def main(argv=None):
                 print(line, file=sys.stderr)
 
     ring, read, mismatches, restarts, waits, last_mask, last_line, generation = None, 0, 0, 0, 0, None, 0.0, 0
-    overruns = checksum_failures = 0
+    overruns = checksum_failures = invalid = 0
     model, width, height, state = "", 0, 0, "absent"
     backoff, last_check = 0.01, 0.0
     try:
@@ -370,6 +377,9 @@ def main(argv=None):
                 continue
             if status in ("overrun", "checksum-mismatch"):
                 continue
+            if status == "invalid-values":
+                invalid += 1
+                continue
             if status in ("damaged", "writer-restarted"):
                 if status == "damaged":
                     tell(f"the ring at {args.path} was truncated or overwritten under this reader")
@@ -398,10 +408,12 @@ def main(argv=None):
             os.replace(args.png + ".tmp", args.png)
         ring.close()
     summary = {"framesRead": read, "overruns": overruns, "checksumFailures": checksum_failures, "patternMismatches": mismatches,
-               "writerRestarts": restarts, "waits": waits, "lastWriterState": state, "model": model, "width": width, "height": height}
+               "invalidFrames": invalid, "writerRestarts": restarts, "waits": waits, "lastWriterState": state, "model": model,
+               "width": width, "height": height}
     print(json.dumps(summary) if args.json else f"read {read} frames, overruns {overruns}, checksum failures {checksum_failures}, "
-          f"writer restarts {restarts}, waits {waits}" + (f", pattern mismatches {mismatches}" if args.verify_pattern else "") + f"; writer {state}")
-    return 0 if mismatches == 0 and checksum_failures == 0 else 2
+          f"writer restarts {restarts}, waits {waits}" + (f", pattern mismatches {mismatches}" if args.verify_pattern else "")
+          + (f", invalid frames {invalid} (values that are no class)" if invalid else "") + f"; writer {state}")
+    return 0 if mismatches == 0 and checksum_failures == 0 and invalid == 0 else 2
 
 
 if __name__ == "__main__":

@@ -52,6 +52,17 @@ public sealed record ModelInfo(
             ? colours.Split(',').Select(c => ParseColour(c, path)).ToArray()
             : CityscapesClasses.All.Select(c => c.Color).ToArray();
         if (classes.Length != palette.Length) Fail($"{classes.Length} class names but {palette.Length} palette colours");
+        // The names travel in the ring's header, one per line, and consumers look ids up in them: each must be a
+        // printable name, and all must fit (class ids are bytes; 255 means no prediction).
+        if (classes.Length is < 1 or > 254) Fail($"{classes.Length} classes in {ModelMetadataKeys.Classes}; a mask holds class ids 0..253 (255: none)");
+        foreach (var (name, index) in classes.Select((n, i) => (n, i)))
+            if (name.Length == 0 || name.Any(char.IsControl) || name.Trim() != name)
+                Fail($"class {index} in {ModelMetadataKeys.Classes} is '{name.ReplaceLineEndings("\\n")}': a name is non-empty printable text without line breaks");
+        int namesBytes = System.Text.Encoding.UTF8.GetByteCount(string.Join('\n', classes));
+        if (namesBytes > SharedMemory.ShmLayout.ClassNamesSize)
+            Fail($"its class names take {namesBytes} bytes; the ring's header holds {SharedMemory.ShmLayout.ClassNamesSize}");
+        if (metadata.TryGetValue(ModelMetadataKeys.Architecture, out var architecture) && architecture.Any(char.IsControl))
+            Fail($"{ModelMetadataKeys.Architecture} holds control characters");
         return new ModelInfo(path, image.Shape[1], image.Shape[2],
             metadata.GetValueOrDefault(ModelMetadataKeys.Architecture, "unknown"),
             metadata.GetValueOrDefault(ModelMetadataKeys.Relighting) == "true",

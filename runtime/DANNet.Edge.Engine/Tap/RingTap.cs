@@ -34,7 +34,7 @@ public sealed class RingTap(TapOptions options, TextWriter output)
         if (options.PngDir is not null) Directory.CreateDirectory(options.PngDir);
         MaskRingReader? reader = null;
         byte[] mask = [];
-        long read = 0, skipped = 0, mismatches = 0, restarts = 0, overruns = 0, crcFailures = 0, waits = 0;
+        long read = 0, skipped = 0, mismatches = 0, restarts = 0, overruns = 0, crcFailures = 0, waits = 0, invalid = 0;
         ulong lastId = 0, generation = 0;
         var publishToRead = new List<double>();
         var captureToPublish = new List<double>();
@@ -93,6 +93,9 @@ public sealed class RingTap(TapOptions options, TextWriter output)
                     case ReadStatus.ChecksumMismatch:
                         crcFailures++;
                         continue;
+                    case ReadStatus.InvalidValues:
+                        invalid++;
+                        continue;
                     case ReadStatus.Damaged:
                         Tell($"the ring at {options.Path} was truncated or overwritten under this reader");
                         state = "damaged";
@@ -125,7 +128,7 @@ public sealed class RingTap(TapOptions options, TextWriter output)
         {
             reader?.Dispose();
         }
-        return Summary(read, skipped, overruns, crcFailures, mismatches, restarts, waits, publishToRead, captureToPublish, state);
+        return Summary(read, skipped, overruns, crcFailures, mismatches, restarts, waits, publishToRead, captureToPublish, state) with { InvalidFrames = invalid };
     }
 
     /// <summary>Says <paramref name="line"/> unless it was the last thing said (each change of state once).</summary>

@@ -72,8 +72,9 @@ internal static class TapCommand
         else
             output.WriteLine($"read {summary.FramesRead} frames, skipped {summary.FramesSkipped}, overruns {summary.Overruns}, checksum failures {summary.ChecksumFailures}, " +
                 (options.VerifyPattern ? $"pattern mismatches {summary.PatternMismatches}, " : "") +
+                (summary.InvalidFrames > 0 ? $"invalid frames {summary.InvalidFrames} (values that are no class), " : "") +
                 $"writer restarts {summary.WriterRestarts}, waits {summary.Waits}; publish→read mean {summary.MeanPublishToReadMs:F2} ms " +
                 $"(max {summary.MaxPublishToReadMs:F2}); writer {summary.LastWriterState}");
-        return summary.PatternMismatches == 0 && summary.ChecksumFailures == 0 ? 0 : 2;
+        return summary.PatternMismatches == 0 && summary.ChecksumFailures == 0 && summary.InvalidFrames == 0 ? 0 : 2;
     }
 }

@@ -72,6 +72,9 @@ public sealed class SegmentationSessionTests
     [InlineData("size-metadata", "its metadata gives input width 32 (dannet.input_width) but the input tensor has 16")]
     [InlineData("huge-input", "its input is 65536x65536; masks can be at most 16384 pixels per side")]
     [InlineData("bad-resize", "dannet.resize 'bicubic' is not one of antialiased|linear|area")]
+    [InlineData("newline-name", "class 0 in dannet.classes is 'road\\nsidewalk': a name is non-empty printable text without line breaks")]
+    [InlineData("empty-name", "class 1 in dannet.classes is '': a name is non-empty")]
+    [InlineData("300-classes", "300 classes in dannet.classes; a mask holds class ids 0..253")]
     public void Contract_violations_name_the_model_and_the_fix(string breakage, string message)
     {
         var inputs = new Dictionary<string, (Type Type, int[] Shape)>(GoodInputs);
@@ -90,6 +93,12 @@ public sealed class SegmentationSessionTests
             case "bad-format": metadata[ModelMetadataKeys.FormatVersion] = "v1"; break;
             case "size-metadata": metadata[ModelMetadataKeys.InputHeight] = "8"; metadata[ModelMetadataKeys.InputWidth] = "32"; break;
             case "bad-resize": metadata[ModelMetadataKeys.Resize] = "bicubic"; break;
+            case "newline-name": metadata[ModelMetadataKeys.Classes] = "road\nsidewalk,b"; metadata[ModelMetadataKeys.Palette] = "#000000,#ffffff"; break;
+            case "empty-name": metadata[ModelMetadataKeys.Classes] = "a,,c"; metadata[ModelMetadataKeys.Palette] = "#000000,#ffffff,#ff0000"; break;
+            case "300-classes":
+                metadata[ModelMetadataKeys.Classes] = string.Join(',', Enumerable.Range(0, 300).Select(i => $"c{i}"));
+                metadata[ModelMetadataKeys.Palette] = string.Join(',', Enumerable.Repeat("#000000", 300));
+                break;
             case "huge-input":
                 inputs[ModelContract.ImageInput] = (typeof(byte), [1, 65536, 65536, 3]);
                 outputs[ModelContract.MaskOutput] = (typeof(byte), [1, 65536, 65536]);

@@ -168,6 +168,31 @@ public sealed class RingHostileTests(ITestOutputHelper log) : IDisposable
         Assert.True(File.Exists(Path.Combine(real, "ring", "masks")));
     }
 
+    /// <summary>Round 2, item 11: mask values that are no class (200 of 19) are damage to both readers, counted, never handed on.</summary>
+    [Fact]
+    public void Mask_values_outside_the_classes_are_counted_as_damage_by_both_readers()
+    {
+        using var writer = Create(Ring);
+        var mask = new byte[Geometry.MaskBytes];
+        mask[5] = 255;   // "no prediction" is a valid value
+        writer.Publish(mask, MonotonicClock.NowNs);
+        using (var reader = MaskRingReader.Open(Ring))
+        {
+            var copy = new byte[Geometry.MaskBytes];
+            Assert.Equal(ReadStatus.Frame, reader.TryReadLatest(copy, out _));
+            mask[7] = 200;
+            writer.Publish(mask, MonotonicClock.NowNs);
+            Assert.Equal(ReadStatus.InvalidValues, reader.TryReadLatest(copy, out _));
+            Assert.Equal(1, reader.InvalidFrames);
+        }
+        var python = RingProcesses.Python("--path", Ring, "--any-writer", "--frames", "1", "--seconds", "2");
+        Assert.Equal(2, python.Code);
+        Assert.Contains("invalid frames 1 (values that are no class)", python.Output);
+        var tap = RingProcesses.Edge("tap", "--path", Ring, "--any-writer", "--frames", "1", "--seconds", "2");
+        Assert.Equal(2, tap.Code);
+        Assert.Contains("invalid frames 1 (values that are no class)", tap.Output);
+    }
+
     /// <summary>Round 2, item 17: the writer's own folder gets the mode and group its readers need, whoever made it and how.</summary>
     [Fact]
     public void An_existing_folder_of_the_writer_gets_the_rings_mode_and_group()

@@ -50,6 +50,9 @@ public sealed class ReplayRun(ReplayOptions options, ILogger log)
 {
     public const string OverlayCodec = "MJPG";
 
+    /// <summary>The exit code of a replay stopped by SIGINT or SIGTERM (its outputs complete up to the frame it reached).</summary>
+    public const int Interrupted = 130;
+
     public ReplaySummary Run(IProgress<(long Done, long Total, double Fps)>? progress = null, CancellationToken cancel = default)
     {
         if (options.Every < 1) throw new ArgumentException("--every must be at least 1.");
@@ -99,7 +102,13 @@ public sealed class ReplayRun(ReplayOptions options, ILogger log)
             using (pipeline.Frames().Subscribe(_ => { }, ex => { failure = ex; done.Set(); }, done.Set))
             {
                 while (!done.Wait(100))
-                    if (cancel.IsCancellationRequested) { ending = "stopped"; break; }
+                    if (cancel.IsCancellationRequested)
+                    {
+                        // The frame in flight finishes (the subscription ends after it); the outputs are closed and complete.
+                        ending = $"interrupted at frame {frames}";
+                        exitCode = Interrupted;
+                        break;
+                    }
             }
             if (failure is not null)
             {
@@ -117,10 +126,10 @@ public sealed class ReplayRun(ReplayOptions options, ILogger log)
             if (options.Report is { } report)
             {
                 string plot = Path.ChangeExtension(report, ".png");
-                ReplayPlot.Write(plot, latencies, frameShares, info.Classes, info.Palette);
+                writer.Place(plot, temp => ReplayPlot.Write(temp, latencies, frameShares, info.Classes, info.Palette));
                 summary["plot"] = plot;
             }
-            writer.Finish(summary);
+            writer.Finish(summary, frames);
             return new ReplaySummary(frames, pipeline.Stats.Dropped, clock.Elapsed.TotalSeconds, ending, exitCode, summary);
         }
         finally
@@ -207,11 +216,21 @@ public sealed class ReplayRun(ReplayOptions options, ILogger log)
         }
     }
 
-    /// <summary>The overlay video, the mask PNGs and the JSON-lines report; closed properly by <see cref="Dispose"/> in every case.</summary>
+    /// <summary>
+    /// The overlay video, the mask PNGs and the JSON-lines report. Every file is written under a fresh name
+    /// (<c>.name.part-&lt;random&gt;.ext</c>, created exclusively: a file or link someone planted there is never
+    /// opened) and renamed into place when complete — a PNG at once, the video and the report at the end,
+    /// after the video is read back and counted. A run that fails leaves no half-written output and never
+    /// writes through a link another user planted at an output's name.
+    /// </summary>
     private sealed class Outputs(ReplayOptions options, ModelInfo info, ILogger log, double fps) : IDisposable
     {
         private VideoWriter? _video;
+        private string? _videoTemp;
+        private long _videoFrames;
+        private Size _videoSize;
         private StreamWriter? _report;
+        private string? _reportTemp;
         private readonly Mat _colour = new(), _maskMat = new(), _big = new(), _blend = new();
 
         public void Write(long index, Mat frame, ReadOnlySpan<byte> mask, in FrameTimings t, ModelInfo model, double? miou, double[] frameShares)
@@ -221,17 +240,17 @@ public sealed class ReplayRun(ReplayOptions options, ILogger log)
                 _maskMat.Create(model.Height, model.Width, MatType.CV_8UC1);
                 unsafe { mask.CopyTo(new Span<byte>((void*)_maskMat.DataPointer, mask.Length)); }
                 Directory.CreateDirectory(dir);
-                Cv2.ImWrite(Path.Combine(dir, $"{index:D6}.png"), _maskMat);
+                WritePng(Path.Combine(dir, $"{index:D6}.png"), _maskMat);
                 if (options.Colour)
                 {
                     Colourise(mask, _colour);
-                    Cv2.ImWrite(Path.Combine(dir, $"{index:D6}_colour.png"), _colour);
+                    WritePng(Path.Combine(dir, $"{index:D6}_colour.png"), _colour);
                 }
             }
             if (options.Overlay is { } overlay) WriteOverlay(overlay, index, frame, mask, t);
             if (options.Report is { } report)
             {
-                _report ??= Open(report);
+                _report ??= OpenReport(report);
                 var shares = new JsonObject();
                 foreach (int c in Enumerable.Range(0, frameShares.Length).Where(c => frameShares[c] > 0).OrderByDescending(c => frameShares[c]))
                     shares[model.Classes[c]] = Math.Round(frameShares[c], 5);
@@ -263,12 +282,16 @@ public sealed class ReplayRun(ReplayOptions options, ILogger log)
             Legend(_blend, index, t);
             if (_video is null)
             {
-                Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(path))!);
-                _video = new VideoWriter(path, FourCC.FromString(OverlayCodec), fps, _blend.Size());
+                _videoTemp = CreateTemp(path);
+                _videoSize = _blend.Size();
+                _video = new VideoWriter(_videoTemp, FourCC.FromString(OverlayCodec), fps, _videoSize);
                 if (!_video.IsOpened()) throw new IOException($"--overlay '{path}': OpenCV cannot write {OverlayCodec} video there.");
                 log.LogInformation("Overlay video {Path}: {Codec}, {Width}x{Height} at {Fps:F1} fps", path, OverlayCodec, _blend.Width, _blend.Height, fps);
             }
+            // A folder of images of several sizes: every frame goes into the video at its first frame's size (OpenCV drops others silently).
+            if (_blend.Size() != _videoSize) Cv2.Resize(_blend, _blend, _videoSize, 0, 0, InterpolationFlags.Area);
             _video.Write(_blend);
+            _videoFrames++;
         }
 
         private void Legend(Mat image, long index, in FrameTimings t)
@@ -284,18 +307,84 @@ public sealed class ReplayRun(ReplayOptions options, ILogger log)
             }
         }
 
-        private static StreamWriter Open(string path)
+        private StreamWriter OpenReport(string path)
         {
-            Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(path))!);
-            return new StreamWriter(path, append: false, new UTF8Encoding(false));
+            _reportTemp = CreateTemp(path);
+            return new StreamWriter(new FileStream(_reportTemp, FileMode.Open, FileAccess.Write), new UTF8Encoding(false));
         }
 
-        public void Finish(JsonObject summary)
+        /// <summary>
+        /// A new, empty file beside <paramref name="path"/> under an unpredictable name, created exclusively
+        /// (O_CREAT|O_EXCL: never a file or link that was there).
+        /// </summary>
+        private static string CreateTemp(string path)
+        {
+            string full = Path.GetFullPath(path);
+            Directory.CreateDirectory(Path.GetDirectoryName(full)!);
+            // Hidden, unpredictable, and with the output's own extension (the video writer picks its container by it).
+            string temp = Path.Combine(Path.GetDirectoryName(full)!, $".{Path.GetFileNameWithoutExtension(full)}.part-" +
+                $"{Convert.ToHexString(System.Security.Cryptography.RandomNumberGenerator.GetBytes(8)).ToLowerInvariant()}{Path.GetExtension(full)}");
+            new FileStream(temp, FileMode.CreateNew, FileAccess.Write).Dispose();
+            return temp;
+        }
+
+        /// <summary>Writes a file through <paramref name="write"/> into a fresh temporary name, then renames it into place.</summary>
+        public void Place(string path, Action<string> write)
+        {
+            string temp = CreateTemp(path);
+            try
+            {
+                write(temp);
+                if (new FileInfo(temp).Length == 0) throw new IOException($"'{path}' came out empty (is the disk full?).");
+                File.Move(temp, Path.GetFullPath(path), overwrite: true);
+            }
+            catch
+            {
+                File.Delete(temp);
+                throw;
+            }
+        }
+
+        private static void WritePng(string path, Mat image)
+        {
+            if (!Cv2.ImEncode(".png", image, out byte[] png) || png.Length == 0) throw new IOException($"'{path}': OpenCV could not encode the PNG.");
+            string temp = CreateTemp(path);
+            try
+            {
+                using (var stream = new FileStream(temp, FileMode.Open, FileAccess.Write)) stream.Write(png);
+                File.Move(temp, Path.GetFullPath(path), overwrite: true);
+            }
+            catch
+            {
+                File.Delete(temp);
+                throw;
+            }
+        }
+
+        /// <summary>Completes every output and renames it into place: the report ends with the summary; the video is read back and must hold every frame written.</summary>
+        public void Finish(JsonObject summary, long frames)
         {
             if (options.Report is { } report)
             {
-                _report ??= Open(report);
+                _report ??= OpenReport(report);
                 _report.WriteLine(summary.ToJsonString());
+                _report.Flush();
+                _report.Dispose();
+                _report = null;
+                File.Move(_reportTemp!, Path.GetFullPath(report), overwrite: true);
+                _reportTemp = null;
+            }
+            if (_video is not null && options.Overlay is { } overlay)
+            {
+                _video.Release();
+                _video.Dispose();
+                _video = null;
+                long written;
+                using (var check = new VideoCapture(_videoTemp!)) written = check.IsOpened() ? (long)check.Get(VideoCaptureProperties.FrameCount) : -1;
+                if (written != _videoFrames)
+                    throw new IOException($"--overlay '{overlay}': the video holds {written} of the {_videoFrames} frames written (is the disk full?); not kept.");
+                File.Move(_videoTemp!, Path.GetFullPath(overlay), overwrite: true);
+                _videoTemp = null;
             }
         }
 
@@ -304,6 +393,8 @@ public sealed class ReplayRun(ReplayOptions options, ILogger log)
             _video?.Release();
             _video?.Dispose();
             _report?.Dispose();
+            // Whatever was not completed goes: an output is complete or absent.
+            foreach (var temp in new[] { _videoTemp, _reportTemp }) if (temp is not null) File.Delete(temp);
             foreach (var m in new[] { _colour, _maskMat, _big, _blend }) m.Dispose();
         }
     }

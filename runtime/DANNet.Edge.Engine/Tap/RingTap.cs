@@ -32,12 +32,15 @@ public sealed class RingTap(TapOptions options, TextWriter output)
         }
 
         if (options.PngDir is not null) Directory.CreateDirectory(options.PngDir);
+        if (Directory.Exists(options.Path))
+            throw new IOException($"'{options.Path}' is a folder, not a ring: give the ring file in it (e.g. {Path.Combine(options.Path, "masks")}).");
         MaskRingReader? reader = null;
         byte[] mask = [];
         long read = 0, skipped = 0, mismatches = 0, restarts = 0, overruns = 0, crcFailures = 0, waits = 0, invalid = 0;
         ulong lastId = 0, generation = 0;
-        var publishToRead = new List<double>();
-        var captureToPublish = new List<double>();
+        // Running figures, not per-frame lists: a tap that follows a ring for months keeps its memory flat.
+        var publishToRead = new RunningMean();
+        var captureToPublish = new RunningMean();
         var lastCheck = TimeSpan.Zero;
         var lastLine = TimeSpan.Zero;
         var backoff = FirstBackoff;
@@ -84,7 +87,7 @@ public sealed class RingTap(TapOptions options, TextWriter output)
                         if (!options.Json && clock.Elapsed - lastLine >= TimeSpan.FromMilliseconds(250))
                         {
                             lastLine = clock.Elapsed;
-                            output.WriteLine(Line(reader, frame, mask, read, skipped, overruns, publishToRead[^1], captureToPublish[^1]));
+                            output.WriteLine(Line(reader, frame, mask, read, skipped, overruns, publishToRead.Last, captureToPublish.Last));
                         }
                         continue;
                     case ReadStatus.Overrun:
@@ -113,6 +116,12 @@ public sealed class RingTap(TapOptions options, TextWriter output)
                     lastCheck = clock.Elapsed;
                     var writer = reader.WriterStatus(_staleAfter);
                     state = writer.ToString().ToLowerInvariant();
+                    // --any-writer on a stopped or dead writer: its last frames were read; no more will come.
+                    if (writer != WriterState.Alive && options.AnyWriter && !reader.IsReplaced())
+                    {
+                        Tell($"the writer is {state}: its last frames were read, no more will come");
+                        break;
+                    }
                     if (reader.IsReplaced() || (writer != WriterState.Alive && !options.AnyWriter))
                     {
                         reader.Dispose();
@@ -189,8 +198,25 @@ public sealed class RingTap(TapOptions options, TextWriter output)
     }
 
     private static TapSummary Summary(long read, long skipped, long overruns, long crc, long mismatches, long restarts, long waits,
-        List<double> publishToRead, List<double> captureToPublish, string state) =>
-        new(read, skipped, overruns, crc, mismatches, restarts,
-            publishToRead.Count > 0 ? publishToRead.Average() : 0, publishToRead.Count > 0 ? publishToRead.Max() : 0,
-            captureToPublish.Count > 0 ? captureToPublish.Average() : 0, state, waits);
+        RunningMean publishToRead, RunningMean captureToPublish, string state) =>
+        new(read, skipped, overruns, crc, mismatches, restarts, publishToRead.Mean, publishToRead.Max, captureToPublish.Mean, state, waits);
+
+    /// <summary>Mean, maximum and last of a series, in constant memory.</summary>
+    private sealed class RunningMean
+    {
+        private double _sum;
+        private long _count;
+
+        public double Last { get; private set; }
+        public double Max { get; private set; }
+        public double Mean => _count > 0 ? _sum / _count : 0;
+
+        public void Add(double value)
+        {
+            Last = value;
+            Max = _count == 0 ? value : Math.Max(Max, value);
+            _sum += value;
+            _count++;
+        }
+    }
 }

@@ -51,11 +51,20 @@ internal static class ReplayCommand
                 Colour = parse.GetValue(colour), Report = parse.GetValue(report), Realtime = parse.GetValue(realtime), Every = parse.GetValue(every), RingPath = parse.GetValue(ring),
                 LabelsDir = parse.GetValue(labels), LabelsAreTrainIds = parse.GetValue(labelTrainIds),
             };
+            // SIGINT and SIGTERM finish the frame in flight, close every output and write the summary ("interrupted at frame N", exit 130).
+            using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancel);
+            void Stop(System.Runtime.InteropServices.PosixSignalContext context)
+            {
+                context.Cancel = true;
+                stop.Cancel();
+            }
+            using var sigint = System.Runtime.InteropServices.PosixSignalRegistration.Create(System.Runtime.InteropServices.PosixSignal.SIGINT, Stop);
+            using var sigterm = System.Runtime.InteropServices.PosixSignalRegistration.Create(System.Runtime.InteropServices.PosixSignal.SIGTERM, Stop);
             try
             {
                 var started = DateTime.UtcNow;
                 var progress = new Counter(Console.Error);
-                var summary = new ReplayRun(options, factory.CreateLogger("replay")).Run(progress, cancel);
+                var summary = new ReplayRun(options, factory.CreateLogger("replay")).Run(progress, stop.Token);
                 Console.Error.WriteLine();
                 var latency = summary.Report["latency_ms"]!;
                 Console.WriteLine(string.Create(CultureInfo.InvariantCulture,

@@ -67,7 +67,16 @@ internal static class TapCommand
 
     internal static int Run(TapOptions options, TextWriter output, CancellationToken cancel)
     {
-        var summary = new RingTap(options, output).Run(cancel);
+        TapSummary summary;
+        try
+        {
+            summary = new RingTap(options, output).Run(cancel);
+        }
+        catch (IOException ex) when (Directory.Exists(options.Path))
+        {
+            Console.Error.WriteLine($"error: {ex.Message}");
+            return 2;
+        }
         if (options.Json) output.WriteLine(JsonSerializer.Serialize(summary, new JsonSerializerOptions(JsonSerializerDefaults.Web)));
         else
             output.WriteLine($"read {summary.FramesRead} frames, skipped {summary.FramesSkipped}, overruns {summary.Overruns}, checksum failures {summary.ChecksumFailures}, " +

@@ -83,6 +83,59 @@ public sealed class ReplayTests() : RingFolderTests("dannet-replay-")
         Assert.Contains("\"summary\":true", File.ReadAllLines(Path.Combine(outDir, "report.jsonl"))[^1]);
     }
 
+    /// <summary>
+    /// Round 2, item 14: links planted at the names of outputs (another user's trick in a shared folder) are replaced,
+    /// never written through; their targets stay as they were; no temporary file is left.
+    /// </summary>
+    [Fact]
+    public void Outputs_replace_links_planted_at_their_names_and_never_write_through_them()
+    {
+        string clip = Clip(3);
+        string outDir = Path.Combine(Dir, "shared");
+        Directory.CreateDirectory(Path.Combine(outDir, "masks"));
+        string victim = Path.Combine(Dir, "victim.txt");
+        File.WriteAllText(victim, "root's file");
+        foreach (var name in new[] { "masks/000000.png", "report.jsonl", "report.png", "overlay.avi" })
+            File.CreateSymbolicLink(Path.Combine(outDir, name), victim);
+        var result = Replay(clip, outDir);
+        Assert.Equal(0, result.ExitCode);
+        Assert.Equal("root's file", File.ReadAllText(victim));
+        foreach (var name in new[] { "masks/000000.png", "report.jsonl", "report.png", "overlay.avi" })
+            Assert.Null(new FileInfo(Path.Combine(outDir, name)).LinkTarget);
+        Assert.Empty(Directory.EnumerateFiles(outDir, ".*", SearchOption.AllDirectories));
+    }
+
+    /// <summary>
+    /// Round 2, item 5: SIGINT finishes the frame in flight, closes the overlay, writes the summary and exits 130;
+    /// every output is complete (the overlay plays and holds every frame the report lists).
+    /// </summary>
+    [Fact]
+    public void Sigint_finishes_the_frame_closes_every_output_and_exits_130()
+    {
+        string clip = Clip(200);
+        string overlay = Path.Combine(Dir, "int", "o.avi"), report = Path.Combine(Dir, "int", "r.jsonl");
+        using var replay = RingProcesses.Start("dotnet", RingProcesses.EdgeDll, "replay", clip, "--providers", "cpu", "--threads", "1",
+            "--overlay", overlay, "--report", report);
+        var deadline = DateTime.UtcNow.AddSeconds(60);
+        while (DateTime.UtcNow < deadline && !(Directory.Exists(Path.GetDirectoryName(report)) &&
+               Directory.EnumerateFiles(Path.GetDirectoryName(report)!, ".r.part-*").Any(f => new FileInfo(f).Length > 2000))) Thread.Sleep(100);
+        Assert.Equal(0, RingProcesses.Finish(RingProcesses.Start("kill", "-INT", replay.Id.ToString(System.Globalization.CultureInfo.InvariantCulture))).Code);
+        var (code, output) = RingProcesses.Finish(replay);
+        Assert.True(code == 130, output);
+        Assert.Contains("interrupted at frame", output);
+        var lines = File.ReadAllLines(report);
+        var summary = JsonDocument.Parse(lines[^1]).RootElement;
+        Assert.True(summary.GetProperty("summary").GetBoolean());
+        Assert.StartsWith("interrupted at frame", summary.GetProperty("ending").GetString());
+        long frames = summary.GetProperty("frames").GetInt64();
+        Assert.InRange(frames, 1, 199);
+        Assert.Equal(frames, lines.Length - 1);
+        using var video = new VideoCapture(overlay);
+        Assert.True(video.IsOpened());
+        Assert.Equal(frames, (long)video.Get(VideoCaptureProperties.FrameCount));
+        Assert.Empty(Directory.EnumerateFiles(Path.GetDirectoryName(report)!, ".*"));
+    }
+
     [Fact]
     public void An_h264_dash_cam_clip_replays_through_the_command()
     {

@@ -30,7 +30,7 @@ internal static class CalibrateCommand
     private static readonly Option<InputResize?> Resize = new("--resize") { Description = "Frame → model input resize, as the runtime's Model:Resize; " +
         "default: the model's own (its dannet.resize; area if it names none).", HelpName = "antialiased|area|linear" };
     private static readonly Option<FileInfo?> Out = new("--out", "-o") { Description = "The quantised model (default: <model>.int8.onnx)." };
-    private static readonly Option<FileInfo?> Cache = new("--cache") { Description = "The TensorRT calibration cache (default: <model>.calib)." };
+    private static readonly Option<FileInfo?> Cache = new("--cache") { Description = "The TensorRT calibration cache (default: next to --out, <out>.calib)." };
     private static readonly Option<FileInfo?> Report = new("--report") { Description = "The measurement report, JSON (default: <out>.report.json)." };
     private static readonly Option<string[]> KeepFloat = new("--keep-float") { Description = "Tensors to leave in float (names as the sensitivity " +
         "report gives them; a Conv output keeps that Conv's weights float too). Repeat or separate with commas.", AllowMultipleArgumentsPerToken = true };
@@ -85,8 +85,7 @@ internal static class CalibrateCommand
     internal static int Run(CalibrationRequest r, TextWriter output, TextWriter error, CancellationToken cancel = default)
     {
         Validate(r);
-        if (!File.Exists(r.Model)) throw new FileNotFoundException($"--model '{r.Model}' does not exist.", r.Model);
-        var model = ModelProto.Parser.ParseFrom(File.ReadAllBytes(r.Model));
+        var model = ReadCalibratable(r.Model);
         var input = model.Graph.Input.FirstOrDefault(i => i.Name == ModelContract.ImageInput)
             ?? throw new InvalidDataException($"'{r.Model}' has no input '{ModelContract.ImageInput}': export it with dannet-train export.");
         var dims = input.Type.TensorType.Shape.Dim.Select(d => d.DimValue).ToArray();
@@ -170,6 +169,51 @@ internal static class CalibrateCommand
         if (r.BenchRuns < 0 || r.EvalImages < 0 || r.Threads < 0) throw new ArgumentException("--bench-runs, --eval-images and --threads are 0 or more.");
         if (string.Equals(Path.GetFullPath(r.OutFile), Path.GetFullPath(r.Model), StringComparison.Ordinal))
             throw new ArgumentException($"--out '{r.OutFile}' is the float model itself: choose another file.");
+    }
+
+    /// <summary>The largest model file read (an exported DANNet model is tens of megabytes).</summary>
+    public const long MaxModelBytes = 2L << 30;
+
+    /// <summary>
+    /// The float model to calibrate, checked before any work: a file of sensible size that parses, holds its
+    /// weights inside (no external data), follows the DANNet Edge model contract as ONNX Runtime loads it (which also
+    /// refuses unknown operators and impossible initializers), is not already quantised, and has convolutions to
+    /// quantise. Each problem is one line naming the file and the fix.
+    /// </summary>
+    internal static ModelProto ReadCalibratable(string path)
+    {
+        var file = new FileInfo(path);
+        if (!file.Exists) throw new FileNotFoundException($"--model '{path}' does not exist.", path);
+        if (file.Length == 0) throw new InvalidDataException($"--model '{path}' is empty: export a model with 'dannet-train export'.");
+        if (file.Length > MaxModelBytes) throw new InvalidDataException($"--model '{path}' is {file.Length} bytes; models up to {MaxModelBytes} bytes are read.");
+        ModelProto model;
+        try
+        {
+            model = ModelProto.Parser.ParseFrom(File.ReadAllBytes(path));
+        }
+        catch (InvalidProtocolBufferException ex)
+        {
+            throw new InvalidDataException($"--model '{path}' is not an ONNX model ({ex.Message}).", ex);
+        }
+        if (model.Graph is null) throw new InvalidDataException($"--model '{path}' holds no graph: export a model with 'dannet-train export'.");
+        if (model.Graph.Initializer.FirstOrDefault(i => i.DataLocation == TensorProto.Types.DataLocation.External) is { } external)
+            throw new InvalidDataException($"--model '{path}': initializer '{external.Name}' keeps its data in an external file; calibrate a model that holds its " +
+                "weights (dannet-train export writes one).");
+        if (model.MetadataProps.Any(p => p.Key == ModelMetadataKeys.Precision && p.Value == ModelMetadataKeys.PrecisionInt8Qdq)
+            || model.Graph.Node.Any(n => n.OpType is "QuantizeLinear" or "DequantizeLinear"))
+            throw new InvalidDataException($"--model '{path}' is already quantised (Q/DQ): calibrate the float model it was made from.");
+        if (model.Graph.Node.All(n => n.OpType != "Conv"))
+            throw new InvalidDataException($"--model '{path}' has no convolution to quantise: it is not a DANNet segmentation model.");
+        try
+        {
+            // ONNX Runtime's own load and the model contract (uint8 image in, uint8 mask out, sizes, classes).
+            using var session = DANNet.Edge.Inference.SegmentationSession.OpenCpu(path, threads: 1);
+        }
+        catch (Exception ex) when (ex is Microsoft.ML.OnnxRuntime.OnnxRuntimeException or InvalidOperationException)
+        {
+            throw new InvalidDataException($"--model '{path}': ONNX Runtime cannot load it ({ex.Message.ReplaceLineEndings(" ")}).", ex);
+        }
+        return model;
     }
 
     private static IReadOnlyList<LabelledSample> EvalSamples(CalibrationRequest r)

@@ -45,6 +45,7 @@ public sealed record CalibrationRequest(string Model, string Data)
     public bool NoMeasure { get; init; }
 
     public string OutFile => Out ?? Path.ChangeExtension(Model, ".int8.onnx");
-    public string CacheFile => Cache ?? Path.ChangeExtension(Model, ".calib");
+    /// <summary>The TensorRT cache: next to the int8 model written (never into the input model's folder, which may be read-only or a repository).</summary>
+    public string CacheFile => Cache ?? Path.ChangeExtension(OutFile, ".calib");
     public string ReportFile => Report ?? Path.ChangeExtension(OutFile, ".report.json");
 }

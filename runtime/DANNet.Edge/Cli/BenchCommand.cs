@@ -104,9 +104,10 @@ internal static class BenchCommand
                 }
                 return 0;
             }
-            catch (Exception ex) when (ex is IOException or InvalidDataException or ArgumentException or FrameSourceException)
+            catch (Exception ex) when (ex is IOException or InvalidDataException or ArgumentException or FrameSourceException
+                                           or Microsoft.ML.OnnxRuntime.OnnxRuntimeException)
             {
-                Console.Error.WriteLine($"error: {ex.Message}");
+                Console.Error.WriteLine($"error: {ex.Message.ReplaceLineEndings(" ")}");
                 return 1;
             }
         });

@@ -53,7 +53,7 @@ public sealed class CalibrateCommandTests : IDisposable
         var output = new StringWriter();
         var error = new StringWriter();
         Assert.Equal(0, CalibrateCommand.Run(new CalibrationRequest(model, frames) { Frames = 3, Method = CalibrationMethod.Percentile, NoMeasure = true }, output, error));
-        string quantised = Path.Combine(_dir, "tiny.int8.onnx"), cache = Path.Combine(_dir, "tiny.calib");
+        string quantised = Path.Combine(_dir, "tiny.int8.onnx"), cache = Path.Combine(_dir, "tiny.int8.calib");
         Assert.True(File.Exists(quantised) && File.Exists(cache));
         Assert.Contains("bad0.png", error.ToString());
         Assert.DoesNotContain("carries no DANNet metadata", error.ToString());
@@ -96,10 +96,59 @@ public sealed class CalibrateCommandTests : IDisposable
         Assert.Equal(0, CalibrateCommand.Run(new CalibrationRequest(model, frames) { Frames = 2, Method = CalibrationMethod.MinMax, Resize = InputResize.Linear, NoMeasure = true },
             new StringWriter(), error));
         Assert.Contains("carries no DANNet metadata", error.ToString());
-        Assert.StartsWith("TRT-", File.ReadAllText(Path.Combine(_dir, "plain.calib")));
+        Assert.StartsWith("TRT-", File.ReadAllText(Path.Combine(_dir, "plain.int8.calib")));
         var missing = Assert.Throws<FileNotFoundException>(() =>
             CalibrateCommand.Run(new CalibrationRequest(Path.Combine(_dir, "none.onnx"), frames) { Frames = 2 }, new StringWriter(), new StringWriter()));
         Assert.Contains("none.onnx", missing.Message);
+    }
+
+    /// <summary>
+    /// Round 2, item 7: what is not a float DANNet model is refused in one line before any work — an empty file, bytes that
+    /// are not ONNX, external data, an already-int8 model, a graph without convolutions, one ONNX Runtime cannot load (a custom
+    /// operator), one that breaks the model contract (a float mask) — and the cache goes next to --out, not into the model's folder.
+    /// </summary>
+    [Fact]
+    public void What_is_not_a_float_dannet_model_is_refused_in_one_line()
+    {
+        string frames = Frames(good: 2, corrupt: 0);
+        string Write(string name, Action<Onnx.ModelProto>? change = null, byte[]? bytes = null)
+        {
+            string path = Path.Combine(_dir, name);
+            var model = QdqWriterTests.TinyNet();
+            change?.Invoke(model);
+            File.WriteAllBytes(path, bytes ?? model.ToByteArray());
+            return path;
+        }
+        var cases = new (string Path, string Message)[]
+        {
+            (Write("empty.onnx", bytes: []), "is empty: export a model"),
+            (Write("text.onnx", bytes: "not a model at all"u8.ToArray()), "is not an ONNX model"),
+            (Write("external.onnx", m => m.Graph.Initializer[0].DataLocation = Onnx.TensorProto.Types.DataLocation.External), "keeps its data in an external file"),
+            (EdgeDefaults.ModelPath, "is already quantised (Q/DQ)"),
+            (Write("noconv.onnx", m => { foreach (var n in m.Graph.Node.Where(n => n.OpType == "Conv")) n.OpType = "Add"; }), "has no convolution to quantise"),
+            (Write("custom.onnx", m => m.Graph.Node.First(n => n.OpType == "Relu").OpType = "TotallyCustomOp"), "ONNX Runtime cannot load"),
+            (Write("floatmask.onnx", m =>
+            {
+                m.Graph.Output.Single(o => o.Name == "mask").Type.TensorType.ElemType = (int)Onnx.TensorProto.Types.DataType.Float;
+                m.Graph.Node.Single(n => n.Output[0] == "mask").Attribute.Single().I = (int)Onnx.TensorProto.Types.DataType.Float;
+            }), "output 'mask' must be uint8"),
+        };
+        foreach (var (path, message) in cases)
+        {
+            Exception? ex = null;
+            try
+            {
+                CalibrateCommand.Run(new CalibrationRequest(path, frames) { Frames = 2, NoMeasure = true, Out = Path.Combine(_dir, "out", "x.onnx") },
+                    new StringWriter(), new StringWriter());
+            }
+            catch (Exception caught) { ex = caught; }
+            Assert.True(ex is InvalidDataException or FileNotFoundException, $"{Path.GetFileName(path)}: {ex?.GetType().Name ?? "calibrated"}: {ex?.Message}");
+            Assert.Contains(path, ex!.Message);
+            Assert.Contains(message, ex.Message);
+            Assert.DoesNotContain('\n', ex.Message);
+        }
+        Assert.False(Directory.Exists(Path.Combine(_dir, "out")));
+        Assert.Equal(Path.Combine(_dir, "out", "x.calib"), new CalibrationRequest("/models/m.onnx", frames) { Out = Path.Combine(_dir, "out", "x.onnx") }.CacheFile);
     }
 
     /// <summary>A Dark Zurich layout with <paramref name="count"/> labelled night images (road, sidewalk, building, wall and ignored pixels).</summary>

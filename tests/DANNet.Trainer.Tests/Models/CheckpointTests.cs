@@ -162,6 +162,41 @@ public sealed class CheckpointTests
         finally { if (Directory.Exists(dir)) Directory.Delete(dir, true); }
     }
 
+    /// <summary>
+    /// Round 2, item 6: a .pth whose storages inflate far beyond what the net needs (deflated zeros: kilobytes on disk,
+    /// gigabytes in memory) is refused from the archive's directory, before anything is inflated.
+    /// </summary>
+    [Fact]
+    public void A_checkpoint_that_inflates_beyond_the_nets_needs_is_refused_before_reading()
+    {
+        string dir = Directory.CreateTempSubdirectory("dannet-bomb-").FullName;
+        try
+        {
+            string good = Path.Combine(dir, "light.pth"), bomb = Path.Combine(dir, "bomb.pth");
+            using (var net = new LightNet(ngf: 8)) Checkpoint.Save(net, good);
+            File.Copy(good, bomb);
+            using (var zip = System.IO.Compression.ZipFile.Open(bomb, System.IO.Compression.ZipArchiveMode.Update))
+            {
+                var data = zip.Entries.First(e => e.FullName.Contains("/data/", StringComparison.Ordinal));
+                string name = data.FullName;
+                data.Delete();
+                using var stream = zip.CreateEntry(name, System.IO.Compression.CompressionLevel.SmallestSize).Open();
+                var zeros = new byte[1 << 20];
+                for (int i = 0; i < 160; i++) stream.Write(zeros);   // 160 MB inflated; the budget for this net is about 66 MB
+            }
+            Assert.True(new FileInfo(bomb).Length < 2_000_000);
+            using var target = new LightNet(ngf: 8);
+            foreach (var read in new Action[] { () => Checkpoint.Inspect(target, bomb), () => Checkpoint.Load(target, bomb) })
+            {
+                var ex = Assert.Throws<CheckpointException>(read);
+                Assert.Contains("refused before reading", ex.Message);
+                Assert.Contains(bomb, ex.Message);
+            }
+            Assert.True(Checkpoint.Load(target, good).IsExact);
+        }
+        finally { Directory.Delete(dir, true); }
+    }
+
     [Fact]
     public void Unreadable_or_missing_files_are_named()
     {

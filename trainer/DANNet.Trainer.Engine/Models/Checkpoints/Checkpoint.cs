@@ -17,7 +17,7 @@ public static class Checkpoint
     /// <summary>Compares the checkpoint at <paramref name="path"/> with <paramref name="model"/> without loading it.</summary>
     public static StateDictReport Inspect(nn.Module model, string path)
     {
-        var (file, prefix) = Read(path);
+        var (file, prefix) = Read(path, DataBudget(model));
         try
         {
             var report = Compare(model, path, file, prefix);
@@ -35,7 +35,7 @@ public static class Checkpoint
     /// </summary>
     public static StateDictReport Load(nn.Module model, string path, bool strict = true)
     {
-        var (file, prefix) = Read(path);
+        var (file, prefix) = Read(path, DataBudget(model));
         try
         {
             var report = Compare(model, path, file, prefix);
@@ -115,9 +115,18 @@ public static class Checkpoint
         AtomicFile.WriteAllBytes(full, buffer.GetBuffer().AsSpan(0, (int)buffer.Length));
     }
 
-    private static (Dictionary<string, Tensor> Tensors, string? Prefix) Read(string path)
+    /// <summary>
+    /// The most tensor bytes a checkpoint for <paramref name="model"/> is allowed to inflate to: four times its state
+    /// dict in float64, plus 64 MB — room for a double-precision save and for a checkpoint of a wider net, whose
+    /// mismatch the key-by-key report then names, and far below the gigabytes a few megabytes of deflated zeros
+    /// become.
+    /// </summary>
+    private static long DataBudget(nn.Module model) => 4 * model.state_dict().Values.Sum(t => t.numel() * 8L) + (64L << 20);
+
+    private static (Dictionary<string, Tensor> Tensors, string? Prefix) Read(string path, long dataBudget)
     {
         if (!File.Exists(path)) throw new CheckpointException($"Checkpoint '{path}' does not exist.");
+        RefuseOversizedArchive(path, dataBudget);
         Hashtable table;
         try
         {
@@ -125,7 +134,9 @@ public static class Checkpoint
         }
         catch (Exception ex) when (ex is not OutOfMemoryException)
         {
-            throw new CheckpointException($"Checkpoint '{path}' is not a readable PyTorch state dict ({ex.GetType().Name}: {ex.Message}). Save it with torch.save(model.state_dict(), path).", ex);
+            // libtorch's messages carry a multi-line C++ backtrace: the first line says what is wrong.
+            string reason = ex.Message.Split('\n', 2)[0].Trim();
+            throw new CheckpointException($"Checkpoint '{path}' is not a readable PyTorch state dict ({ex.GetType().Name}: {reason}). Save it with torch.save(model.state_dict(), path).", ex);
         }
         foreach (var wrapper in new[] { "state_dict", "model" })
             if (table.Count == 1 && table[wrapper] is Hashtable inner) table = inner;
@@ -142,6 +153,35 @@ public static class Checkpoint
         if (tensors.Keys.All(k => k.StartsWith(dataParallel, StringComparison.Ordinal)))
             return (tensors.ToDictionary(kv => kv.Key[dataParallel.Length..], kv => kv.Value, StringComparer.Ordinal), dataParallel);
         return (tensors, null);
+    }
+
+    /// <summary>
+    /// torch.save writes a zip whose entries are the tensors' storages: their inflated sizes (from the archive's
+    /// directory, before anything is inflated) must fit what the net can need — a few megabytes of deflated zeros can
+    /// inflate to gigabytes.
+    /// </summary>
+    private static void RefuseOversizedArchive(string path, long budget)
+    {
+        System.IO.Compression.ZipArchive zip;
+        try
+        {
+            zip = System.IO.Compression.ZipFile.OpenRead(path);
+        }
+        catch (InvalidDataException)
+        {
+            return; // not a zip (a legacy pickle): the unpickler decides
+        }
+        using (zip)
+        {
+            long total = 0;
+            foreach (var entry in zip.Entries)
+            {
+                total += entry.Length;
+                if (entry.Length > budget || total > budget)
+                    throw new CheckpointException($"Checkpoint '{path}' inflates to more than {budget / 1e6:F0} MB of data ('{entry.FullName}' alone is " +
+                        $"{entry.Length / 1e6:F0} MB); the net needs at most that: refused before reading (a corrupt or foreign file).");
+            }
+        }
     }
 
     private static StateDictReport Compare(nn.Module model, string path, Dictionary<string, Tensor> file, string? prefix)

@@ -78,16 +78,18 @@ public sealed class DebianContainer : IDisposable
             Directory.Delete(root, true);
             throw new ContainerCannotBootException($"systemd-nspawn did not start a container in {timeout.TotalSeconds:F0} s: {stderr.Result.Trim()}");
         }
+        // The container's PID 1 exists before it is systemd with a bus (nspawn's child execs into it): ask again, finding PID 1
+        // anew, until systemd answers ("offline" and "Failed to connect to bus" are that moment), then wait for the boot to finish.
         var container = new DebianContainer(nspawn, root, pid1);
-        // PID 1 exists before its bus does: ask again until systemd answers, then wait for the boot to finish.
         var (code, output) = (0, "");
-        do
+        while (true)
         {
             (code, output) = container.Exec("systemctl is-system-running --wait", Math.Max(1, (int)(timeout - clock.Elapsed).TotalSeconds));
-            if (!output.Contains("Failed to connect to bus", StringComparison.Ordinal)) break;
-            Thread.Sleep(200);
+            bool early = output.Contains("Failed to connect to bus", StringComparison.Ordinal) || output.Trim() == "offline";
+            if (!early || clock.Elapsed >= timeout) break;
+            Thread.Sleep(250);
+            if (ChildOf(nspawn.Id) is var again && again != 0 && again != container.Pid1) container = new DebianContainer(nspawn, root, again);
         }
-        while (clock.Elapsed < timeout);
         if (output.Trim() is not ("running" or "degraded"))
         {
             container.Dispose();

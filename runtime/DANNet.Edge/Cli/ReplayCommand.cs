@@ -52,14 +52,7 @@ internal static class ReplayCommand
                 LabelsDir = parse.GetValue(labels), LabelsAreTrainIds = parse.GetValue(labelTrainIds),
             };
             // SIGINT and SIGTERM finish the frame in flight, close every output and write the summary ("interrupted at frame N", exit 130).
-            using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancel);
-            void Stop(System.Runtime.InteropServices.PosixSignalContext context)
-            {
-                context.Cancel = true;
-                stop.Cancel();
-            }
-            using var sigint = System.Runtime.InteropServices.PosixSignalRegistration.Create(System.Runtime.InteropServices.PosixSignal.SIGINT, Stop);
-            using var sigterm = System.Runtime.InteropServices.PosixSignalRegistration.Create(System.Runtime.InteropServices.PosixSignal.SIGTERM, Stop);
+            using var stop = new StopSignals(cancel);
             try
             {
                 var started = DateTime.UtcNow;

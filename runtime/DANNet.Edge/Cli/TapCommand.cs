@@ -52,14 +52,7 @@ internal static class TapCommand
                 parse.GetValue(seconds) > 0 ? TimeSpan.FromSeconds(parse.GetValue(seconds)) : null, parse.GetValue(png)?.FullName, parse.GetValue(every),
                 parse.GetValue(verify), TimeSpan.FromSeconds(parse.GetValue(stale)), parse.GetValue(json), parse.GetValue(anyWriter), trust);
             // SIGINT and SIGTERM end the tap like --seconds does: the summary is still printed.
-            using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancel);
-            void Stop(System.Runtime.InteropServices.PosixSignalContext context)
-            {
-                context.Cancel = true;
-                stop.Cancel();
-            }
-            using var sigint = System.Runtime.InteropServices.PosixSignalRegistration.Create(System.Runtime.InteropServices.PosixSignal.SIGINT, Stop);
-            using var sigterm = System.Runtime.InteropServices.PosixSignalRegistration.Create(System.Runtime.InteropServices.PosixSignal.SIGTERM, Stop);
+            using var stop = new StopSignals(cancel);
             return Task.FromResult(Run(options, Console.Out, stop.Token));
         });
         return command;

@@ -34,9 +34,9 @@ internal static class ReplayPlot
             Cv2.PutText(image, classes[c], new Point(legendX + 18, top + 18 + 16 * k), HersheyFonts.HersheySimplex, 0.45, Scalar.Black, 1, LineTypes.AntiAlias);
         }
         Cv2.PutText(image, $"frames 0..{latencyMs.Count - 1}", new Point(Margin, image.Rows - 10), HersheyFonts.HersheySimplex, 0.45, Scalar.Black, 1, LineTypes.AntiAlias);
-        string temp = path + ".tmp.png";
-        if (!Cv2.ImWrite(temp, image)) throw new IOException($"OpenCV could not write '{temp}'.");
-        File.Move(temp, path, overwrite: true);
+        // The caller gives a fresh file of its own (replay renames it into place when complete): written directly.
+        if (!Cv2.ImEncode(".png", image, out byte[] png) || png.Length == 0) throw new IOException($"OpenCV could not encode the plot for '{path}'.");
+        File.WriteAllBytes(path, png);
     }
 
     private static void Axes(Mat image, int top, int height, string title)

@@ -338,6 +338,11 @@ public sealed class ReplayRun(ReplayOptions options, ILogger log)
                 if (new FileInfo(temp).Length == 0) throw new IOException($"'{path}' came out empty (is the disk full?).");
                 File.Move(temp, Path.GetFullPath(path), overwrite: true);
             }
+            catch (IOException ex)
+            {
+                File.Delete(temp);
+                throw new IOException($"'{path}' could not be written ({ex.Message}); nothing was left in its place.", ex);
+            }
             catch
             {
                 File.Delete(temp);
@@ -354,10 +359,10 @@ public sealed class ReplayRun(ReplayOptions options, ILogger log)
                 using (var stream = new FileStream(temp, FileMode.Open, FileAccess.Write)) stream.Write(png);
                 File.Move(temp, Path.GetFullPath(path), overwrite: true);
             }
-            catch
+            catch (IOException ex)
             {
                 File.Delete(temp);
-                throw;
+                throw new IOException($"'{path}' could not be written ({ex.Message}); nothing was left in its place.", ex);
             }
         }
 
@@ -392,7 +397,14 @@ public sealed class ReplayRun(ReplayOptions options, ILogger log)
         {
             _video?.Release();
             _video?.Dispose();
-            _report?.Dispose();
+            try
+            {
+                _report?.Dispose();
+            }
+            catch (IOException)
+            {
+                // Closing flushes; on a full disk that fails too. The file is incomplete and goes below.
+            }
             // Whatever was not completed goes: an output is complete or absent.
             foreach (var temp in new[] { _videoTemp, _reportTemp }) if (temp is not null) File.Delete(temp);
             foreach (var m in new[] { _colour, _maskMat, _big, _blend }) m.Dispose();

@@ -151,6 +151,24 @@ public sealed class CalibrateCommandTests : IDisposable
         Assert.Equal(Path.Combine(_dir, "out", "x.calib"), new CalibrationRequest("/models/m.onnx", frames) { Out = Path.Combine(_dir, "out", "x.onnx") }.CacheFile);
     }
 
+    /// <summary>
+    /// Round 2, item 7: a model declaring a dimension past 2^31 (ONNX Runtime's API holds dimensions as 32-bit integers, so
+    /// 2^32 + 8 reads as 8) is one line and exit 1 from 'dannet-edge model', not a stack.
+    /// </summary>
+    [Fact]
+    public void A_model_with_a_dimension_past_2_to_the_31_is_one_line_not_a_stack()
+    {
+        var model = QdqWriterTests.TinyNet();
+        model.Graph.Input[0].Type.TensorType.Shape.Dim[1].DimValue = (1L << 32) + 8;
+        string path = Path.Combine(_dir, "wrapped.onnx");
+        File.WriteAllBytes(path, model.ToByteArray());
+        var (code, output) = DANNet.Edge.Tests.SharedMemory.RingProcesses.Edge("model", "--model", path, "--frames", "1");
+        Assert.Equal(1, code);
+        Assert.DoesNotContain("   at ", output);
+        Assert.DoesNotContain("Unhandled exception", output);
+        Assert.Single(output.Split('\n', StringSplitOptions.RemoveEmptyEntries), l => l.StartsWith("error: ", StringComparison.Ordinal));
+    }
+
     /// <summary>A Dark Zurich layout with <paramref name="count"/> labelled night images (road, sidewalk, building, wall and ignored pixels).</summary>
     private string LabelledNight(int count)
     {

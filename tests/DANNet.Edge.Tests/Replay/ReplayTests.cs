@@ -136,6 +136,29 @@ public sealed class ReplayTests() : RingFolderTests("dannet-replay-")
         Assert.Empty(Directory.EnumerateFiles(Path.GetDirectoryName(report)!, ".*"));
     }
 
+    /// <summary>
+    /// Round 2, item 5: on a full file system (a 400 KB tmpfs in a mount namespace of its own) replay fails naming the
+    /// output, exit 1, and leaves no partial overlay, report or PNG behind — it said "replayed 6 frames", rc 0.
+    /// </summary>
+    [Fact]
+    public void A_full_disk_fails_the_replay_and_leaves_no_partial_output()
+    {
+        string clip = Clip(12);
+        string full = Path.Combine(Dir, "full");
+        Directory.CreateDirectory(full);
+        var (code, output) = RingProcesses.Finish(RingProcesses.Start("unshare", "-m", "sh", "-c",
+            $"mount -t tmpfs -o size=400k tmpfs '{full}' && dotnet '{RingProcesses.EdgeDll}' replay '{clip}' --providers cpu --threads 1 " +
+            $"--overlay '{full}/o.avi' --report '{full}/r.jsonl' --masks '{full}/m' 2>&1; rc=$?; echo; echo \"rc=$rc\"; ls -A '{full}' '{full}/m' 2>/dev/null | tr '\\n' ' '"));
+        Assert.True(code == 0, output);
+        Assert.Contains("rc=1", output);
+        Assert.Contains("dannet-edge replay: ", output);
+        Assert.Contains("No space left on device", output);
+        Assert.DoesNotContain("replayed 12 frames", output);
+        Assert.DoesNotContain("o.avi", output.Split("rc=1")[1]);
+        Assert.DoesNotContain("r.jsonl", output.Split("rc=1")[1]);
+        Assert.DoesNotContain(".part-", output.Split("rc=1")[1]);
+    }
+
     [Fact]
     public void An_h264_dash_cam_clip_replays_through_the_command()
     {

@@ -117,9 +117,7 @@ public sealed unsafe class MaskRingWriter : IDisposable
             int locked = Posix.Flock(fd, Posix.LockEx | Posix.LockNb);
             if (locked == -Posix.EWouldBlock)
             {
-                Span<byte> text = stackalloc byte[16];
-                long n = Posix.Pread(fd, text, 0);
-                string pid = n > 0 ? System.Text.Encoding.ASCII.GetString(text[..(int)n]).Trim() : "?";
+                string pid = LockHolder(fd);
                 throw new IOException($"Another writer (pid {pid}) is publishing to '{ring}' (it holds '{lockPath}'). Stop it first, or give this one another path.");
             }
             Check(locked, $"locking '{lockPath}'");
@@ -154,14 +152,20 @@ public sealed unsafe class MaskRingWriter : IDisposable
                 Posix.Flock(fd, Posix.LockUn);
                 return null;
             }
-            Span<byte> text = stackalloc byte[16];
-            long n = Posix.Pread(fd, text, 0);
-            return n > 0 ? System.Text.Encoding.ASCII.GetString(text[..(int)n]).Trim() : "?";
+            return LockHolder(fd);
         }
         finally
         {
             Posix.Close(fd);
         }
+    }
+
+    /// <summary>The pid a writer wrote into its lock ("?" when it cannot be read).</summary>
+    private static string LockHolder(int lockFd)
+    {
+        Span<byte> text = stackalloc byte[16];
+        long n = Posix.Pread(lockFd, text, 0);
+        return n > 0 ? System.Text.Encoding.ASCII.GetString(text[..(int)n]).Trim() : "?";
     }
 
     /// <summary>The writer lock's mode: the writer's user only.</summary>

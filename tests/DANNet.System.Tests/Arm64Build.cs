@@ -40,18 +40,19 @@ public sealed class Arm64Build : IDisposable
     }
 
     /// <summary>Runs the arm64 dannet-edge with <paramref name="args"/> under qemu, to its end.</summary>
-    public (int Code, string Output) Run(int timeoutSeconds, params string[] args) =>
-        Host.TryRun(timeoutSeconds, "unshare", ["-m", "sh", "-c", "mount --bind \"$0\" /proc/cpuinfo && exec \"$@\"", Path.Combine(AppContext.BaseDirectory, "data", "cpuinfo-arm64"),
-            Executable, .. args]);
+    public (int Code, string Output) Run(int timeoutSeconds, params string[] args) => Host.TryRun(timeoutSeconds, "unshare", UnderArm64CpuInfo(args));
 
     /// <summary>Starts the arm64 dannet-edge with <paramref name="args"/> under qemu.</summary>
     public Process Start(params string[] args)
     {
         var info = new ProcessStartInfo("unshare") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        foreach (var a in new[] { "-m", "sh", "-c", "mount --bind \"$0\" /proc/cpuinfo && exec \"$@\"", Path.Combine(AppContext.BaseDirectory, "data", "cpuinfo-arm64"), Executable }.Concat(args))
-            info.ArgumentList.Add(a);
+        foreach (var a in UnderArm64CpuInfo(args)) info.ArgumentList.Add(a);
         return Process.Start(info)!;
     }
+
+    /// <summary><c>unshare</c>'s arguments that run the arm64 program with <paramref name="args"/> where /proc/cpuinfo is the arm64 one.</summary>
+    private string[] UnderArm64CpuInfo(string[] args) =>
+        ["-m", "sh", "-c", "mount --bind \"$0\" /proc/cpuinfo && exec \"$@\"", Path.Combine(AppContext.BaseDirectory, "data", "cpuinfo-arm64"), Executable, .. args];
 
     public void Dispose() => Directory.Delete(_publish, true);
 }

@@ -85,16 +85,12 @@ internal static class CalibrateCommand
     internal static int Run(CalibrationRequest r, TextWriter output, TextWriter error, CancellationToken cancel = default)
     {
         Validate(r);
-        var model = ReadCalibratable(r.Model);
-        var input = model.Graph.Input.FirstOrDefault(i => i.Name == ModelContract.ImageInput)
-            ?? throw new InvalidDataException($"'{r.Model}' has no input '{ModelContract.ImageInput}': export it with dannet-train export.");
-        var dims = input.Type.TensorType.Shape.Dim.Select(d => d.DimValue).ToArray();
-        if (dims.Length != 4 || dims[3] != 3) throw new InvalidDataException($"'{r.Model}': input '{ModelContract.ImageInput}' is not [1,H,W,3].");
-        int height = (int)dims[1], width = (int)dims[2];
-        if (!model.MetadataProps.Any(p => p.Key == ModelMetadataKeys.FormatVersion))
+        var (model, info) = ReadCalibratable(r.Model);
+        int height = info.Height, width = info.Width;
+        if (!info.Metadata.ContainsKey(ModelMetadataKeys.FormatVersion))
             error.WriteLine($"warning: '{r.Model}' carries no DANNet metadata: calibrating it as a plain model.");
         // Frames go in as the daemon will feed this model: its own resize unless another is asked for.
-        r = r with { Resize = r.Resize ?? InputResizes.Parse(model.MetadataProps.FirstOrDefault(p => p.Key == ModelMetadataKeys.Resize)?.Value) ?? InputResizes.Unstated };
+        r = r with { Resize = r.Resize ?? info.Resize };
         // The labelled set is found before the long work starts, so that a wrong path fails in a second, not after the statistics.
         var evalSamples = r.EvalRoot is null || r.NoMeasure ? null : EvalSamples(r);
 
@@ -180,7 +176,7 @@ internal static class CalibrateCommand
     /// refuses unknown operators and impossible initializers), is not already quantised, and has convolutions to
     /// quantise. Each problem is one line naming the file and the fix.
     /// </summary>
-    internal static ModelProto ReadCalibratable(string path)
+    internal static (ModelProto Model, ModelInfo Info) ReadCalibratable(string path)
     {
         var file = new FileInfo(path);
         if (!file.Exists) throw new FileNotFoundException($"--model '{path}' does not exist.", path);
@@ -206,14 +202,14 @@ internal static class CalibrateCommand
             throw new InvalidDataException($"--model '{path}' has no convolution to quantise: it is not a DANNet segmentation model.");
         try
         {
-            // ONNX Runtime's own load and the model contract (uint8 image in, uint8 mask out, sizes, classes).
-            using var session = DANNet.Edge.Inference.SegmentationSession.OpenCpu(path, threads: 1);
+            // ONNX Runtime's own load and the model contract (uint8 image [1,H,W,3] in, uint8 mask out, sizes, classes, resize).
+            using var session = SegmentationSession.OpenCpu(path, threads: 1);
+            return (model, session.Info);
         }
         catch (Exception ex) when (ex is Microsoft.ML.OnnxRuntime.OnnxRuntimeException or InvalidOperationException)
         {
             throw new InvalidDataException($"--model '{path}': ONNX Runtime cannot load it ({ex.Message.ReplaceLineEndings(" ")}).", ex);
         }
-        return model;
     }
 
     private static IReadOnlyList<LabelledSample> EvalSamples(CalibrationRequest r)

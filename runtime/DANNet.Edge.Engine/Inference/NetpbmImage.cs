@@ -32,18 +32,12 @@ public static class NetpbmImage
         for (int i = 0; i < bgr.Length; i += 3) (bgr[i], bgr[i + 2]) = (bgr[i + 2], bgr[i]);
     }
 
-    /// <summary>Writes <paramref name="grey"/> (height·width bytes) as a binary PGM, atomically (a temporary file renamed into place).</summary>
+    /// <summary>Writes <paramref name="grey"/> (height·width bytes) as a binary PGM, atomically (<see cref="DANNet.Trainer.IO.AtomicFile"/>).</summary>
     public static void WritePgm(string path, ReadOnlySpan<byte> grey, int width, int height)
     {
         if (grey.Length != width * height) throw new ArgumentException($"{grey.Length} bytes for a {width}x{height} image", nameof(grey));
-        string full = Path.GetFullPath(path);
-        string temp = Path.Combine(Path.GetDirectoryName(full)!, $".{Path.GetFileName(full)}.{Environment.ProcessId}.tmp");
-        using (var stream = new FileStream(temp, FileMode.CreateNew, FileAccess.Write))
-        {
-            stream.Write(Encoding.ASCII.GetBytes(string.Create(CultureInfo.InvariantCulture, $"P5\n{width} {height}\n255\n")));
-            stream.Write(grey);
-        }
-        File.Move(temp, full, overwrite: true);
+        byte[] header = Encoding.ASCII.GetBytes(string.Create(CultureInfo.InvariantCulture, $"P5\n{width} {height}\n255\n"));
+        DANNet.Trainer.IO.AtomicFile.WriteAllBytes(path, [.. header, .. grey]);
     }
 
     private static string Token(Stream stream, Func<string, string> fail)

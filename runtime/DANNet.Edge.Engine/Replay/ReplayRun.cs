@@ -8,6 +8,7 @@ using DANNet.Edge.Inference;
 using DANNet.Edge.Pipeline;
 using DANNet.Edge.SharedMemory;
 using DANNet.Edge.Sources;
+using DANNet.Trainer.IO;
 using Microsoft.Extensions.Logging;
 using OpenCvSharp;
 
@@ -126,10 +127,10 @@ public sealed class ReplayRun(ReplayOptions options, ILogger log)
             if (options.Report is { } report)
             {
                 string plot = Path.ChangeExtension(report, ".png");
-                writer.Place(plot, temp => ReplayPlot.Write(temp, latencies, frameShares, info.Classes, info.Palette));
+                Outputs.Place(plot, temp => ReplayPlot.Write(temp, latencies, frameShares, info.Classes, info.Palette));
                 summary["plot"] = plot;
             }
-            writer.Finish(summary, frames);
+            writer.Finish(summary);
             return new ReplaySummary(frames, pipeline.Stats.Dropped, clock.Elapsed.TotalSeconds, ending, exitCode, summary);
         }
         finally
@@ -282,7 +283,7 @@ public sealed class ReplayRun(ReplayOptions options, ILogger log)
             Legend(_blend, index, t);
             if (_video is null)
             {
-                _videoTemp = CreateTemp(path);
+                _videoTemp = AtomicFile.CreateTemp(path);
                 _videoSize = _blend.Size();
                 _video = new VideoWriter(_videoTemp, FourCC.FromString(OverlayCodec), fps, _videoSize);
                 if (!_video.IsOpened()) throw new IOException($"--overlay '{path}': OpenCV cannot write {OverlayCodec} video there.");
@@ -309,29 +310,17 @@ public sealed class ReplayRun(ReplayOptions options, ILogger log)
 
         private StreamWriter OpenReport(string path)
         {
-            _reportTemp = CreateTemp(path);
+            _reportTemp = AtomicFile.CreateTemp(path);
             return new StreamWriter(new FileStream(_reportTemp, FileMode.Open, FileAccess.Write), new UTF8Encoding(false));
         }
 
         /// <summary>
-        /// A new, empty file beside <paramref name="path"/> under an unpredictable name, created exclusively
-        /// (O_CREAT|O_EXCL: never a file or link that was there).
+        /// Writes a file through <paramref name="write"/> into a fresh temporary name (<see cref="AtomicFile.CreateTemp"/>),
+        /// then renames it into place; no fsync per file (replay writes a PNG per frame).
         /// </summary>
-        private static string CreateTemp(string path)
+        public static void Place(string path, Action<string> write)
         {
-            string full = Path.GetFullPath(path);
-            Directory.CreateDirectory(Path.GetDirectoryName(full)!);
-            // Hidden, unpredictable, and with the output's own extension (the video writer picks its container by it).
-            string temp = Path.Combine(Path.GetDirectoryName(full)!, $".{Path.GetFileNameWithoutExtension(full)}.part-" +
-                $"{Convert.ToHexString(System.Security.Cryptography.RandomNumberGenerator.GetBytes(8)).ToLowerInvariant()}{Path.GetExtension(full)}");
-            new FileStream(temp, FileMode.CreateNew, FileAccess.Write).Dispose();
-            return temp;
-        }
-
-        /// <summary>Writes a file through <paramref name="write"/> into a fresh temporary name, then renames it into place.</summary>
-        public void Place(string path, Action<string> write)
-        {
-            string temp = CreateTemp(path);
+            string temp = AtomicFile.CreateTemp(path);
             try
             {
                 write(temp);
@@ -353,21 +342,11 @@ public sealed class ReplayRun(ReplayOptions options, ILogger log)
         private static void WritePng(string path, Mat image)
         {
             if (!Cv2.ImEncode(".png", image, out byte[] png) || png.Length == 0) throw new IOException($"'{path}': OpenCV could not encode the PNG.");
-            string temp = CreateTemp(path);
-            try
-            {
-                using (var stream = new FileStream(temp, FileMode.Open, FileAccess.Write)) stream.Write(png);
-                File.Move(temp, Path.GetFullPath(path), overwrite: true);
-            }
-            catch (IOException ex)
-            {
-                File.Delete(temp);
-                throw new IOException($"'{path}' could not be written ({ex.Message}); nothing was left in its place.", ex);
-            }
+            Place(path, temp => File.WriteAllBytes(temp, png));
         }
 
         /// <summary>Completes every output and renames it into place: the report ends with the summary; the video is read back and must hold every frame written.</summary>
-        public void Finish(JsonObject summary, long frames)
+        public void Finish(JsonObject summary)
         {
             if (options.Report is { } report)
             {

@@ -29,6 +29,9 @@ public static class ModelContract
     /// <summary>ImageNet standard deviation (RGB order), applied to pixels scaled to 0..1.</summary>
     public static IReadOnlyList<float> StdRgb { get; } = [0.229f, 0.224f, 0.225f];
 
-    /// <summary>Probability re-weighting strength at test time (DANNet: s = 0.16).</summary>
-    public const float TestReweightStrength = 0.16f;
+    /// <summary>The largest input (and mask) side in pixels a model may have: the ring and the runtime's buffers are sized for it.</summary>
+    public const int MaxSide = 16384;
+
+    /// <summary>The class names, UTF-8 joined by line breaks, take at most this many bytes (they travel in the ring's header).</summary>
+    public const int MaxClassNamesBytes = 2048;
 }

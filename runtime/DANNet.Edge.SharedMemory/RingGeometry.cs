@@ -7,7 +7,7 @@ public sealed record RingGeometry(int SlotCount, int Width, int Height, int Clas
     public const int MinSlots = 2, MaxSlots = 1024;
 
     /// <summary>The largest mask side, in pixels.</summary>
-    public const int MaxSide = 16384;
+    public const int MaxSide = DANNet.Edge.Contracts.ModelContract.MaxSide;
 
     public int SlotStride => ShmLayout.SlotStride(Width, Height);
 

@@ -38,7 +38,7 @@ public static class ShmLayout
     public const int ModelOffset = 1152;
     public const int ModelSize = 64;
     public const int ClassNamesOffset = 1216;
-    public const int ClassNamesSize = 2048;
+    public const int ClassNamesSize = DANNet.Edge.Contracts.ModelContract.MaxClassNamesBytes;
 
     // Slot header fields (relative to the slot's start).
     public const int SlotSequenceOffset = 0;

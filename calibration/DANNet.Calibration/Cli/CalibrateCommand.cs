@@ -1,3 +1,5 @@
+using DANNet.Model;
+using DANNet.Model.IO;
 using System.CommandLine;
 using System.Diagnostics;
 using System.Globalization;
@@ -7,7 +9,6 @@ using DANNet.Calibration.Quantization;
 using DANNet.Calibration.Statistics;
 using DANNet.Calibration.Tables;
 using DANNet.Edge.Contracts;
-using DANNet.Edge.Inference;
 using DANNet.Trainer.Data;
 using DANNet.Trainer.Evaluation;
 using DANNet.Trainer.IO;

@@ -1,5 +1,5 @@
+using DANNet.Model;
 using DANNet.Edge.Contracts;
-using DANNet.Edge.Inference;
 using DANNet.Trainer.IO;
 using OpenCvSharp;
 

@@ -1,5 +1,5 @@
-using DANNet.Edge.Inference;
 
+using DANNet.Model;
 namespace DANNet.Calibration.Measurement;
 
 /// <summary>Latency of one model over repeated runs: the figures <c>dannet-edge bench</c> reports for inference, in ms.</summary>

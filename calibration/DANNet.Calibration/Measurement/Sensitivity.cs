@@ -1,5 +1,5 @@
+using DANNet.Model;
 using DANNet.Calibration.Quantization;
-using DANNet.Edge.Inference;
 using DANNet.Trainer.Evaluation;
 using Google.Protobuf;
 using Onnx;

@@ -11,7 +11,7 @@ namespace DANNet.Edge.Configuration;
 /// at the first). The keys found wrong are returned too, so that the rest can still be bound and
 /// validated and the user hears of every problem in one run.
 /// </summary>
-internal static class ConfigurationShape
+public static class ConfigurationShape
 {
     public static List<(string Key, string Problem)> Problems(IConfiguration config, IReadOnlyDictionary<string, Type> sections)
     {

@@ -1,3 +1,4 @@
+using DANNet.Model;
 using Microsoft.Extensions.Configuration;
 
 namespace DANNet.Edge.Configuration;

@@ -1,3 +1,4 @@
+using DANNet.Model;
 using DANNet.Edge.SharedMemory;
 
 namespace DANNet.Edge.Configuration;

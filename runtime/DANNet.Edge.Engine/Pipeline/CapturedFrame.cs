@@ -3,7 +3,7 @@ using OpenCvSharp;
 namespace DANNet.Edge.Pipeline;
 
 /// <summary>A camera frame in flight: a reusable BGR buffer and when it was captured. Owned by a <see cref="FramePool"/>.</summary>
-internal sealed class CapturedFrame : IDisposable
+public sealed class CapturedFrame : IDisposable
 {
     public CapturedFrame() => Input = InputArray.Create(Image);
 

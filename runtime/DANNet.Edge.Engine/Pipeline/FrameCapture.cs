@@ -13,7 +13,7 @@ namespace DANNet.Edge.Pipeline;
 /// with capped exponential backoff (<see cref="ReconnectDelays"/>), its state in <see cref="SourceHealth"/>;
 /// a file or folder that cannot be opened or faults ends it with the error.
 /// </summary>
-internal static class FrameCapture
+public static class FrameCapture
 {
     public static IObservable<CapturedFrame> Observe(IFrameSource source, SourceOptions options, FramePool pool, ILogger log, PipelineMetrics? metrics = null,
         SourceHealth? health = null) =>
@@ -151,7 +151,7 @@ internal static class FrameCapture
 }
 
 /// <summary>Capped exponential backoff: initial·2^attempt, at most max.</summary>
-internal static class ReconnectDelays
+public static class ReconnectDelays
 {
     public static TimeSpan Delay(int attempt, double initialSeconds, double maxSeconds) =>
         TimeSpan.FromSeconds(Math.Min(maxSeconds, initialSeconds * Math.Pow(2, Math.Min(attempt, 30))));

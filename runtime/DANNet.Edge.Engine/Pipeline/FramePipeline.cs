@@ -1,8 +1,8 @@
+using DANNet.Model;
 using DANNet.Edge.Contracts;
 using System.Reactive.Disposables;
 using System.Reactive.Linq;
 using DANNet.Edge.Configuration;
-using DANNet.Edge.Inference;
 using DANNet.Edge.SharedMemory;
 using DANNet.Edge.Sources;
 using Microsoft.Extensions.Logging;
@@ -17,7 +17,7 @@ namespace DANNet.Edge.Pipeline;
 /// always of the newest frame inference could take. The camera frame is resized straight into the
 /// model's pinned input buffer, and the mask is written by ONNX Runtime straight into the ring slot.
 /// </summary>
-internal sealed class FramePipeline : IDisposable
+public sealed class FramePipeline : IDisposable
 {
     private readonly IFrameSource _source;
     private readonly SourceOptions _options;

@@ -6,7 +6,7 @@ namespace DANNet.Edge.Pipeline;
 /// The few frame buffers the pipeline cycles through (one being captured, one waiting, one being
 /// processed): frames are reused, never allocated per frame.
 /// </summary>
-internal sealed class FramePool(int size = 3) : IDisposable
+public sealed class FramePool(int size = 3) : IDisposable
 {
     private readonly ConcurrentBag<CapturedFrame> _free = new(Enumerable.Range(0, size).Select(_ => new CapturedFrame()));
     private readonly List<CapturedFrame> _all = [];

@@ -1,7 +1,7 @@
 namespace DANNet.Edge.Pipeline;
 
 /// <summary>Per-stage timestamps (monotonic ns) of one published frame, carried through the pipeline.</summary>
-internal readonly record struct FrameTimings(long SourceIndex, ulong FrameId, ulong CaptureNs, ulong DequeuedNs, ulong PreprocessedNs, ulong InferredNs, ulong PublishedNs,
+public readonly record struct FrameTimings(long SourceIndex, ulong FrameId, ulong CaptureNs, ulong DequeuedNs, ulong PreprocessedNs, ulong InferredNs, ulong PublishedNs,
     double SourceMs = double.NaN)
 {
     public double QueueMs => (DequeuedNs - CaptureNs) / 1e6;

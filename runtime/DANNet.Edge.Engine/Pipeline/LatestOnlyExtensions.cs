@@ -4,7 +4,7 @@ using System.Reactive.Linq;
 namespace DANNet.Edge.Pipeline;
 
 /// <summary>The hand-offs between capture and inference: latest frame wins (the daemon), or every frame in order (replay).</summary>
-internal static class LatestOnlyExtensions
+public static class LatestOnlyExtensions
 {
     /// <summary>
     /// Delivers items on a dedicated thread, always the newest: an item that arrives while an older

@@ -3,7 +3,7 @@ using OpenCvSharp;
 namespace DANNet.Edge.Pipeline;
 
 /// <summary>Colouring class-id masks with a palette (BGR), for PNGs and overlays: a 256-entry table made once, then one lookup per pixel.</summary>
-internal static class MaskColours
+public static class MaskColours
 {
     /// <summary>The BGR table of <paramref name="palette"/> (RGB per class id); ids past its end are black.</summary>
     public static byte[] Table(IEnumerable<(byte R, byte G, byte B)> palette)

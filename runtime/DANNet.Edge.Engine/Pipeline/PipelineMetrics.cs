@@ -9,7 +9,7 @@ namespace DANNet.Edge.Pipeline;
 /// (<see cref="PipelineStats"/>), a test, an exporter such as Prometheus's or
 /// <c>dotnet-counters</c> (meter name <see cref="MeterName"/>).
 /// </summary>
-internal sealed class PipelineMetrics : IDisposable
+public sealed class PipelineMetrics : IDisposable
 {
     public const string MeterName = "DANNet.Edge.Pipeline";
 

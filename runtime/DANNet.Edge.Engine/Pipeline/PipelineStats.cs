@@ -8,7 +8,7 @@ namespace DANNet.Edge.Pipeline;
 /// One consumer of <see cref="PipelineMetrics"/>: listens to its instruments and keeps running
 /// statistics over a reporting window (the daemon's periodic log line), without allocating per frame.
 /// </summary>
-internal sealed class PipelineStats : IDisposable
+public sealed class PipelineStats : IDisposable
 {
     private const int Capacity = 4096;
     private readonly double[] _total = new double[Capacity], _queue = new double[Capacity], _pre = new double[Capacity], _infer = new double[Capacity], _publish = new double[Capacity];

@@ -1,4 +1,4 @@
-using DANNet.Edge.Inference;
+using DANNet.Model;
 using DANNet.Edge.SharedMemory;
 using Microsoft.ML.OnnxRuntime;
 
@@ -11,7 +11,7 @@ namespace DANNet.Edge.Pipeline;
 /// publishes it to readers.
 /// Dispose it before the ring and the session: its bindings point into both.
 /// </summary>
-internal sealed class RingOutput : IDisposable
+public sealed class RingOutput : IDisposable
 {
     private readonly SegmentationSession _session;
     private readonly MaskRingWriter _ring;

@@ -1,5 +1,5 @@
+using DANNet.Model;
 using DANNet.Edge.Contracts;
-using DANNet.Edge.Inference;
 using DANNet.Edge.SharedMemory;
 
 namespace DANNet.Edge.Pipeline;
@@ -8,7 +8,7 @@ namespace DANNet.Edge.Pipeline;
 /// A ring in a private temporary folder (mode 0700, this user's), for runs that need the pipeline's real output
 /// path but no readers — replay without --ring, bench. The folder goes with it.
 /// </summary>
-internal sealed class TemporaryRing : IDisposable
+public sealed class TemporaryRing : IDisposable
 {
     private readonly string _folder;
 

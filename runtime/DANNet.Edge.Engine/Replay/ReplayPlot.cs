@@ -7,7 +7,7 @@ namespace DANNet.Edge.Replay;
 /// The report's picture: per-frame capture→mask latency (top) and the share of the image each of the
 /// drive's five largest classes takes (bottom, in the classes' palette colours), over the frames.
 /// </summary>
-internal static class ReplayPlot
+public static class ReplayPlot
 {
     public static void Write(string path, IReadOnlyList<double> latencyMs, IReadOnlyList<double[]> shares, IReadOnlyList<string> classes, IReadOnlyList<Rgb> palette)
     {

@@ -1,14 +1,15 @@
+using DANNet.Model;
+using DANNet.Model.IO;
+using DANNet.Model.Scoring;
 using System.Globalization;
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using DANNet.Edge.Configuration;
 using DANNet.Edge.Contracts;
-using DANNet.Edge.Inference;
 using DANNet.Edge.Pipeline;
 using DANNet.Edge.SharedMemory;
 using DANNet.Edge.Sources;
-using DANNet.Trainer.IO;
 using Microsoft.Extensions.Logging;
 using OpenCvSharp;
 
@@ -183,7 +184,7 @@ public sealed class ReplayRun(ReplayOptions options, ILogger log)
     /// </summary>
     private sealed class Scoring(string dir, bool trainIds)
     {
-        private readonly Trainer.Evaluation.ConfusionMatrix _total = new();
+        private readonly ConfusionMatrix _total = new();
         public int Scored { get; private set; }
 
         public double? Score(long index, ReadOnlySpan<byte> mask, int width, int height)
@@ -191,8 +192,8 @@ public sealed class ReplayRun(ReplayOptions options, ILogger log)
             string? path = new[] { $"{index:D6}.png", $"{index:D6}_gt_labelIds.png", $"{index:D6}_labelIds.png", $"{index}.png" }
                 .Select(n => Path.Combine(dir, n)).FirstOrDefault(File.Exists);
             if (path is null) return null;
-            using var read = Trainer.IO.ImageFiles.ReadLabel(path);
-            using var label = trainIds ? read.Clone() : Trainer.Data.LabelMapping.ToTrainIds(read, path);
+            using var read = ImageFiles.ReadLabel(path);
+            using var label = trainIds ? read.Clone() : LabelMapping.ToTrainIds(read, path);
             using var small = new Mat(height, width, MatType.CV_8UC1);
             unsafe { mask.CopyTo(new Span<byte>((void*)small.DataPointer, mask.Length)); }
             using var scaled = small.Resize(label.Size(), 0, 0, InterpolationFlags.Nearest);
@@ -200,7 +201,7 @@ public sealed class ReplayRun(ReplayOptions options, ILogger log)
             var predicted = new byte[truth.Length];
             System.Runtime.InteropServices.Marshal.Copy(label.Data, truth, 0, truth.Length);
             System.Runtime.InteropServices.Marshal.Copy(scaled.Data, predicted, 0, predicted.Length);
-            var frame = new Trainer.Evaluation.ConfusionMatrix();
+            var frame = new ConfusionMatrix();
             frame.Add(truth, predicted);
             _total.Add(truth, predicted);
             Scored++;

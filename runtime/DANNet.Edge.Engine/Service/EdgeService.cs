@@ -1,8 +1,8 @@
+using DANNet.Model;
 using System.Globalization;
 using System.Reactive.Linq;
 using DANNet.Edge.Configuration;
 using DANNet.Edge.Contracts;
-using DANNet.Edge.Inference;
 using DANNet.Edge.Pipeline;
 using DANNet.Edge.SharedMemory;
 using DANNet.Edge.Sources;

@@ -11,7 +11,7 @@ namespace DANNet.Edge.Service;
 /// histograms; allocations) and the service's own gauges: the source's state and reconnects, and the
 /// execution provider as an info metric.
 /// </summary>
-internal sealed class MetricsEndpoint : IDisposable
+public sealed class MetricsEndpoint : IDisposable
 {
     public const string ServiceMeterName = "DANNet.Edge.Service";
 

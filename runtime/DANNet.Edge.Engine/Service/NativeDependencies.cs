@@ -25,7 +25,7 @@ public static partial class NativeDependencies
     public static void Check()
     {
         Probe("OpenCV", "libOpenCvSharpExtern.so", () => Cv2.GetVersionString());
-        Probe("ONNX Runtime", "libonnxruntime.so", () => Inference.OnnxRuntimeEnvironment.Instance.GetVersionString());
+        Probe("ONNX Runtime", "libonnxruntime.so", () => DANNet.Model.OnnxRuntimeEnvironment.Instance.GetVersionString());
     }
 
     private static void Probe(string component, string library, Func<string?> load)

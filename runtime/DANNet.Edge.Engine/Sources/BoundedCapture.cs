@@ -10,7 +10,7 @@ namespace DANNet.Edge.Sources;
 /// into the worker's own buffer and copied out, so an abandoned read never writes into a frame the
 /// pipeline has moved on with.
 /// </summary>
-internal sealed class BoundedCapture : IDisposable
+public sealed class BoundedCapture : IDisposable
 {
     private readonly Thread _thread;
     private readonly SemaphoreSlim _go = new(0, 1);

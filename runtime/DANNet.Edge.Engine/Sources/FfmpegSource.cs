@@ -17,7 +17,7 @@ namespace DANNet.Edge.Sources;
 /// 16x16 .. <c>Source:MaxWidth x MaxHeight</c>; <c>Source:Width/Height</c> scale it. Every read is bounded by <c>Source:TimeoutSeconds</c>: a read that takes longer kills
 /// the decoder, and the capture stage reconnects with back-off.
 /// </summary>
-internal sealed partial class FfmpegSource(string uri, SourceOptions options) : IFrameSource
+public sealed partial class FfmpegSource(string uri, SourceOptions options) : IFrameSource
 {
     private Process? _ffmpeg;
     private Stream? _frames;

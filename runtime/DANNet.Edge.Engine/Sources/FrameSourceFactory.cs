@@ -59,7 +59,7 @@ public static class FrameSourceFactory
     /// decoder would then open — any file the daemon's user can read, chosen by whoever wrote the playlist:
     /// refused, by content and by name.
     /// </summary>
-    internal static void RefusePlaylist(string uri, string path)
+    public static void RefusePlaylist(string uri, string path)
     {
         string ext = Path.GetExtension(path).ToLowerInvariant();
         Span<byte> head = stackalloc byte[16];

@@ -5,7 +5,7 @@ using OpenCvSharp;
 namespace DANNet.Edge.Sources;
 
 /// <summary>A folder of images (.png, .jpg, .jpeg, .bmp) in name order, optionally looping and paced at Source:Fps.</summary>
-internal sealed class ImageFolderSource(string uri, string folder, SourceOptions options) : IFrameSource
+public sealed class ImageFolderSource(string uri, string folder, SourceOptions options) : IFrameSource
 {
     private static readonly string[] Extensions = [".png", ".jpg", ".jpeg", ".bmp"];
     private readonly Stopwatch _pace = new();

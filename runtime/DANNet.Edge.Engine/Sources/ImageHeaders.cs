@@ -7,7 +7,7 @@ namespace DANNet.Edge.Sources;
 /// header), read without decoding it: a 31 KB PNG can declare 16000x16000 pixels, which OpenCV would
 /// allocate 768 MB for before finding out anything else.
 /// </summary>
-internal static class ImageHeaders
+public static class ImageHeaders
 {
     /// <summary>Width and height from the header, or null when the format is not recognised (the decoder then decides).</summary>
     public static (int Width, int Height)? Size(string path)

@@ -8,7 +8,7 @@ namespace DANNet.Edge.Sources;
 /// A video file, V4L2 camera, network stream or GStreamer pipeline through OpenCV's VideoCapture.
 /// Files can loop and be paced at their own frame rate, so a recorded drive behaves like a camera.
 /// </summary>
-internal sealed class VideoCaptureSource : IFrameSource
+public sealed class VideoCaptureSource : IFrameSource
 {
     private readonly string _uri;
     private readonly string _target;

@@ -1,3 +1,4 @@
+using DANNet.Model;
 using System.CommandLine;
 using System.Diagnostics;
 using System.Globalization;
@@ -5,7 +6,6 @@ using System.Security.Cryptography;
 using System.Text.Json;
 using DANNet.Edge.Configuration;
 using DANNet.Edge.Contracts;
-using DANNet.Edge.Inference;
 using DANNet.Edge.Pipeline;
 using DANNet.Edge.SharedMemory;
 using DANNet.Edge.Sources;

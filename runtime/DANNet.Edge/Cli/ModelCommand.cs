@@ -1,7 +1,8 @@
+using DANNet.Model;
+using DANNet.Model.IO;
 using System.CommandLine;
 using System.Globalization;
 using DANNet.Edge.Contracts;
-using DANNet.Edge.Inference;
 
 namespace DANNet.Edge.Cli;
 

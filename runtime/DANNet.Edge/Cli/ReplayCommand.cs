@@ -1,3 +1,4 @@
+using DANNet.Model;
 using System.CommandLine;
 using System.Globalization;
 using DANNet.Edge.Configuration;

@@ -1,9 +1,9 @@
+using DANNet.Model;
 using System.Text.Json;
 using DANNet.Calibration.Cli;
 using DANNet.Calibration.Statistics;
 using DANNet.Calibration.Tables;
 using DANNet.Edge.Contracts;
-using DANNet.Edge.Inference;
 using DANNet.Trainer.Evaluation;
 using Google.Protobuf;
 using OpenCvSharp;

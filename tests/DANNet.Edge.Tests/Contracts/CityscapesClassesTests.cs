@@ -68,6 +68,5 @@ public sealed class CityscapesClassesTests
         Assert.Equal("mask", ModelContract.MaskOutput);
         Assert.Equal([0.485f, 0.456f, 0.406f], ModelContract.MeanRgb);
         Assert.Equal([0.229f, 0.224f, 0.225f], ModelContract.StdRgb);
-        Assert.Equal(0.16f, ModelContract.TestReweightStrength);
     }
 }

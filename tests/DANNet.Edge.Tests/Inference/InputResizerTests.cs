@@ -1,5 +1,5 @@
+using DANNet.Model;
 using DANNet.Edge.Contracts;
-using DANNet.Edge.Inference;
 using OpenCvSharp;
 
 namespace DANNet.Edge.Tests.Inference;

@@ -1,5 +1,5 @@
+using DANNet.Model.IO;
 using System.Text;
-using DANNet.Edge.Inference;
 
 namespace DANNet.Edge.Tests.Inference;
 

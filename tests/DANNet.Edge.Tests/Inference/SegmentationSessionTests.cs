@@ -1,6 +1,6 @@
+using DANNet.Model;
 using DANNet.Edge.Cli;
 using DANNet.Edge.Contracts;
-using DANNet.Edge.Inference;
 
 namespace DANNet.Edge.Tests.Inference;
 
@@ -152,7 +152,7 @@ public sealed class BenchCommandTests
     public void Bench_times_each_stage_and_a_bare_loop_and_reports_the_model_and_provider()
     {
         string[] order = ["cuda", "cpu"];
-        var result = BenchCommand.Run(EdgeDefaults.ModelPath, EdgeDefaults.VideoPath, new DANNet.Edge.Configuration.ModelOptions { Providers = order, Threads = 1 }, frames: 4, warmup: 1);
+        var result = BenchCommand.Run(EdgeDefaults.ModelPath, EdgeDefaults.VideoPath, new DANNet.Model.ModelOptions { Providers = order, Threads = 1 }, frames: 4, warmup: 1);
         string expected = MachineCapabilities.FirstAvailable(order)!;
         Assert.Equal(expected, result.Provider);
         Assert.Equal(4, result.Frames);

@@ -1,6 +1,6 @@
+using DANNet.Model;
 using System.Reactive.Linq;
 using DANNet.Edge.Configuration;
-using DANNet.Edge.Inference;
 using DANNet.Edge.Pipeline;
 using DANNet.Edge.SharedMemory;
 using DANNet.Edge.Sources;

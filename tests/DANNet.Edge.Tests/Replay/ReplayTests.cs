@@ -1,3 +1,4 @@
+using DANNet.Model;
 using System.Text.Json;
 using DANNet.Edge.Configuration;
 using DANNet.Edge.Replay;

@@ -1,6 +1,6 @@
+using DANNet.Model;
 using DANNet.Edge.Cli;
 using DANNet.Edge.Configuration;
-using DANNet.Edge.Inference;
 using DANNet.Edge.SharedMemory;
 using Microsoft.Extensions.Logging;
 

@@ -1,5 +1,6 @@
+using DANNet.Model;
+using DANNet.Model.IO;
 using DANNet.Edge.Contracts;
-using DANNet.Edge.Inference;
 using DANNet.Trainer.Cli;
 using DANNet.Trainer.Export;
 using DANNet.Trainer.IO;

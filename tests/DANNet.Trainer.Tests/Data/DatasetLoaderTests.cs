@@ -1,3 +1,4 @@
+using DANNet.Model.Scoring;
 using DANNet.Edge.Contracts;
 using DANNet.Trainer.Data;
 using DANNet.Trainer.Data.SynthNight;

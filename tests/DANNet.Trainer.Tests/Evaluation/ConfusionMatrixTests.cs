@@ -1,3 +1,4 @@
+using DANNet.Edge.Contracts;
 using DANNet.Trainer.Evaluation;
 using static TorchSharp.torch;
 

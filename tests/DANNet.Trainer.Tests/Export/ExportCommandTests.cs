@@ -1,3 +1,4 @@
+using DANNet.Model.Onnx;
 using DANNet.Edge.Contracts;
 using DANNet.Trainer.Cli;
 using DANNet.Trainer.Export;

@@ -1,3 +1,4 @@
+using DANNet.Model.Onnx;
 using DANNet.Trainer.Export;
 using DANNet.Trainer.Onnx;
 using Google.Protobuf;

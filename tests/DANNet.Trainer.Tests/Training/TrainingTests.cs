@@ -258,7 +258,7 @@ public sealed class TrainingTests(TinySynthNightFixture data)
             // eval --onnx scores the exported model with the same confusion matrix: on images already at the model's
             // size (no resize on either side) its masks are the checkpoint's, so the confusion matrices agree to the same pixels.
             var samples = DarkZurichDataset.LabelledNight(data.DarkZurich, "test").Samples;
-            using var segmenter = new DANNet.Edge.Inference.OnnxSegmenter(onnx, threads: 1);
+            using var segmenter = new DANNet.Model.OnnxSegmenter(onnx, threads: 1);
             Assert.Equal((72, 128), (segmenter.Height, segmenter.Width));
             using var segmented = segmenter.Segment(image);
             segmented.GetArray(out byte[] onnxIds);

@@ -1,3 +1,5 @@
+using DANNet.Model.IO;
+using DANNet.Model.Scoring;
 using DANNet.Edge.Contracts;
 using DANNet.Trainer.IO;
 using OpenCvSharp;

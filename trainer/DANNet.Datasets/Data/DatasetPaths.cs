@@ -1,7 +1,7 @@
 namespace DANNet.Trainer.Data;
 
 /// <summary>Folder checks shared by the loaders, with errors that say which folder and what layout was expected.</summary>
-internal static class DatasetPaths
+public static class DatasetPaths
 {
     public static string RequireDirectory(string path, string what, string expected)
     {

@@ -1,3 +1,5 @@
+using DANNet.Model.Scoring;
+using DANNet.Model.IO;
 using DANNet.Trainer.IO;
 
 namespace DANNet.Trainer.Data;
@@ -20,7 +22,7 @@ public sealed record LabelledSample(string Name, string ImagePath, string LabelP
                 if (labelIds.Size() != image.Size())
                     throw new DatasetException($"Label '{LabelPath}' is {labelIds.Width}x{labelIds.Height} but its image '{ImagePath}' is " +
                         $"{image.Width}x{image.Height}; a label must have its image's size.");
-                return new LabelledImage(image, Data.LabelMapping.ToTrainIds(labelIds, LabelPath), Name);
+                return new LabelledImage(image, LabelMapping.ToTrainIds(labelIds, LabelPath), Name);
             }
             catch
             {

@@ -7,7 +7,7 @@ namespace DANNet.Trainer.Data;
 /// in parallel, in any order, with identical results. The training samplers use it the same way:
 /// batch k depends only on (seed, k), which is what makes resume exact.
 /// </summary>
-internal sealed class StreamRandom
+public sealed class StreamRandom
 {
     private ulong _s0, _s1, _s2, _s3;
 

@@ -1,3 +1,4 @@
+using DANNet.Model.IO;
 using System.Globalization;
 using System.Text.Json;
 using System.Text.Json.Nodes;

@@ -1,3 +1,4 @@
+using DANNet.Edge.Contracts;
 using DANNet.Trainer.Data;
 using OpenCvSharp;
 

@@ -1,3 +1,4 @@
+using DANNet.Model.IO;
 using OpenCvSharp;
 
 namespace DANNet.Trainer.IO;

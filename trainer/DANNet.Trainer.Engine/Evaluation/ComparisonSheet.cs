@@ -1,3 +1,5 @@
+using DANNet.Model.IO;
+using DANNet.Model.Scoring;
 using DANNet.Trainer.Data;
 using DANNet.Trainer.IO;
 using DANNet.Trainer.Models;

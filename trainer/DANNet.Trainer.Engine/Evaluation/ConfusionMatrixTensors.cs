@@ -1,3 +1,4 @@
+using DANNet.Edge.Contracts;
 using static TorchSharp.torch;
 
 namespace DANNet.Trainer.Evaluation;

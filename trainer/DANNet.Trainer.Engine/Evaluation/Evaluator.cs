@@ -1,5 +1,7 @@
+using DANNet.Model;
+using DANNet.Model.IO;
+using DANNet.Model.Scoring;
 using DANNet.Edge.Contracts;
-using DANNet.Edge.Inference;
 using DANNet.Trainer.Data;
 using DANNet.Trainer.IO;
 using DANNet.Trainer.Models;

@@ -1,3 +1,4 @@
+using DANNet.Model.Onnx;
 using DANNet.Trainer.IO;
 using System.Globalization;
 using DANNet.Edge.Contracts;

@@ -1,3 +1,4 @@
+using DANNet.Model.IO;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using DANNet.Edge.Contracts;

@@ -6,7 +6,7 @@ using static TorchSharp.torch.nn;
 namespace DANNet.Trainer.Losses;
 
 /// <summary>Total variation of the relighting residual r: 2·(Σ(Δh r)²/((H−1)W) + Σ(Δw r)²/(H(W−1)))/B.</summary>
-internal static class TotalVariationLoss
+public static class TotalVariationLoss
 {
     public static Tensor Compute(Tensor r)
     {
@@ -23,7 +23,7 @@ internal static class TotalVariationLoss
 /// Structural dissimilarity between the relit image and the input: 3x3 average pools over
 /// reflection-padded inputs, C1 = 0.01², C2 = 0.03², clamp((1 − SSIM)/2, 0, 1), averaged.
 /// </summary>
-internal static class SsimLoss
+public static class SsimLoss
 {
     private const double C1 = 0.01 * 0.01, C2 = 0.03 * 0.03;
 
@@ -50,7 +50,7 @@ internal static class SsimLoss
 /// sit at the exposure level E; mean squared difference. E is the mean of the normalised night
 /// batch, recomputed each iteration and used for all three domains.
 /// </summary>
-internal static class ExposureLoss
+public static class ExposureLoss
 {
     public const int Patch = 32;
 
@@ -71,10 +71,10 @@ internal static class ExposureLoss
 }
 
 /// <summary>The terms of the light loss, for logging.</summary>
-internal sealed record LightLossTerms(Tensor Total, Tensor TotalVariation, Tensor Ssim, Tensor Exposure);
+public sealed record LightLossTerms(Tensor Total, Tensor TotalVariation, Tensor Ssim, Tensor Exposure);
 
 /// <summary>DANNet's light loss on one domain: 10·TV(r) + SSIM_loss(x + r, x) + Exp(x + r, E).</summary>
-internal static class LightLoss
+public static class LightLoss
 {
     public const double TotalVariationWeight = 10;
 

@@ -7,7 +7,7 @@ using static TorchSharp.torch.nn;
 namespace DANNet.Trainer.Losses;
 
 /// <summary>The source segmentation loss: cross-entropy with class weights (s = 0.05), pixels labelled 255 ignored.</summary>
-internal static class WeightedCrossEntropy
+public static class WeightedCrossEntropy
 {
     /// <param name="logits">N×C×H×W.</param>
     /// <param name="labels">N×H×W int64 trainIds, 255 = ignore.</param>
@@ -23,7 +23,7 @@ internal static class WeightedCrossEntropy
 /// every label ≥ 11 becomes 255. DANNet applies it to softmax probabilities (the inputs here are
 /// whatever the caller passes: the rule is the same).
 /// </summary>
-internal static class PseudoLabelFusion
+public static class PseudoLabelFusion
 {
     public const double DayThreshold = 0.4, ConfidentDayWeight = 0.8, OtherDayWeight = 0.2;
 
@@ -51,7 +51,7 @@ internal static class PseudoLabelFusion
 /// window (zero padding) around the pixel in the pseudo label; focal form −(1 − p)^γ·log p with
 /// γ = 1, averaged over pixels whose own pseudo label is valid.
 /// </summary>
-internal static class StaticLoss
+public static class StaticLoss
 {
     public const double Gamma = 1.0;
 
@@ -87,7 +87,7 @@ internal static class StaticLoss
 /// discriminator's output on target predictions towards 0 (source); each discriminator minimises
 /// ½·MSE(D(P_s), 0) + ½·MSE(D(P_t), 1) on detached predictions.
 /// </summary>
-internal static class LsganLoss
+public static class LsganLoss
 {
     public const double SourceLabel = 0, TargetLabel = 1;
 

@@ -3,7 +3,7 @@ using TorchSharp.Modules;
 namespace DANNet.Trainer.Models;
 
 /// <summary>A module some of whose parameters never train (e.g. the frozen BatchNorm of the Caffe ResNet).</summary>
-internal interface IHasFrozenParameters
+public interface IHasFrozenParameters
 {
     IEnumerable<Parameter> FrozenParameters();
 }

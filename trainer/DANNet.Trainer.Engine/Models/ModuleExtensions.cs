@@ -3,7 +3,7 @@ using static TorchSharp.torch;
 namespace DANNet.Trainer.Models;
 
 /// <summary>Helpers for switching parts of the DANNet graph in and out of training.</summary>
-internal static class ModuleExtensions
+public static class ModuleExtensions
 {
     /// <summary>
     /// Turns gradient tracking on or off for every parameter of <paramref name="module"/> — how a

@@ -21,7 +21,7 @@ public enum SegmentationHead
 /// One head family: its name in architecture strings, the trunk its reference uses, how to build the
 /// net, and what its output computes (one line, written into exported models' metadata).
 /// </summary>
-internal sealed record SegmentationHeadFamily(
+public sealed record SegmentationHeadFamily(
     SegmentationHead Head,
     string Name,
     Func<ResNetDepth, double, ResNetSpec> Trunk,
@@ -33,7 +33,7 @@ internal sealed record SegmentationHeadFamily(
 /// the net) reads its row here, and a head without a row is an error, never a default. A new head
 /// is its net's file, an enum member and one row.
 /// </summary>
-internal static class SegmentationHeads
+public static class SegmentationHeads
 {
     public static IReadOnlyList<SegmentationHeadFamily> All { get; } =
     [

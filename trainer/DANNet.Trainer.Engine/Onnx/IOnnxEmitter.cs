@@ -1,3 +1,4 @@
+using DANNet.Model.Onnx;
 namespace DANNet.Trainer.Onnx;
 
 /// <summary>
@@ -6,7 +7,7 @@ namespace DANNet.Trainer.Onnx;
 /// Training-only parts (dropout, auxiliary heads) emit nothing; BatchNorm is folded into the
 /// convolution before it (<see cref="LayerEmitter.ConvBn"/>).
 /// </summary>
-internal interface IOnnxEmitter
+public interface IOnnxEmitter
 {
     /// <summary>Emits the nodes computing this module on <paramref name="input"/>; returns the output value's name.</summary>
     string EmitOnnx(OnnxGraph graph, string input);

@@ -1,3 +1,4 @@
+using DANNet.Model.Onnx;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -9,7 +10,7 @@ namespace DANNet.Trainer.Onnx;
 /// activations, Sequential) and the dispatch to <see cref="IOnnxEmitter"/> modules. BatchNorm is
 /// folded into the convolution it follows; dropout is an identity at inference and emits nothing.
 /// </summary>
-internal static class LayerEmitter
+public static class LayerEmitter
 {
     /// <summary>Emits <paramref name="module"/> on <paramref name="x"/>.</summary>
     public static string Emit(OnnxGraph g, nn.Module module, string x) => module switch

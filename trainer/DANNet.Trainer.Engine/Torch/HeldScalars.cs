@@ -9,7 +9,7 @@ namespace DANNet.Trainer.Torch;
 /// <c>1</c> converted implicitly on every call, and <c>add_(s)</c> does the same. See
 /// <see cref="ScalarScope"/> for why that matters.
 /// </summary>
-internal static class HeldScalars
+public static class HeldScalars
 {
     /// <summary>The integer 1 (the alpha of a plain addition; works for float and integer tensors).</summary>
     public static Scalar One { get; } = 1L.ToScalar();

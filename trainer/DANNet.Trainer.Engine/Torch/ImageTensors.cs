@@ -5,7 +5,7 @@ using static TorchSharp.torch;
 namespace DANNet.Trainer.Torch;
 
 /// <summary>Camera bytes → the network's input: RGB, ImageNet mean/std normalisation, CHW float.</summary>
-internal static class ImageTensors
+public static class ImageTensors
 {
     /// <summary>Writes an 8-bit BGR image as normalised RGB CHW floats into <paramref name="chw"/> (3·H·W values).</summary>
     public static unsafe void NormaliseInto(Mat bgr, Span<float> chw)

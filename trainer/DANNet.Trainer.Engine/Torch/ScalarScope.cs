@@ -13,7 +13,7 @@ namespace DANNet.Trainer.Torch;
 /// from a <c>using var s = new ScalarScope()</c>; <c>NativeLifetimeTests</c> reads the IL and
 /// fails on an implicit conversion anywhere in the trainer.
 /// </summary>
-internal sealed class ScalarScope : IDisposable
+public sealed class ScalarScope : IDisposable
 {
     private readonly List<Scalar> _held = [];
 

@@ -11,7 +11,7 @@ namespace DANNet.Trainer.Torch;
 /// The arithmetic is PyTorch's: m ← β₁·m + (1 − β₁)·g; v ← β₂·v + (1 − β₂)·g²;
 /// denominator √v / √(1 − β₂ᵗ) + ε (√max v with AMSGrad); p ← p − lr/(1 − β₁ᵗ) · m / denominator.
 /// </summary>
-internal sealed class StableAdam(IEnumerable<Parameter> parameters, double lr = 1e-3, double beta1 = 0.9, double beta2 = 0.999, double eps = 1e-8,
+public sealed class StableAdam(IEnumerable<Parameter> parameters, double lr = 1e-3, double beta1 = 0.9, double beta2 = 0.999, double eps = 1e-8,
     double weightDecay = 0, bool amsgrad = false, bool maximize = false)
     : Adam(parameters, lr, beta1, beta2, eps, weightDecay, amsgrad, maximize)
 {

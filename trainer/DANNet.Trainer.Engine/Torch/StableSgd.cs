@@ -12,7 +12,7 @@ namespace DANNet.Trainer.Torch;
 /// The arithmetic is PyTorch's: g ← g + wd·p; b ← μ·b + (1 − τ)·g (b ← g at the first step);
 /// g ← g + μ·b with Nesterov, else g ← b; p ← p − lr·g (or + when maximising).
 /// </summary>
-internal sealed class StableSgd(IEnumerable<Parameter> parameters, double lr, double momentum = 0, double dampening = 0, double weightDecay = 0, bool nesterov = false, bool maximize = false)
+public sealed class StableSgd(IEnumerable<Parameter> parameters, double lr, double momentum = 0, double dampening = 0, double weightDecay = 0, bool nesterov = false, bool maximize = false)
     : SGD(parameters, lr, momentum, dampening, weightDecay, nesterov, maximize)
 {
     public override Tensor step(Func<Tensor>? closure = null) => _step<ParamGroup>(group =>

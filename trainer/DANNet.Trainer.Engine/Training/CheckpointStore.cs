@@ -1,3 +1,4 @@
+using DANNet.Model.IO;
 using DANNet.Trainer.Models;
 using System.Globalization;
 using System.Text.Json;
@@ -13,7 +14,7 @@ namespace DANNet.Trainer.Training;
 /// temporary name and renamed when complete, so a crash never leaves a half checkpoint under a real
 /// name; the oldest folders beyond <c>keep</c> are removed after a successful save.
 /// </summary>
-internal sealed class CheckpointStore(string root, int keep)
+public sealed class CheckpointStore(string root, int keep)
 {
     public const string StateFile = "state.json", GeneratorOptimizerFile = "optimizer_generator.bin", DiscriminatorOptimizerFile = "optimizer_discriminators.bin";
     private const string Prefix = "iter-";

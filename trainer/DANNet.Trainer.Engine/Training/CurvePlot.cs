@@ -4,7 +4,7 @@ using OpenCvSharp;
 namespace DANNet.Trainer.Training;
 
 /// <summary>Line charts drawn with OpenCV (loss terms and mIoU over iterations), written as PNG.</summary>
-internal static class CurvePlot
+public static class CurvePlot
 {
     private static readonly Scalar[] Colours =
     [

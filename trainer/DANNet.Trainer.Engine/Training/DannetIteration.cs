@@ -16,7 +16,7 @@ namespace DANNet.Trainer.Training;
 /// detached predictions. Each pass back-propagates on its own to free its graph early. The
 /// ablation switches drop terms; source-only and oracle run the first pass alone.
 /// </summary>
-internal sealed class DannetIteration(DannetNets nets, TrainingConfig config, Tensor trainWeights)
+public sealed class DannetIteration(DannetNets nets, TrainingConfig config, Tensor trainWeights)
 {
     private readonly LossConfig _loss = config.Loss;
     // The loss weights as scalars held as long as the iteration (never made per call; docs/conventions.md).

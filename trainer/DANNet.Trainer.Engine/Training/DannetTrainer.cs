@@ -1,3 +1,4 @@
+using DANNet.Model.IO;
 using System.Diagnostics;
 using System.Text.Json;
 using DANNet.Trainer.Data;

@@ -10,7 +10,7 @@ namespace DANNet.Trainer.Training;
 /// evaluation (<c>{"iteration", "eval": {"set", "miou", "iou": [...]}}</c>). On resume, lines past the
 /// checkpoint's iteration are dropped so the log reads as one uninterrupted run.
 /// </summary>
-internal sealed class MetricsLog(string path)
+public sealed class MetricsLog(string path)
 {
     public string Path { get; } = path;
 
@@ -18,7 +18,7 @@ internal sealed class MetricsLog(string path)
     {
         if (!File.Exists(Path)) return;
         var kept = File.ReadAllLines(Path).Where(l => l.Length > 0 && IterationOf(l) <= iteration).ToList();
-        IO.AtomicFile.WriteAllText(Path, kept.Count == 0 ? "" : string.Join('\n', kept) + "\n");
+        DANNet.Model.IO.AtomicFile.WriteAllText(Path, kept.Count == 0 ? "" : string.Join('\n', kept) + "\n");
     }
 
     public void Append(JsonObject record)

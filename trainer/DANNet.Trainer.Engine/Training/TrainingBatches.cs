@@ -1,3 +1,4 @@
+using DANNet.Model.IO;
 using DANNet.Edge.Contracts;
 using DANNet.Trainer.Data;
 using DANNet.Trainer.IO;
@@ -10,7 +11,7 @@ using static TorchSharp.torch;
 namespace DANNet.Trainer.Training;
 
 /// <summary>A batch of labelled images: N×3×H×W normalised float, N×H×W int64 trainIds (255 ignored).</summary>
-internal sealed record LabelledBatch(Tensor Images, Tensor Labels) : IDisposable
+public sealed record LabelledBatch(Tensor Images, Tensor Labels) : IDisposable
 {
     public void Dispose() { Images.Dispose(); Labels.Dispose(); }
 
@@ -25,7 +26,7 @@ internal sealed record LabelledBatch(Tensor Images, Tensor Labels) : IDisposable
 }
 
 /// <summary>A batch of day/night pairs, both N×3×S×S normalised float, with the same augmentation per pair.</summary>
-internal sealed record PairBatch(Tensor Day, Tensor Night) : IDisposable
+public sealed record PairBatch(Tensor Day, Tensor Night) : IDisposable
 {
     public void Dispose() { Day.Dispose(); Night.Dispose(); }
 
@@ -43,7 +44,7 @@ internal sealed record PairBatch(Tensor Day, Tensor Night) : IDisposable
 /// Labelled batches with the reference augmentation (random scale, random crop padded with ignore,
 /// horizontal flip). Batch <c>k</c> depends only on (seed, k): a resumed run sees the same data.
 /// </summary>
-internal sealed class LabelledSampler(IReadOnlyList<LabelledSample> samples, double scaleMin, double scaleMax, int crop, bool flip, ulong seed)
+public sealed class LabelledSampler(IReadOnlyList<LabelledSample> samples, double scaleMin, double scaleMax, int crop, bool flip, ulong seed)
 {
     public LabelledBatch Next(long iteration, int batchSize)
     {
@@ -79,7 +80,7 @@ internal sealed class LabelledSampler(IReadOnlyList<LabelledSample> samples, dou
 /// two images of a pair, then resized to the training size. The crop is the configured size or the
 /// shorter image side, whichever is smaller.
 /// </summary>
-internal sealed class PairSampler(IReadOnlyList<DayNightPair> pairs, AugmentConfig augment, ulong seed)
+public sealed class PairSampler(IReadOnlyList<DayNightPair> pairs, AugmentConfig augment, ulong seed)
 {
     public PairBatch Next(long iteration, int batchSize)
     {
@@ -122,7 +123,7 @@ internal sealed class PairSampler(IReadOnlyList<DayNightPair> pairs, AugmentConf
 }
 
 /// <summary>OpenCV steps of the augmentation.</summary>
-internal static class Augment
+public static class Augment
 {
     public static Mat Resize(Mat m, double scale, InterpolationFlags interpolation) =>
         m.Resize(new Size(Math.Max(1, (int)Math.Round(m.Cols * scale)), Math.Max(1, (int)Math.Round(m.Rows * scale))), 0, 0, interpolation);

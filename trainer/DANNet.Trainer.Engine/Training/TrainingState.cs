@@ -7,4 +7,4 @@ namespace DANNet.Trainer.Training;
 /// (<see cref="IO.CodeVersion"/>) and how the model is meant to be run (<see cref="Inference"/>;
 /// absent in checkpoints written before it existed, which then run with the reference protocol).
 /// </summary>
-internal sealed record TrainingState(long Iteration, string Architecture, TrainingMode Mode, bool UseLight, string ConfigHash, string CodeVersion, InferenceSettings? Inference = null);
+public sealed record TrainingState(long Iteration, string Architecture, TrainingMode Mode, bool UseLight, string ConfigHash, string CodeVersion, InferenceSettings? Inference = null);

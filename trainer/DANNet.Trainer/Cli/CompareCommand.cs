@@ -1,5 +1,5 @@
+using DANNet.Model;
 using System.CommandLine;
-using DANNet.Edge.Inference;
 using DANNet.Trainer.Data;
 using DANNet.Trainer.Evaluation;
 using DANNet.Trainer.IO;

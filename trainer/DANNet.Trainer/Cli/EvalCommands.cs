@@ -1,6 +1,6 @@
+using DANNet.Model;
 using System.CommandLine;
 using DANNet.Edge.Contracts;
-using DANNet.Edge.Inference;
 using DANNet.Trainer.Data;
 using DANNet.Trainer.Evaluation;
 using DANNet.Trainer.IO;

@@ -1,3 +1,5 @@
+using DANNet.Model.Onnx;
+using DANNet.Model.IO;
 using DANNet.Trainer.Onnx;
 using System.CommandLine;
 using DANNet.Edge.Contracts;

@@ -1,3 +1,4 @@
+using DANNet.Model.IO;
 using System.CommandLine;
 using System.Globalization;
 using DANNet.Trainer.Diagnostics;

@@ -1,3 +1,4 @@
+using DANNet.Model.IO;
 using System.Security.Cryptography;
 using DANNet.Edge.Contracts;
 using DANNet.Trainer.Data;

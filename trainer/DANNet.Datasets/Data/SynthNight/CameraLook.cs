@@ -8,7 +8,7 @@ namespace DANNet.Trainer.Data.SynthNight;
 /// between Cityscapes (automotive camera behind the windscreen, muted, hood in view) and Dark Zurich
 /// (wide-angle action camera, saturated and contrasty, vignetting).
 /// </summary>
-internal sealed record CameraLook(
+public sealed record CameraLook(
     string Name, double FocalFactor, double HeightMin, double HeightMax, double Pitch,
     Scalar Gains, double Contrast, double Saturation, double Haze, double Vignette, double BlurSigma, bool EgoHood)
 {
@@ -23,7 +23,7 @@ internal sealed record CameraLook(
 /// The night rendering of one frame: how much light there is, how the camera exposes and develops
 /// it, and how noisy and blurred the sensor output is. Sampled per sequence and varied per frame.
 /// </summary>
-internal sealed record NightLook(double Ambient, double Exposure, double Gamma, Scalar Cast, double NoiseShot, double NoiseFloor, double MotionBlurPixels, double BlurAngle, double Bloom)
+public sealed record NightLook(double Ambient, double Exposure, double Gamma, Scalar Cast, double NoiseShot, double NoiseFloor, double MotionBlurPixels, double BlurAngle, double Bloom)
 {
     /// <summary>The fixed look of the night drive video: a typical exposure, sodium-warm, moving fast.</summary>
     public static NightLook Drive(int width) =>

@@ -3,7 +3,7 @@ using OpenCvSharp;
 namespace DANNet.Trainer.Data.SynthNight;
 
 /// <summary>Vertical colour gradients (skies).</summary>
-internal static class Gradients
+public static class Gradients
 {
     /// <summary>
     /// A <paramref name="width"/>×<paramref name="height"/> image going from <paramref name="top"/> at row 0

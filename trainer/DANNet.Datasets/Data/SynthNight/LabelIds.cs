@@ -1,7 +1,7 @@
 namespace DANNet.Trainer.Data.SynthNight;
 
 /// <summary>Cityscapes labelIds that SynthNight draws (see <c>CityscapesClasses</c> for the 19 evaluated ones).</summary>
-internal static class LabelIds
+public static class LabelIds
 {
     public const byte Unlabeled = 0;
     public const byte EgoVehicle = 1;

@@ -7,7 +7,7 @@ namespace DANNet.Trainer.Data.SynthNight;
 /// Projects world points to pixels with sub-pixel fixed-point coordinates for OpenCV's drawing
 /// functions, and clips polygons at a near plane so geometry behind the camera never folds over.
 /// </summary>
-internal sealed class PinholeCamera
+public sealed class PinholeCamera
 {
     /// <summary>Fractional bits used with OpenCV's <c>shift</c> drawing argument.</summary>
     public const int Shift = 4;

@@ -1,9 +1,10 @@
+using DANNet.Model.Scoring;
 using OpenCvSharp;
 
 namespace DANNet.Trainer.Data.SynthNight;
 
 /// <summary>Side-by-side pictures of SynthNight frames, labels and the night model, for people to look at.</summary>
-internal static class PreviewSheets
+public static class PreviewSheets
 {
     private const int TileWidth = 480;
 

@@ -9,7 +9,7 @@ namespace DANNet.Trainer.Data.SynthNight;
 /// additive drawing there is cheap. Every surface drawn also paints the emissive layer (black unless
 /// it glows), so a car in front of a lit window hides the window at night too.
 /// </summary>
-internal sealed class RenderLayers : IDisposable
+public sealed class RenderLayers : IDisposable
 {
     public const int LightDownscale = 4;
     private readonly Mat _scratch;

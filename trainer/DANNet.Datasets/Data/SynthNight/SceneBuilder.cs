@@ -3,7 +3,7 @@ using OpenCvSharp;
 namespace DANNet.Trainer.Data.SynthNight;
 
 /// <summary>Builds the scene objects SynthNight streets are made of, in world metres.</summary>
-internal static class SceneBuilder
+public static class SceneBuilder
 {
     public static readonly Scalar Black = Scalar.All(0);
     private static readonly Scalar Glass = new(60, 50, 40);

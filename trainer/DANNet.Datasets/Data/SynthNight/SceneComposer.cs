@@ -9,7 +9,7 @@ namespace DANNet.Trainer.Data.SynthNight;
 /// show in the haze; then the camera exposes, develops (gamma crushes the shadows towards black,
 /// the white balance leaves a colour cast), smears with motion and adds signal-dependent noise.
 /// </summary>
-internal static class SceneComposer
+public static class SceneComposer
 {
     public static Mat ComposeDay(RenderLayers layers, CameraLook look, StreamRandom rng)
     {

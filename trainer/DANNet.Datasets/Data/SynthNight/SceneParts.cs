@@ -3,7 +3,7 @@ using OpenCvSharp;
 namespace DANNet.Trainer.Data.SynthNight;
 
 /// <summary>One drawable piece of a scene object. Parts of an object are drawn in list order.</summary>
-internal abstract class ScenePart
+public abstract class ScenePart
 {
     public abstract void Draw(RenderLayers layers, PinholeCamera camera);
 
@@ -11,7 +11,7 @@ internal abstract class ScenePart
 }
 
 /// <summary>A planar world polygon with a label. Back faces (normal away from the camera) are skipped.</summary>
-internal sealed class PolygonPart(Vec3[] corners, Vec3 normal, byte labelId, Scalar albedo, Scalar emissive = default, bool paintOnly = false) : ScenePart
+public sealed class PolygonPart(Vec3[] corners, Vec3 normal, byte labelId, Scalar albedo, Scalar emissive = default, bool paintOnly = false) : ScenePart
 {
     public override void Draw(RenderLayers layers, PinholeCamera camera)
     {
@@ -25,16 +25,16 @@ internal sealed class PolygonPart(Vec3[] corners, Vec3 normal, byte labelId, Sca
 }
 
 /// <summary>A 2-D shape in metres, drawn upright facing the camera at an anchor point (x right, y up).</summary>
-internal abstract record Shape2D(byte LabelId, Scalar Albedo, Scalar Emissive);
+public abstract record Shape2D(byte LabelId, Scalar Albedo, Scalar Emissive);
 
-internal sealed record PolygonShape(double[] Xy, byte LabelId, Scalar Albedo, Scalar Emissive = default) : Shape2D(LabelId, Albedo, Emissive);
+public sealed record PolygonShape(double[] Xy, byte LabelId, Scalar Albedo, Scalar Emissive = default) : Shape2D(LabelId, Albedo, Emissive);
 
-internal sealed record EllipseShape(double Cx, double Cy, double Rx, double Ry, byte LabelId, Scalar Albedo, Scalar Emissive = default) : Shape2D(LabelId, Albedo, Emissive);
+public sealed record EllipseShape(double Cx, double Cy, double Rx, double Ry, byte LabelId, Scalar Albedo, Scalar Emissive = default) : Shape2D(LabelId, Albedo, Emissive);
 
-internal sealed record LineShape(double X0, double Y0, double X1, double Y1, double Width, byte LabelId, Scalar Albedo) : Shape2D(LabelId, Albedo, default);
+public sealed record LineShape(double X0, double Y0, double X1, double Y1, double Width, byte LabelId, Scalar Albedo) : Shape2D(LabelId, Albedo, default);
 
 /// <summary>Upright figures (people, riders, bicycles, trees, poles, signs) as camera-facing sprites.</summary>
-internal sealed class BillboardPart(Vec3 anchor, IReadOnlyList<Shape2D> shapes) : ScenePart
+public sealed class BillboardPart(Vec3 anchor, IReadOnlyList<Shape2D> shapes) : ScenePart
 {
     public override void Draw(RenderLayers layers, PinholeCamera camera)
     {
@@ -67,7 +67,7 @@ internal sealed class BillboardPart(Vec3 anchor, IReadOnlyList<Shape2D> shapes) 
 /// <paramref name="poolCenter"/> (falling off towards the rim) and, with haze, shows a cone of light
 /// in the air between source and pool. Glare is a soft disc around the source itself.
 /// </summary>
-internal sealed class LightPart(Vec3 source, Vec3 poolCenter, double poolRadiusX, double poolRadiusZ, Scalar light, double haze, double glareRadius) : ScenePart
+public sealed class LightPart(Vec3 source, Vec3 poolCenter, double poolRadiusX, double poolRadiusZ, Scalar light, double haze, double glareRadius) : ScenePart
 {
     private const int RimPoints = 20;
 
@@ -116,10 +116,10 @@ internal sealed class LightPart(Vec3 source, Vec3 poolCenter, double poolRadiusX
 }
 
 /// <summary>What a scene object is for drawing order: ground first, then the backdrop, then objects.</summary>
-internal enum SceneLayer { Ground = 0, Backdrop = 1, Objects = 2 }
+public enum SceneLayer { Ground = 0, Backdrop = 1, Objects = 2 }
 
 /// <summary>A scene object: parts drawn in order, placed in the painter's order by the depth of its anchor.</summary>
-internal sealed class SceneObject(SceneLayer layer, Vec3 anchor, List<ScenePart> parts)
+public sealed class SceneObject(SceneLayer layer, Vec3 anchor, List<ScenePart> parts)
 {
     public SceneLayer Layer { get; } = layer;
     public Vec3 Anchor { get; } = anchor;

@@ -7,7 +7,7 @@ namespace DANNet.Trainer.Data.SynthNight;
 /// backdrop (frontage, far to near), then objects far to near. Labels come from the same polygons
 /// as the colours, drawn without anti-aliasing, so every pixel carries exactly one labelId.
 /// </summary>
-internal static class SceneRenderer
+public static class SceneRenderer
 {
     private const double FarCull = 500, NearCull = -60;
 

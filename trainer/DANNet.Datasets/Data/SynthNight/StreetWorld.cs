@@ -8,7 +8,7 @@ namespace DANNet.Trainer.Data.SynthNight;
 /// fences, parks), street furniture and intersections. Generated once per street from a seed, so
 /// the day and night drives of a Dark Zurich-style sequence see exactly the same places.
 /// </summary>
-internal sealed class StreetWorld
+public sealed class StreetWorld
 {
     public required int Lanes { get; init; }
     public required double LaneWidth { get; init; }

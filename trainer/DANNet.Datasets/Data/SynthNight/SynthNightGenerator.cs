@@ -1,3 +1,5 @@
+using DANNet.Model.IO;
+using DANNet.Model.Scoring;
 using System.Text.Json;
 using DANNet.Trainer.IO;
 using OpenCvSharp;

@@ -8,7 +8,7 @@ namespace DANNet.Trainer.Data.SynthNight;
 /// frame has its own random streams, so any frame can be rendered alone, in any order, in parallel,
 /// and always comes out byte for byte the same.
 /// </summary>
-internal sealed class SynthNightRenderer(ulong seed, SynthScaleSpec spec)
+public sealed class SynthNightRenderer(ulong seed, SynthScaleSpec spec)
 {
     private enum Stream : ulong { SourceWorld = 1, SourceFrame, PairWorld, PairNight, PairDay, EvalWorld, EvalFrame, VideoWorld, VideoFrame, NightLook }
 

@@ -6,7 +6,7 @@ namespace DANNet.Trainer.Data.SynthNight;
 public enum SynthScale { Tiny, Small, Full }
 
 /// <summary>Image sizes and counts of one SynthNight scale.</summary>
-internal sealed record SynthScaleSpec(
+public sealed record SynthScaleSpec(
     SynthScale Scale,
     Size SourceSize, int SourceTrain, int SourceVal,
     Size TargetSize, int Sequences, int FramesPerSequence, int ValImages, int TestImages,

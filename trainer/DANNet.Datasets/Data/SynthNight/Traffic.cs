@@ -7,7 +7,7 @@ namespace DANNet.Trainer.Data.SynthNight;
 /// pedestrians, cyclists and motorcyclists. Traffic drives on the right: lanes right of the centre
 /// go away from the camera (rear lights), lanes left of it come towards it (headlights).
 /// </summary>
-internal static class Traffic
+public static class Traffic
 {
     /// <summary>
     /// Samples traffic around a camera at (<paramref name="cameraX"/>, <paramref name="cameraZ"/>).

@@ -1,3 +1,4 @@
+using DANNet.Model.Onnx;
 using TorchSharp;
 using DANNet.Trainer.Models.Layers;
 using DANNet.Trainer.Onnx;
@@ -121,7 +122,7 @@ public sealed class ResNetTrunk : Module<Tensor, ResNetFeatures>
     }
 
     /// <summary>A residual block's shortcut: the input itself, or its 1x1 projection (conv + BN, folded).</summary>
-    internal static string EmitShortcut(OnnxGraph g, Sequential? downsample, string x)
+    public static string EmitShortcut(OnnxGraph g, Sequential? downsample, string x)
     {
         if (downsample is null) return x;
         using var scope = g.Scope("downsample");

@@ -1,3 +1,4 @@
+using DANNet.Model.Onnx;
 using DANNet.Trainer.Torch;
 using TorchSharp;
 using DANNet.Trainer.Models.Layers;
@@ -9,7 +10,7 @@ using static TorchSharp.torch.nn;
 namespace DANNet.Trainer.Models.Backbones;
 
 /// <summary>The ResNet bottleneck block (1x1 reduce, 3x3, 1x1 expand ×4). Field names are the state-dict keys.</summary>
-internal sealed class Bottleneck : Module<Tensor, Tensor>, IOnnxEmitter
+public sealed class Bottleneck : Module<Tensor, Tensor>, IOnnxEmitter
 {
     private readonly Conv2d conv1;
     private readonly StableBatchNorm2d bn1;
@@ -52,7 +53,7 @@ internal sealed class Bottleneck : Module<Tensor, Tensor>, IOnnxEmitter
 }
 
 /// <summary>The ResNet basic block (two 3x3), for ResNet-18/34 edge trunks.</summary>
-internal sealed class BasicBlock : Module<Tensor, Tensor>, IOnnxEmitter
+public sealed class BasicBlock : Module<Tensor, Tensor>, IOnnxEmitter
 {
     private readonly Conv2d conv1;
     private readonly StableBatchNorm2d bn1;

@@ -1,3 +1,4 @@
+using DANNet.Model.IO;
 using System.Collections;
 using DANNet.Trainer.IO;
 using TorchSharp;
@@ -58,7 +59,7 @@ public static class Checkpoint
     /// Refuses weights that hold NaN or infinity (a diverged run, a broken file) before they reach a model:
     /// they would load, run and give one class everywhere. The error names the keys.
     /// </summary>
-    internal static void RefuseNonFinite(string path, IReadOnlyDictionary<string, Tensor> tensors)
+    public static void RefuseNonFinite(string path, IReadOnlyDictionary<string, Tensor> tensors)
     {
         var broken = new List<string>();
         foreach (var (key, t) in tensors.OrderBy(kv => kv.Key, StringComparer.Ordinal))
@@ -79,7 +80,7 @@ public static class Checkpoint
     /// <paramref name="requireEveryFileKey"/> the model may have keys the tensors lack (a head left to
     /// its initialisation), never the other way round.
     /// </summary>
-    internal static StateDictReport LoadTensors(nn.Module model, string source, IReadOnlyDictionary<string, (long[] Shape, float[] Data)> tensors, bool requireEveryFileKey)
+    public static StateDictReport LoadTensors(nn.Module model, string source, IReadOnlyDictionary<string, (long[] Shape, float[] Data)> tensors, bool requireEveryFileKey)
     {
         var file = tensors.ToDictionary(kv => kv.Key, kv => tensor(kv.Value.Data, kv.Value.Shape), StringComparer.Ordinal);
         try

@@ -1,3 +1,4 @@
+using DANNet.Model.Onnx;
 using DANNet.Trainer.Torch;
 using TorchSharp;
 using DANNet.Trainer.Onnx;
@@ -13,7 +14,7 @@ namespace DANNet.Trainer.Models.Heads;
 /// the reference name four); the reference's forward returns inside its summing loop, so it sums
 /// branches 0 and 1 only (docs/deeplabv2.md) and its trained weights expect that.
 /// </summary>
-internal sealed class AsppClassifier : Module<Tensor, Tensor>, IOnnxEmitter
+public sealed class AsppClassifier : Module<Tensor, Tensor>, IOnnxEmitter
 {
     private readonly ModuleList<Conv2d> conv2d_list;
 

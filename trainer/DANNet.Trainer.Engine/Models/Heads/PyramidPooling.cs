@@ -1,3 +1,4 @@
+using DANNet.Model.Onnx;
 using TorchSharp;
 using DANNet.Trainer.Models.Layers;
 using DANNet.Trainer.Onnx;
@@ -12,7 +13,7 @@ namespace DANNet.Trainer.Models.Heads;
 /// (no BN, no bias), bilinear upsampling (align_corners) back to the feature size, concatenation
 /// [pooled…, features], then 3x3 conv + BN + Dropout2d(0.1) without ReLU — as in the reference.
 /// </summary>
-internal sealed class PyramidPooling : Module<Tensor, Tensor>, IOnnxEmitter
+public sealed class PyramidPooling : Module<Tensor, Tensor>, IOnnxEmitter
 {
     private readonly ModuleList<Sequential> stages;
     private readonly Sequential bottleneck;

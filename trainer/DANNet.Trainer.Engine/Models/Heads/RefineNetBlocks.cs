@@ -1,3 +1,4 @@
+using DANNet.Model.Onnx;
 using DANNet.Trainer.Torch;
 using TorchSharp;
 using DANNet.Trainer.Onnx;
@@ -13,7 +14,7 @@ namespace DANNet.Trainer.Models.Heads;
 /// each. Module names follow the reference (<c>1_conv</c>, <c>1_conv_relu_varout_dimred</c>, …), which
 /// is why they are registered by name rather than as fields.
 /// </summary>
-internal sealed class ResidualConvUnit : Module<Tensor, Tensor>, IOnnxEmitter
+public sealed class ResidualConvUnit : Module<Tensor, Tensor>, IOnnxEmitter
 {
     private readonly Conv2d[][] _convs;
 
@@ -60,7 +61,7 @@ internal sealed class ResidualConvUnit : Module<Tensor, Tensor>, IOnnxEmitter
 }
 
 /// <summary>RefineNet's chained residual pooling: repeated 5x5/1 max-pool + 3x3 conv, each added to the input.</summary>
-internal sealed class ChainedResidualPooling : Module<Tensor, Tensor>, IOnnxEmitter
+public sealed class ChainedResidualPooling : Module<Tensor, Tensor>, IOnnxEmitter
 {
     private readonly Conv2d[] _convs;
     private readonly MaxPool2d _pool = MaxPool2d(5, stride: 1, padding: 2);

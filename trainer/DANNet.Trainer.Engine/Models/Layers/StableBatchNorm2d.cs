@@ -15,7 +15,7 @@ namespace DANNet.Trainer.Models.Layers;
 /// the process. Same parameters, buffers and state-dict keys as <see cref="BatchNorm2d"/>, same
 /// arithmetic (<c>functional.batch_norm</c> with the momentum), so reference checkpoints load as before.
 /// </summary>
-internal sealed class StableBatchNorm2d(long features, double eps = 1e-5, double momentum = 0.1)
+public sealed class StableBatchNorm2d(long features, double eps = 1e-5, double momentum = 0.1)
     : BatchNorm(features, eps, momentum, affine: true, track_running_stats: true, device: null, dtype: null, name: nameof(BatchNorm2d))
 {
     private static readonly Scalar One = 1L.ToScalar();

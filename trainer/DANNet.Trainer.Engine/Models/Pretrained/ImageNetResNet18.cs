@@ -232,7 +232,7 @@ public static class ImageNetResNet18
         return new PretrainedImport(files.Model, graph.Sha256, report.Matched.Count, meanBgr);
     }
 
-    internal static (long[] Shape, float[] Data) Initializer(string path, IReadOnlyDictionary<string, TensorProto> inits, string name)
+    public static (long[] Shape, float[] Data) Initializer(string path, IReadOnlyDictionary<string, TensorProto> inits, string name)
     {
         if (!inits.TryGetValue(name, out var t)) throw Bad(path, $"tensor '{name}' is not an initializer");
         if (t.DataType != (int)TensorProto.Types.DataType.Float) throw Bad(path, $"tensor '{name}' is {(TensorProto.Types.DataType)t.DataType}, not float");

@@ -1,3 +1,4 @@
+using DANNet.Model.Onnx;
 using DANNet.Trainer.Torch;
 using TorchSharp;
 using DANNet.Trainer.Models.Layers;
@@ -69,7 +70,7 @@ public sealed class LightNet : Module<Tensor, Tensor>, IOnnxEmitter
 }
 
 /// <summary>LightNet's residual block: reflect-pad, 3x3 conv, BN, ReLU, reflect-pad, 3x3 conv, BN, plus the input.</summary>
-internal sealed class LightNetResidualBlock : Module<Tensor, Tensor>, IOnnxEmitter
+public sealed class LightNetResidualBlock : Module<Tensor, Tensor>, IOnnxEmitter
 {
     private readonly Sequential conv_block;
 

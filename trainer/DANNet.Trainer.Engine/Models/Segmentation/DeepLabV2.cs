@@ -1,3 +1,4 @@
+using DANNet.Model.Onnx;
 using TorchSharp;
 using DANNet.Trainer.Onnx;
 using DANNet.Trainer.Models.Backbones;
@@ -14,7 +15,7 @@ namespace DANNet.Trainer.Models.Segmentation;
 /// auxiliary, loaded but not used). As in the reference, the main output sums the branches of
 /// dilations 6 and 12 only (<see cref="ReferenceSummedBranches"/>); <c>deeplabv2aspp4</c> sums all four.
 /// </summary>
-internal sealed class DeepLabV2 : SegmentationNet, IHasFrozenParameters
+public sealed class DeepLabV2 : SegmentationNet, IHasFrozenParameters
 {
     /// <summary>The ASPP dilations (every branch's parameters exist, keyed as in the reference).</summary>
     public static IReadOnlyList<long> Dilations { get; } = [6, 12, 18, 24];

@@ -1,3 +1,4 @@
+using DANNet.Model.Onnx;
 using TorchSharp;
 using DANNet.Trainer.Models.Layers;
 using DANNet.Trainer.Onnx;
@@ -13,7 +14,7 @@ namespace DANNet.Trainer.Models.Segmentation;
 /// PSPNet (DANNet's default and best segmentation net): dilated deep-stem ResNet (output stride 8),
 /// pyramid pooling head <c>head</c> and the auxiliary head <c>dsn</c> on layer3 (loaded, not used).
 /// </summary>
-internal sealed class PspNet : SegmentationNet
+public sealed class PspNet : SegmentationNet
 {
     private readonly Sequential head;
     private readonly Sequential dsn;

@@ -1,3 +1,4 @@
+using DANNet.Model.Onnx;
 using DANNet.Trainer.Torch;
 using TorchSharp;
 using DANNet.Trainer.Onnx;
@@ -15,7 +16,7 @@ namespace DANNet.Trainer.Models.Segmentation;
 /// output stride 4. Field names are the reference keys. Dropout 0.5 on layer3, layer4 and the last
 /// fused map is training-only.
 /// </summary>
-internal sealed class RefineNet : SegmentationNet
+public sealed class RefineNet : SegmentationNet
 {
     private readonly Conv2d p_ims1d2_outl1_dimred;
     private readonly Sequential adapt_stage1_b;

@@ -1,3 +1,4 @@
+using DANNet.Model.Onnx;
 using System.Runtime.CompilerServices;
 using DANNet.Trainer.Onnx;
 using DANNet.Trainer.Models.Backbones;

@@ -1,19 +1,18 @@
 using System.Globalization;
 using System.Runtime.InteropServices;
 using System.Text.RegularExpressions;
-using DANNet.Edge.Configuration;
 using DANNet.Edge.Contracts;
 using Microsoft.Extensions.Logging;
 using Microsoft.ML.OnnxRuntime;
 
-namespace DANNet.Edge.Inference;
+namespace DANNet.Model;
 
 /// <summary>
 /// Opens a model on the first execution provider of an ordered list that works: TensorRT (with
 /// CUDA behind it for nodes TensorRT leaves), CUDA, CPU. A provider that fails to load is logged
 /// with the reason (the missing library, read from the loader) and the next one is tried.
 /// </summary>
-internal static class ExecutionProviders
+public static class ExecutionProviders
 {
     public static (InferenceSession Session, ExecutionProvider Provider) Open(string path, ModelOptions options, ILogger log)
     {
@@ -61,7 +60,7 @@ internal static class ExecutionProviders
     }
 
     /// <summary>Whether the file at <paramref name="path"/> declares itself an explicitly quantised model (dannet.precision int8-qdq).</summary>
-    internal static bool IsQdq(string path) =>
+    public static bool IsQdq(string path) =>
         File.Exists(path) && OnnxFileMetadata.Read(path).GetValueOrDefault(ModelMetadataKeys.Precision) == ModelMetadataKeys.PrecisionInt8Qdq;
 
     private static void TryAppend(SessionOptions o, ExecutionProvider provider, ModelOptions options, ILogger log)
@@ -136,7 +135,7 @@ internal static class ExecutionProviders
     /// ("… with error: libcublasLt.so.13: cannot open shared object file …"); keep that part and say
     /// what to install. Otherwise the loader is asked directly by loading the provider library.
     /// </summary>
-    internal static string Reason(ExecutionProvider provider, Exception ex)
+    public static string Reason(ExecutionProvider provider, Exception ex)
     {
         string message = ex.Message.Split('\n')[0].Trim();
         var loader = Regex.Match(message, @"with error: (?<why>.+?)(: No such file or directory)?$");

@@ -1,7 +1,7 @@
 using System.Globalization;
 using System.Text;
 
-namespace DANNet.Edge.Inference;
+namespace DANNet.Model.IO;
 
 /// <summary>
 /// Binary PPM (P6, RGB) in and PGM (P5, grey) out, with no image library: what <c>dannet-edge model
@@ -32,12 +32,12 @@ public static class NetpbmImage
         for (int i = 0; i < bgr.Length; i += 3) (bgr[i], bgr[i + 2]) = (bgr[i + 2], bgr[i]);
     }
 
-    /// <summary>Writes <paramref name="grey"/> (height·width bytes) as a binary PGM, atomically (<see cref="DANNet.Trainer.IO.AtomicFile"/>).</summary>
+    /// <summary>Writes <paramref name="grey"/> (height·width bytes) as a binary PGM, atomically (<see cref="DANNet.Model.IO.AtomicFile"/>).</summary>
     public static void WritePgm(string path, ReadOnlySpan<byte> grey, int width, int height)
     {
         if (grey.Length != width * height) throw new ArgumentException($"{grey.Length} bytes for a {width}x{height} image", nameof(grey));
         byte[] header = Encoding.ASCII.GetBytes(string.Create(CultureInfo.InvariantCulture, $"P5\n{width} {height}\n255\n"));
-        DANNet.Trainer.IO.AtomicFile.WriteAllBytes(path, [.. header, .. grey]);
+        DANNet.Model.IO.AtomicFile.WriteAllBytes(path, [.. header, .. grey]);
     }
 
     private static string Token(Stream stream, Func<string, string> fail)

@@ -1,9 +1,9 @@
 using OpenCvSharp;
 
-namespace DANNet.Trainer.IO;
+namespace DANNet.Model.IO;
 
 /// <summary>Reading and writing images with errors that name the file.</summary>
-internal static class ImageFiles
+public static class ImageFiles
 {
     private static readonly ImageEncodingParam[] PngParams = [new(ImwriteFlags.PngCompression, 3)];
 

@@ -1,6 +1,6 @@
 using Microsoft.ML.OnnxRuntime;
 
-namespace DANNet.Edge.Inference;
+namespace DANNet.Model;
 
 /// <summary>
 /// The process's ONNX Runtime environment, made once before any session: its own log level (errors

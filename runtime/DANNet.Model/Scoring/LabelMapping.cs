@@ -1,10 +1,10 @@
 using DANNet.Edge.Contracts;
 using OpenCvSharp;
 
-namespace DANNet.Trainer.Data;
+namespace DANNet.Model.Scoring;
 
 /// <summary>labelId → trainId conversion with validation, and colouring of trainId masks.</summary>
-internal static class LabelMapping
+public static class LabelMapping
 {
     /// <summary>
     /// Maps a Cityscapes labelIds image to trainIds (0..18, 255 ignored). A pixel value that is not a

@@ -1,6 +1,6 @@
 using System.Text;
 
-namespace DANNet.Edge.Inference;
+namespace DANNet.Model;
 
 /// <summary>
 /// A model file's <c>metadata_props</c> read without loading the model: the top level of the
@@ -9,7 +9,7 @@ namespace DANNet.Edge.Inference;
 /// Q/DQ model turns TensorRT's INT8 mode on). Lengths are checked against the file: a malformed
 /// or truncated file is an <see cref="InvalidDataException"/> naming it, never a huge allocation.
 /// </summary>
-internal static class OnnxFileMetadata
+public static class OnnxFileMetadata
 {
     private const int MetadataPropsField = 14;
     private const int MaxEntryBytes = 1 << 20;

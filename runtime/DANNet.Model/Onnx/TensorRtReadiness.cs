@@ -3,7 +3,7 @@ using System.Text;
 using Onnx;
 using DataType = Onnx.TensorProto.Types.DataType;
 
-namespace DANNet.Trainer.Onnx;
+namespace DANNet.Model.Onnx;
 
 /// <summary>One reason TensorRT's ONNX parser would reject or mis-handle a model.</summary>
 /// <param name="Where">The node, tensor or model field concerned.</param>

@@ -1,4 +1,4 @@
-namespace DANNet.Trainer.IO;
+namespace DANNet.Model.IO;
 
 /// <summary>
 /// Writes files so that a reader (or a crash) never sees half of one: the bytes go to a temporary
@@ -6,7 +6,7 @@ namespace DANNet.Trainer.IO;
 /// is created exclusively under an unpredictable name (<see cref="CreateTemp"/>), so nothing someone
 /// planted beside the target — a file, a link — is ever opened or written through.
 /// </summary>
-internal static class AtomicFile
+public static class AtomicFile
 {
     public static void WriteAllBytes(string path, ReadOnlySpan<byte> bytes)
     {

@@ -2,7 +2,7 @@ using DANNet.Edge.Contracts;
 using OpenCvSharp;
 using OpenCvSharp.Internal;
 
-namespace DANNet.Edge.Inference;
+namespace DANNet.Model;
 
 /// <summary>
 /// Resizes camera frames into a fixed destination (the model's pinned input buffer) without a
@@ -11,7 +11,7 @@ namespace DANNet.Edge.Inference;
 /// made once and OpenCV's resize is called through OpenCvSharp's own native entry point. The
 /// antialiased resize keeps one plan per source size (made again only when the size changes).
 /// </summary>
-internal sealed class InputResizer : IDisposable
+public sealed class InputResizer : IDisposable
 {
     private readonly Mat _destination;
     private readonly Size _size;

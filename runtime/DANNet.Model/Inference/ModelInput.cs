@@ -1,7 +1,7 @@
 using DANNet.Edge.Contracts;
 using OpenCvSharp;
 
-namespace DANNet.Edge.Inference;
+namespace DANNet.Model;
 
 /// <summary>
 /// The model's input as a camera frame goes into it: an OpenCV header over the session's pinned

@@ -2,7 +2,7 @@ using System.Globalization;
 using System.Text;
 using DANNet.Edge.Contracts;
 
-namespace DANNet.Trainer.Evaluation;
+namespace DANNet.Edge.Contracts;
 
 /// <summary>
 /// A class confusion matrix (rows: ground truth, columns: prediction) over pixels whose label is
@@ -13,8 +13,10 @@ public sealed class ConfusionMatrix(int classes = CityscapesClasses.Count)
 {
     private readonly long[] _counts = new long[classes * classes];
 
+    /// <summary>The number of classes (rows and columns).</summary>
     public int Classes { get; } = classes;
 
+    /// <summary>Pixels of class <paramref name="truth"/> predicted as <paramref name="predicted"/>.</summary>
     public long this[int truth, int predicted] => _counts[truth * Classes + predicted];
 
     /// <summary>
@@ -44,6 +46,7 @@ public sealed class ConfusionMatrix(int classes = CityscapesClasses.Count)
     /// <summary>Adds one label/prediction pair of plain class ids (for hand-made cases and tests).</summary>
     public void Add(int truth, int predicted, long count = 1) => _counts[truth * Classes + predicted] += count;
 
+    /// <summary>Per-class IoU = TP / (TP + FP + FN); NaN for a class absent from labels and predictions.</summary>
     public double[] IoU()
     {
         var iou = new double[Classes];
@@ -62,6 +65,7 @@ public sealed class ConfusionMatrix(int classes = CityscapesClasses.Count)
         return iou;
     }
 
+    /// <summary>The mean of the defined per-class IoUs (NaN when none is).</summary>
     public double MeanIoU()
     {
         var defined = IoU().Where(v => !double.IsNaN(v)).ToList();

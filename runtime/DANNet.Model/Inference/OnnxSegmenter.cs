@@ -1,7 +1,7 @@
 using DANNet.Edge.Contracts;
 using OpenCvSharp;
 
-namespace DANNet.Edge.Inference;
+namespace DANNet.Model;
 
 /// <summary>
 /// An exported model (float or Q/DQ int8) segmenting still images, for evaluation: the runtime's

@@ -1,4 +1,4 @@
-namespace DANNet.Edge.Configuration;
+namespace DANNet.Model;
 
 /// <summary>The ONNX Runtime execution providers dannet-edge can run a model on.</summary>
 public enum ExecutionProvider { TensorRt, Cuda, Cpu }

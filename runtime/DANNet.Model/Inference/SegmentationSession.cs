@@ -1,10 +1,9 @@
 using System.Diagnostics;
 using DANNet.Edge.Contracts;
-using DANNet.Edge.Configuration;
 using Microsoft.Extensions.Logging;
 using Microsoft.ML.OnnxRuntime;
 
-namespace DANNet.Edge.Inference;
+namespace DANNet.Model;
 
 /// <summary>
 /// One exported DANNet model in ONNX Runtime, run the allocation-free way: the input and mask

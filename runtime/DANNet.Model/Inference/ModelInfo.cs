@@ -1,7 +1,7 @@
 using System.Globalization;
 using DANNet.Edge.Contracts;
 
-namespace DANNet.Edge.Inference;
+namespace DANNet.Model;
 
 /// <summary>What an exported DANNet model declares about itself: its size, classes and origin.</summary>
 public sealed record ModelInfo(
@@ -26,8 +26,8 @@ public sealed record ModelInfo(
             Fail($"expected exactly one input '{ModelContract.ImageInput}', found {string.Join(", ", inputs.Keys)}");
         if (image.Type != typeof(byte) || image.Shape.Length != 4 || image.Shape[0] != 1 || image.Shape[3] != ModelContract.ImageChannels || image.Shape[1] <= 0 || image.Shape[2] <= 0)
             Fail($"input '{ModelContract.ImageInput}' must be uint8 [1,H,W,3], is {image.Type.Name} [{string.Join(",", image.Shape)}]");
-        if (image.Shape[1] > SharedMemory.RingGeometry.MaxSide || image.Shape[2] > SharedMemory.RingGeometry.MaxSide)
-            Fail($"its input is {image.Shape[2]}x{image.Shape[1]}; masks can be at most {SharedMemory.RingGeometry.MaxSide} pixels per side");
+        if (image.Shape[1] > ModelContract.MaxSide || image.Shape[2] > ModelContract.MaxSide)
+            Fail($"its input is {image.Shape[2]}x{image.Shape[1]}; masks can be at most {ModelContract.MaxSide} pixels per side");
         if (!outputs.TryGetValue(ModelContract.MaskOutput, out var mask))
             Fail($"no output '{ModelContract.MaskOutput}'");
         if (mask.Type != typeof(byte) || mask.Shape.Length != 3 || mask.Shape[0] != 1 || mask.Shape[1] != image.Shape[1] || mask.Shape[2] != image.Shape[2])
@@ -59,8 +59,8 @@ public sealed record ModelInfo(
             if (name.Length == 0 || name.Any(char.IsControl) || name.Trim() != name)
                 Fail($"class {index} in {ModelMetadataKeys.Classes} is '{name.ReplaceLineEndings("\\n")}': a name is non-empty printable text without line breaks");
         int namesBytes = System.Text.Encoding.UTF8.GetByteCount(string.Join('\n', classes));
-        if (namesBytes > SharedMemory.ShmLayout.ClassNamesSize)
-            Fail($"its class names take {namesBytes} bytes; the ring's header holds {SharedMemory.ShmLayout.ClassNamesSize}");
+        if (namesBytes > ModelContract.MaxClassNamesBytes)
+            Fail($"its class names take {namesBytes} bytes; the ring's header holds {ModelContract.MaxClassNamesBytes}");
         if (metadata.TryGetValue(ModelMetadataKeys.Architecture, out var architecture) && architecture.Any(char.IsControl))
             Fail($"{ModelMetadataKeys.Architecture} holds control characters");
         return new ModelInfo(path, image.Shape[1], image.Shape[2],

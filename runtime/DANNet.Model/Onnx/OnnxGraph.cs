@@ -4,7 +4,7 @@ using Google.Protobuf;
 using Onnx;
 using DataType = Onnx.TensorProto.Types.DataType;
 
-namespace DANNet.Trainer.Onnx;
+namespace DANNet.Model.Onnx;
 
 /// <summary>
 /// Builds one static-shape ONNX graph node by node. Every value it creates has a known element type

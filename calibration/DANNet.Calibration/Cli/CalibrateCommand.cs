@@ -10,7 +10,6 @@ using DANNet.Calibration.Statistics;
 using DANNet.Calibration.Tables;
 using DANNet.Edge.Contracts;
 using DANNet.Trainer.Data;
-using DANNet.Trainer.Evaluation;
 using DANNet.Trainer.IO;
 using Google.Protobuf;
 using Onnx;

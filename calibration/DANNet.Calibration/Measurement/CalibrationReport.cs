@@ -1,7 +1,7 @@
+using DANNet.Trainer.Data;
 using System.Globalization;
 using System.Text.Json;
 using System.Text.Json.Nodes;
-using DANNet.Trainer.Evaluation;
 
 namespace DANNet.Calibration.Measurement;
 

@@ -1,6 +1,6 @@
+using DANNet.Trainer.Data;
 using DANNet.Model;
 using DANNet.Calibration.Quantization;
-using DANNet.Trainer.Evaluation;
 using Google.Protobuf;
 using Onnx;
 

@@ -1,10 +1,10 @@
+using DANNet.Trainer.Data;
 using DANNet.Model;
 using System.Text.Json;
 using DANNet.Calibration.Cli;
 using DANNet.Calibration.Statistics;
 using DANNet.Calibration.Tables;
 using DANNet.Edge.Contracts;
-using DANNet.Trainer.Evaluation;
 using Google.Protobuf;
 using OpenCvSharp;
 

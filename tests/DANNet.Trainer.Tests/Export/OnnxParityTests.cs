@@ -1,3 +1,4 @@
+using DANNet.Trainer.Data;
 using DANNet.Trainer.Export;
 using DANNet.Trainer.Models;
 using DANNet.Trainer.Models.Relighting;

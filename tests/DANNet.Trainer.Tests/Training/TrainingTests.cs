@@ -263,7 +263,7 @@ public sealed class TrainingTests(TinySynthNightFixture data)
             using var segmented = segmenter.Segment(image);
             segmented.GetArray(out byte[] onnxIds);
             Assert.Equal(mask, onnxIds);
-            var viaOnnx = DANNet.Trainer.Evaluation.MaskEvaluation.Evaluate(segmenter.Segment, "test", samples);
+            var viaOnnx = DANNet.Trainer.Data.MaskEvaluation.Evaluate(segmenter.Segment, "test", samples);
             Assert.Equal(samples.Count, viaOnnx.Images);
             Assert.InRange(viaOnnx.MeanIoU, 0, 1);
         }

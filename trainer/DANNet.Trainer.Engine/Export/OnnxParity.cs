@@ -1,3 +1,4 @@
+using DANNet.Trainer.Data;
 using DANNet.Edge.Contracts;
 using DANNet.Trainer.Losses;
 using DANNet.Trainer.Models;

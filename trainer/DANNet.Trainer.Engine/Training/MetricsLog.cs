@@ -1,3 +1,4 @@
+using DANNet.Trainer.Data;
 using System.Globalization;
 using System.Text.Json;
 using System.Text.Json.Nodes;
@@ -33,7 +34,7 @@ public sealed class MetricsLog(string path)
         return new JsonObject { ["iteration"] = iteration, ["lrGenerator"] = lrGenerator, ["lrDiscriminator"] = lrDiscriminator, ["itPerSec"] = Math.Round(itPerSec, 4), ["terms"] = t };
     }
 
-    public static JsonObject Evaluation(long iteration, Evaluation.EvaluationResult r) => new()
+    public static JsonObject Evaluation(long iteration, Data.EvaluationResult r) => new()
     {
         ["iteration"] = iteration,
         ["eval"] = new JsonObject

@@ -1,3 +1,4 @@
+using DANNet.Trainer.Data;
 using DANNet.Model.Onnx;
 using DANNet.Model.IO;
 using DANNet.Trainer.Onnx;

@@ -1,3 +1,4 @@
+using DANNet.Trainer.Data;
 using System.CommandLine;
 using System.Globalization;
 using DANNet.Trainer.Evaluation;

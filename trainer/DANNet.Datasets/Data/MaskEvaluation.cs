@@ -2,7 +2,7 @@ using DANNet.Edge.Contracts;
 using DANNet.Trainer.Data;
 using OpenCvSharp;
 
-namespace DANNet.Trainer.Evaluation;
+namespace DANNet.Trainer.Data;
 
 /// <summary>Per-class IoU, mIoU and the confusion matrix of one evaluation.</summary>
 public sealed record EvaluationResult(string Set, int Images, double MeanIoU, IReadOnlyList<double> ClassIoU, ConfusionMatrix Confusion);

@@ -5,7 +5,7 @@ using System.Text.Json.Nodes;
 using DANNet.Edge.Contracts;
 using DANNet.Trainer.IO;
 
-namespace DANNet.Trainer.Evaluation;
+namespace DANNet.Trainer.Data;
 
 /// <summary>Writes an evaluation as <c>iou.json</c> (per-class IoU and mIoU) and <c>confusion.csv</c>.</summary>
 public static class EvaluationReport

@@ -43,6 +43,9 @@ public static class CityscapesClasses
     /// <summary>Class names in trainId order.</summary>
     public static IReadOnlyList<string> Names { get; } = All.Select(c => c.Name).ToArray();
 
+    /// <summary>The class colours in trainId order: the one palette table (models state theirs in <c>dannet.palette</c>).</summary>
+    public static IReadOnlyList<Rgb> Palette { get; } = All.Select(c => c.Color).ToArray();
+
     /// <summary>Highest labelId of the official Cityscapes table (license plate, -1, is never stored in PNGs).</summary>
     public const byte MaxLabelId = 33;
 

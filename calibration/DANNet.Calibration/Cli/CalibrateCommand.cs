@@ -87,7 +87,7 @@ internal static class CalibrateCommand
         Validate(r);
         var (model, info) = ReadCalibratable(r.Model);
         int height = info.Height, width = info.Width;
-        if (!info.Metadata.ContainsKey(ModelMetadataKeys.FormatVersion))
+        if (info.Card.FormatVersion is null)
             error.WriteLine($"warning: '{r.Model}' carries no DANNet metadata: calibrating it as a plain model.");
         // Frames go in as the daemon will feed this model: its own resize unless another is asked for.
         r = r with { Resize = r.Resize ?? info.Resize };
@@ -137,8 +137,7 @@ internal static class CalibrateCommand
             $"method={r.Method}{(r.Method == CalibrationMethod.Percentile ? $" percentile={r.Percentile}" : "")} frames={frames.Frames.Count} " +
             $"data={Path.GetFileName(Path.TrimEndingDirectorySeparator(r.Data))} resize={r.Resize} image-tensors=minmax" +
             $"{(keep.Count > 0 ? $" keep-float={string.Join(',', keep)}" : "")} source={Path.GetFileName(r.Model)} dannet-calibrate={ToolVersion()}");
-        SetMetadata(quantized, ModelMetadataKeys.Precision, ModelMetadataKeys.PrecisionInt8Qdq);
-        SetMetadata(quantized, ModelMetadataKeys.Calibration, calibration);
+        (info.Card with { Precision = ModelPrecision.Int8Qdq, Calibration = calibration }).WriteTo(quantized);
         AtomicFile.WriteAllBytes(r.OutFile, quantized.ToByteArray());
         // The table has every calibrated tensor, kept-float ones too: TensorRT's implicit INT8 decides per layer itself.
         AtomicFile.WriteAllText(r.CacheFile, TensorRtCalibrationCache.Format(scales, CacheCalibrator(r.Method)));
@@ -195,8 +194,7 @@ internal static class CalibrateCommand
         if (model.Graph.Initializer.FirstOrDefault(i => i.DataLocation == TensorProto.Types.DataLocation.External) is { } external)
             throw new InvalidDataException($"--model '{path}': initializer '{external.Name}' keeps its data in an external file; calibrate a model that holds its " +
                 "weights (dannet-train export writes one).");
-        if (model.MetadataProps.Any(p => p.Key == ModelMetadataKeys.Precision && p.Value == ModelMetadataKeys.PrecisionInt8Qdq)
-            || model.Graph.Node.Any(n => n.OpType is "QuantizeLinear" or "DequantizeLinear"))
+        if (ModelCard.Of(model, path).Precision == ModelPrecision.Int8Qdq || model.Graph.Node.Any(n => n.OpType is "QuantizeLinear" or "DequantizeLinear"))
             throw new InvalidDataException($"--model '{path}' is already quantised (Q/DQ): calibrate the float model it was made from.");
         if (model.Graph.Node.All(n => n.OpType != "Conv"))
             throw new InvalidDataException($"--model '{path}' has no convolution to quantise: it is not a DANNet segmentation model.");
@@ -268,13 +266,6 @@ internal static class CalibrateCommand
     private static string ToolVersion() =>
         typeof(CalibrateCommand).Assembly.GetCustomAttributes(typeof(System.Reflection.AssemblyInformationalVersionAttribute), false)
             .OfType<System.Reflection.AssemblyInformationalVersionAttribute>().FirstOrDefault()?.InformationalVersion ?? "?";
-
-    private static void SetMetadata(ModelProto model, string key, string value)
-    {
-        var existing = model.MetadataProps.FirstOrDefault(p => p.Key == key);
-        if (existing is not null) existing.Value = value;
-        else model.MetadataProps.Add(new StringStringEntryProto { Key = key, Value = value });
-    }
 
     private static string CacheCalibrator(CalibrationMethod method) => method == CalibrationMethod.MinMax ? "MinMaxCalibration" : "EntropyCalibration2";
 }

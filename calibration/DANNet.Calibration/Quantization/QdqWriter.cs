@@ -1,3 +1,4 @@
+using DANNet.Model.Onnx;
 using Google.Protobuf;
 using Onnx;
 using DataType = Onnx.TensorProto.Types.DataType;
@@ -76,7 +77,7 @@ public static class QdqWriter
         string QuantizeWeight(TensorProto weight)
         {
             if (quantizedWeights.TryGetValue(weight.Name, out var done)) return done;
-            var (shape, data) = Floats(weight);
+            var (shape, data) = TensorProtos.Floats(weight, "the float model");
             long channels = shape[0], per = data.Length / channels;
             var scales = new float[channels];
             var q = new sbyte[data.Length];
@@ -110,9 +111,7 @@ public static class QdqWriter
 
         string AddInitializer(string name, DataType type, byte[] bytes, long[] shape)
         {
-            var t = new TensorProto { Name = name, DataType = (int)type, RawData = ByteString.CopyFrom(bytes) };
-            t.Dims.AddRange(shape);
-            g.Initializer.Add(t);
+            g.Initializer.Add(TensorProtos.Create(name, type, bytes, shape));
             return name;
         }
     }
@@ -123,19 +122,5 @@ public static class QdqWriter
         n.Input.AddRange(inputs);
         n.Output.Add(outputName);
         return n;
-    }
-
-    internal static (long[] Shape, float[] Data) Floats(TensorProto t)
-    {
-        if (t.DataType != (int)DataType.Float) throw new ArgumentException($"Weight '{t.Name}' is {(DataType)t.DataType}, not float.");
-        long[] shape = [.. t.Dims];
-        long count = shape.Aggregate(1L, (a, b) => a * b);
-        if (!t.RawData.IsEmpty)
-        {
-            var data = new float[count];
-            System.Runtime.InteropServices.MemoryMarshal.Cast<byte, float>(t.RawData.Span).CopyTo(data);
-            return (shape, data);
-        }
-        return (shape, [.. t.FloatData]);
     }
 }

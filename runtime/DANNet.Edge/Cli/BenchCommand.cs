@@ -207,7 +207,7 @@ internal static class BenchCommand
     {
         using var file = File.OpenRead(path);
         string sha = Convert.ToHexString(SHA256.HashData(file)).ToLowerInvariant();
-        return new ModelFacts(path, info.Architecture, info.Width, info.Height, info.Metadata.GetValueOrDefault(ModelMetadataKeys.Precision, "float32"),
+        return new ModelFacts(path, info.Architecture, info.Width, info.Height, ModelCard.PrecisionName(info.Card.Precision),
             new FileInfo(path).Length, sha);
     }
 

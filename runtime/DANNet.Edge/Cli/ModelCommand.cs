@@ -48,16 +48,17 @@ internal static class ModelCommand
         var info = session.Info;
         output.WriteLine(info.Path);
         output.WriteLine($"  architecture  {info.Architecture}{(info.Relighting ? " with LightNet relighting" : " (no relighting)")}");
-        if (info.Metadata.TryGetValue(ModelMetadataKeys.Head, out var head)) output.WriteLine($"  head          {head}");
+        var card = info.Card;
+        if (card.Head is { } head) output.WriteLine($"  head          {head}");
         output.WriteLine($"  input         image uint8 [1,{info.Height},{info.Width},3] BGR");
         string resizeOrigin = info.StatesResize ? "the resize it was evaluated with; every command's default" : "the model names none; the default for such models";
         output.WriteLine($"  resize        {InputResizes.Name(info.Resize)} ({resizeOrigin})");
         output.WriteLine($"  output        mask uint8 [1,{info.Height},{info.Width}]{(info.ExtraOutputs.Count > 0 ? " + " + string.Join(", ", info.ExtraOutputs) : "")}");
         output.WriteLine($"  classes       {info.Classes.Count}: {string.Join(", ", info.Classes)}");
-        output.WriteLine($"  precision     {info.Metadata.GetValueOrDefault(ModelMetadataKeys.Precision, "float32")}" +
-            (info.Metadata.TryGetValue(ModelMetadataKeys.Calibration, out var calibration) ? $" ({calibration})" : ""));
-        foreach (var (key, value) in info.Metadata.OrderBy(kv => kv.Key, StringComparer.Ordinal))
-            if (key is "dannet.source" or "dannet.exporter_version" or "dannet.config_hash" && value.Length > 0) output.WriteLine($"  {key[7..],-13} {value}");
+        output.WriteLine($"  precision     {ModelCard.PrecisionName(card.Precision)}{(card.Calibration is { } calibration ? $" ({calibration})" : "")}");
+        if (card.Provenance is { } from)
+            foreach (var (key, value) in new[] { ("config_hash", from.ConfigHash), ("exporter_version", from.ExporterVersion), ("source", from.Source) })
+                if (value.Length > 0) output.WriteLine($"  {key,-13} {value}");
         if (frames == 0 && maskOut is null) return 0;
 
         if (image is not null) NetpbmImage.ReadPpmAsBgr(image, info.Width, info.Height, session.Image);

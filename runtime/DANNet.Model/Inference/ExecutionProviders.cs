@@ -61,7 +61,7 @@ public static class ExecutionProviders
 
     /// <summary>Whether the file at <paramref name="path"/> declares itself an explicitly quantised model (dannet.precision int8-qdq).</summary>
     public static bool IsQdq(string path) =>
-        File.Exists(path) && OnnxFileMetadata.Read(path).GetValueOrDefault(ModelMetadataKeys.Precision) == ModelMetadataKeys.PrecisionInt8Qdq;
+        File.Exists(path) && ModelCard.FromMetadata(OnnxFileMetadata.Read(path), path).Precision == ModelPrecision.Int8Qdq;
 
     private static void TryAppend(SessionOptions o, ExecutionProvider provider, ModelOptions options, ILogger log)
     {

@@ -107,11 +107,8 @@ public sealed class OnnxGraph
     {
         if (shape.Aggregate(1L, (a, b) => a * b) != count)
             throw new ArgumentException($"Initializer '{leaf}': {count} values do not fill shape [{string.Join(", ", shape)}].");
-        if (!BitConverter.IsLittleEndian) throw new PlatformNotSupportedException("ONNX raw tensor data is little-endian.");
         string name = Unique(leaf);
-        var tensor = new TensorProto { Name = name, DataType = (int)type, RawData = ByteString.CopyFrom(bytes) };
-        tensor.Dims.AddRange(shape);
-        _graph.Initializer.Add(tensor);
+        _graph.Initializer.Add(TensorProtos.Create(name, type, bytes, shape));
         Declare(name, type, shape);
         return name;
     }

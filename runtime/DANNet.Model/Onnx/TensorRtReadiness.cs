@@ -161,19 +161,22 @@ public static class TensorRtReadiness
         if ((DataType)zero.DataType != DataType.Int8) problems.Add(new(where, $"zero point '{zero.Name}' is {(DataType)zero.DataType}; TensorRT's Q/DQ are int8."));
         else if (zero.RawData.Span.ToArray().Any(b => b != 0) || zero.Int32Data.Any(v => v != 0))
             problems.Add(new(where, $"zero point '{zero.Name}' is not 0: TensorRT quantises symmetrically (zero point 0)."));
-        var scales = Floats(scale);
-        if (scales.Any(v => !(v > 0) || !float.IsFinite(v))) problems.Add(new(where, $"scale '{scale.Name}' has values that are not positive and finite."));
+        float[] scales;
+        try
+        {
+            scales = TensorProtos.Floats(scale, "scale").Data;
+        }
+        catch (InvalidDataException ex)
+        {
+            problems.Add(new(where, $"{ex.Message} TensorRT's scales are float constants."));
+            return;
+        }
+        if (scales.Length == 0 || scales.Any(v => !(v > 0) || !float.IsFinite(v))) problems.Add(new(where, $"scale '{scale.Name}' has values that are not positive and finite."));
         bool perChannel = scales.Length > 1;
         bool isWeight = node.OpType == "DequantizeLinear" && weightDequantizers.ContainsKey(node.Output[0]);
         if (perChannel && !isWeight) problems.Add(new(where, $"per-channel scale on an activation ({scales.Length} values): TensorRT quantises activations per tensor."));
         if (node.OpType == "DequantizeLinear" && types.TryGetValue(node.Input[0], out var t) && t != DataType.Int8)
             problems.Add(new(where, $"dequantises {t}; TensorRT's explicit quantisation is int8."));
-    }
-
-    private static float[] Floats(TensorProto t)
-    {
-        if ((DataType)t.DataType != DataType.Float) return [float.NaN];
-        return t.RawData.IsEmpty ? [.. t.FloatData] : System.Runtime.InteropServices.MemoryMarshal.Cast<byte, float>(t.RawData.Span).ToArray();
     }
 
     private static long CheckOpsets(ModelProto model, List<ReadinessProblem> problems)

@@ -20,8 +20,8 @@ public sealed class SegmentationSessionTests
         Assert.Equal(CityscapesClasses.All.Select(c => c.Color), session.Info.Palette);
         Assert.Empty(session.Info.ExtraOutputs);
         // dannet-calibrate's mixed-precision int8 model (models/README.md): its provenance travels with it.
-        Assert.Equal(ModelMetadataKeys.PrecisionInt8Qdq, session.Info.Metadata[ModelMetadataKeys.Precision]);
-        Assert.Contains("method=Percentile", session.Info.Metadata[ModelMetadataKeys.Calibration]);
+        Assert.Equal(ModelPrecision.Int8Qdq, session.Info.Card.Precision);
+        Assert.Contains("method=Percentile", session.Info.Card.Calibration);
     }
 
     [Fact]
@@ -67,7 +67,7 @@ public sealed class SegmentationSessionTests
     [InlineData("mask-size", "output 'mask' must be uint8 [1,8,16]")]
     [InlineData("two-inputs", "expected exactly one input 'image'")]
     [InlineData("bad-palette", "is not #rrggbb")]
-    [InlineData("newer-format", "was exported with metadata format 2; this dannet-edge reads format 1 and older")]
+    [InlineData("newer-format", "was exported with metadata format 2; this version reads format 1 and older")]
     [InlineData("bad-format", "dannet.format_version 'v1' is not a version number")]
     [InlineData("size-metadata", "its metadata gives input width 32 (dannet.input_width) but the input tensor has 16")]
     [InlineData("huge-input", "its input is 65536x65536; masks can be at most 16384 pixels per side")]

@@ -22,7 +22,7 @@ public sealed class PredictCommandTests : IDisposable
     {
         var architecture = ArchitectureSpec.Parse("pspnet-r18-w0.25-l4");
         var (light, segmentation) = ExportTestNets.Create(architecture, 32, 48);
-        var model = DannetExporter.Export(architecture, light, segmentation, new ExportOptions(32, 48, Resize: resize), new ExportProvenance("test"));
+        var model = DannetExporter.Export(architecture, light, segmentation, ExportOptions.At(32, 48) with { Resize = resize }, new ExportProvenance("test"));
         light.Dispose();
         segmentation.Dispose();
         string path = Path.Combine(_dir, $"small-{InputResizes.Name(resize)}.onnx");

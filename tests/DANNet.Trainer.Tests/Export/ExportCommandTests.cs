@@ -52,7 +52,7 @@ public sealed class ExportCommandTests : IDisposable
     {
         var architecture = ArchitectureSpec.Parse("pspnet-r18-w0.25-l4");
         var (light, segmentation) = ExportTestNets.Create(architecture, 64, 96);
-        var model = DannetExporter.Export(architecture, light, segmentation, new ExportOptions(64, 96, Probabilities: true, Relit: true), new ExportProvenance("test", "abc123"));
+        var model = DannetExporter.Export(architecture, light, segmentation, ExportOptions.At(64, 96) with { Probabilities = true, Relit = true }, new ExportProvenance("test", "abc123"));
 
         Assert.Equal(17, model.OpsetImport.Single().Version);
         var ops = model.Graph.Node.Select(n => n.OpType).ToHashSet();
@@ -87,7 +87,7 @@ public sealed class ExportCommandTests : IDisposable
     {
         var architecture = ArchitectureSpec.Parse(name);
         var (light, segmentation) = ExportTestNets.Create(architecture, 32, 48);
-        var model = DannetExporter.Export(architecture, light, segmentation, new ExportOptions(32, 48, Resize: InputResize.Area), new ExportProvenance("test"));
+        var model = DannetExporter.Export(architecture, light, segmentation, ExportOptions.At(32, 48) with { Resize = InputResize.Area }, new ExportProvenance("test"));
         // The main classifier's convolutions: one weight per summed branch, none for the others.
         var aspp = model.Graph.Initializer.Select(i => i.Name).Where(n => n.Contains("layer6", StringComparison.Ordinal) && n.Contains("conv2d_list", StringComparison.Ordinal)).ToList();
         Assert.Equal(branches, aspp.Select(n => n.Split("conv2d_list.")[1].Split('.', '/')[0]).Distinct().Count());
@@ -95,7 +95,7 @@ public sealed class ExportCommandTests : IDisposable
         Assert.Contains(head, meta[ModelMetadataKeys.Head]);
         Assert.Equal("area", meta[ModelMetadataKeys.Resize]);
         Assert.Equal(name, meta[ModelMetadataKeys.Architecture]);
-        Assert.Equal("antialiased", DannetExporter.Export(architecture, light, segmentation, new ExportOptions(32, 48), new ExportProvenance("test"))
+        Assert.Equal("antialiased", DannetExporter.Export(architecture, light, segmentation, ExportOptions.At(32, 48), new ExportProvenance("test"))
             .MetadataProps.Single(p => p.Key == ModelMetadataKeys.Resize).Value);
         light.Dispose();
         segmentation.Dispose();

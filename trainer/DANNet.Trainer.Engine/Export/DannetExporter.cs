@@ -1,6 +1,6 @@
+using DANNet.Model;
 using DANNet.Model.Onnx;
 using DANNet.Trainer.IO;
-using System.Globalization;
 using DANNet.Edge.Contracts;
 using DANNet.Trainer.Losses;
 using DANNet.Trainer.Models;
@@ -13,23 +13,22 @@ using DataType = Onnx.TensorProto.Types.DataType;
 namespace DANNet.Trainer.Export;
 
 /// <summary>What goes into an exported graph besides the mask.</summary>
-/// <param name="Height">Input (and mask) height; a multiple of 4 when the graph relights.</param>
-/// <param name="Width">Input (and mask) width; a multiple of 4 when the graph relights.</param>
+/// <param name="Inference">Input (and mask) size, class frequencies and s of the re-weighting; the size is a multiple of 4 when the graph relights.</param>
 /// <param name="Probabilities">Also output the re-weighted class probabilities, float32 [1,19,H,W].</param>
 /// <param name="Relit">Also output the relit image x + r, float32 [1,3,H,W] in normalised space.</param>
 /// <param name="Logits">Also output the raw main-head logits at the net's output stride (for parity checks).</param>
-/// <param name="ReweightStrength">s of the probability re-weighting (DANNet's test value: 0.16).</param>
-/// <param name="ClassFrequencies">Class frequencies of the training labels, for the re-weighting (default: Cityscapes').</param>
-public sealed record ExportOptions(int Height, int Width, bool Probabilities = false, bool Relit = false, bool Logits = false,
-    double ReweightStrength = ClassWeights.TestStrength, IReadOnlyList<double>? ClassFrequencies = null,
+/// <param name="Resize">The frame → input resize the model is evaluated with, stated in its card.</param>
+public sealed record ExportOptions(InferenceSettings Inference, bool Probabilities = false, bool Relit = false, bool Logits = false,
     InputResize Resize = InputResize.Antialiased)
 {
-    /// <summary>The frequencies the re-weighting uses.</summary>
-    public IReadOnlyList<double> Frequencies => ClassFrequencies ?? ClassWeights.CityscapesFrequencies;
+    /// <summary>The reference settings (Cityscapes frequencies, s = 0.16) at <paramref name="height"/>×<paramref name="width"/>.</summary>
+    public static ExportOptions At(int height, int width) => new(InferenceSettings.Reference.WithSize(height, width));
 
-    /// <summary>The options that carry a model's <see cref="InferenceSettings"/> (size, frequencies, s).</summary>
-    public static ExportOptions For(InferenceSettings settings) =>
-        new(settings.Height, settings.Width, ReweightStrength: settings.ReweightStrength, ClassFrequencies: settings.ClassFrequencies);
+    /// <summary>Input (and mask) height.</summary>
+    public int Height => Inference.Height;
+
+    /// <summary>Input (and mask) width.</summary>
+    public int Width => Inference.Width;
 
     /// <summary>The output holding the raw logits when <see cref="Logits"/> is set.</summary>
     public const string LogitsOutput = "logits";
@@ -74,7 +73,7 @@ public static class DannetExporter
         if (options.Logits) logits = g.Output(logits, ExportOptions.LogitsOutput);
         using (g.Scope("postprocess"))
         {
-            var weights = ClassWeights.FromFrequencies(options.Frequencies, options.ReweightStrength);
+            var weights = options.Inference.ClassWeights();
             string weighted = g.Binary("Mul", logits, g.Initializer("class_weights", weights, 1, weights.Length, 1, 1));
             string upsampled = g.ResizeBilinearAlignCorners(weighted, h, w);
             if (options.Probabilities) g.Output(g.Unary("Softmax", upsampled, OnnxGraph.Attr("axis", 1L)), ModelContract.ProbabilitiesOutput);
@@ -90,8 +89,7 @@ public static class DannetExporter
             Graph = g.Build(),
         };
         model.OpsetImport.Add(new OperatorSetIdProto { Domain = "", Version = Opset });
-        foreach (var (key, value) in Metadata(architecture, light is not null, options, provenance))
-            model.MetadataProps.Add(new StringStringEntryProto { Key = key, Value = value });
+        Card(architecture, light is not null, options, provenance).WriteTo(model);
         return model;
     }
 
@@ -101,7 +99,7 @@ public static class DannetExporter
             throw new ArgumentException($"Export size {options.Height}x{options.Width} is too small (at least 8x8).");
         if (relights && (options.Height % 4 != 0 || options.Width % 4 != 0))
             throw new ArgumentException($"Export size {options.Height}x{options.Width}: LightNet needs height and width divisible by 4 (e.g. 540x960, 272x480).");
-        if (options.ReweightStrength < 0) throw new ArgumentException("The re-weighting strength must not be negative.");
+        if (options.Inference.ReweightStrength < 0) throw new ArgumentException("The re-weighting strength must not be negative.");
     }
 
     /// <summary>
@@ -120,23 +118,12 @@ public static class DannetExporter
         return g.Conv(bgr, weight, [3, 3, 1, 1], bias, [1, 1], [0, 0], [1, 1]);
     }
 
-    private static IEnumerable<(string, string)> Metadata(ArchitectureSpec architecture, bool relights, ExportOptions options, ExportProvenance provenance)
+    /// <summary>The card an exported model carries: everything a consumer needs to feed it, label its output and trace it.</summary>
+    public static ModelCard Card(ArchitectureSpec architecture, bool relights, ExportOptions options, ExportProvenance provenance) => new()
     {
-        var inv = CultureInfo.InvariantCulture;
-        yield return (ModelMetadataKeys.FormatVersion, ModelMetadataKeys.CurrentFormatVersion.ToString(inv));
-        yield return (ModelMetadataKeys.Architecture, architecture.ToString());
-        yield return (ModelMetadataKeys.Head, architecture.HeadComputes);
-        yield return (ModelMetadataKeys.Resize, InputResizes.Name(options.Resize));
-        yield return (ModelMetadataKeys.Input, $"{ModelContract.ImageInput} uint8 [1,{options.Height},{options.Width},3] BGR 0..255 NHWC");
-        yield return (ModelMetadataKeys.InputHeight, options.Height.ToString(inv));
-        yield return (ModelMetadataKeys.InputWidth, options.Width.ToString(inv));
-        yield return (ModelMetadataKeys.Classes, string.Join(',', CityscapesClasses.Names));
-        yield return (ModelMetadataKeys.Palette, string.Join(',', CityscapesClasses.All.Select(c => c.Color.ToString())));
-        yield return (ModelMetadataKeys.Relighting, relights ? "true" : "false");
-        yield return (ModelMetadataKeys.ReweightStrength, options.ReweightStrength.ToString("R", inv));
-        yield return (ModelMetadataKeys.ClassFrequencies, string.Join(',', options.Frequencies.Select(f => f.ToString("R", inv))));
-        yield return (ModelMetadataKeys.ConfigHash, provenance.ConfigHash);
-        yield return (ModelMetadataKeys.Source, provenance.Source);
-        yield return (ModelMetadataKeys.ExporterVersion, CodeVersion.Current);
-    }
+        FormatVersion = ModelMetadataKeys.CurrentFormatVersion, Architecture = architecture.ToString(), Head = architecture.HeadComputes,
+        Height = options.Height, Width = options.Width, Classes = CityscapesClasses.Names, Palette = CityscapesClasses.Palette, Relighting = relights,
+        ReweightStrength = options.Inference.ReweightStrength, ClassFrequencies = options.Inference.ClassFrequencies, StatedResize = options.Resize,
+        Provenance = new ModelProvenance(provenance.Source, provenance.ConfigHash, CodeVersion.Current),
+    };
 }

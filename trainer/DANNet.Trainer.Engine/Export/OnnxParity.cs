@@ -39,7 +39,7 @@ public static class OnnxParity
     public static ParityResult Check(ArchitectureSpec architecture, LightNet? light, SegmentationNet segmentation, Mat bgr, int threads = 2, ExportOptions? exported = null)
     {
         int h = bgr.Rows, w = bgr.Cols;
-        var options = (exported ?? new ExportOptions(h, w)) with { Height = h, Width = w, Probabilities = false, Relit = light is not null, Logits = true };
+        var options = (exported ?? ExportOptions.At(h, w)) with { Inference = (exported?.Inference ?? InferenceSettings.Reference).WithSize(h, w), Probabilities = false, Relit = light is not null, Logits = true };
         var model = DannetExporter.Export(architecture, light, segmentation, options, new ExportProvenance("parity check"));
 
         using var session = CreateCpuSession(model.ToByteArray(), threads);
@@ -63,7 +63,7 @@ public static class OnnxParity
         var logits = segmentation.call(x);
         double logitDiff = MaxAbsDiff(logits, Output(ExportOptions.LogitsOutput));
 
-        var weights = tensor(ClassWeights.FromFrequencies(options.Frequencies, options.ReweightStrength)).view(1, -1, 1, 1);
+        var weights = tensor(options.Inference.ClassWeights()).view(1, -1, 1, 1);
         var mask = DannetNets.Upsample(logits * weights, h, w).argmax(1).to(ScalarType.Byte).flatten().data<byte>().ToArray();
         var onnxMask = outputs[Array.IndexOf(outputNames, ModelContract.MaskOutput)].GetTensorDataAsSpan<byte>();
         long mismatches = 0;

@@ -114,8 +114,8 @@ public sealed record RunConfig
     public int LogEvery { get; init; } = 10;
     /// <summary>Evaluate on the target's night val set every N iterations (0: only at the end).</summary>
     public int EvalEvery { get; init; } = 0;
-    public int EvalHeight { get; init; } = 540;
-    public int EvalWidth { get; init; } = 960;
+    public int EvalHeight { get; init; } = Models.InferenceSettings.Reference.Height;
+    public int EvalWidth { get; init; } = Models.InferenceSettings.Reference.Width;
     public ulong Seed { get; init; } = 1;
     /// <summary>
     /// Where to train: cpu, cuda, cuda:N or auto (CUDA when this build and machine have it). Not part

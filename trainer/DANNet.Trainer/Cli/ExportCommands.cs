@@ -45,7 +45,7 @@ internal static class ExportCommands
         {
             var source = ModelSourceOptions.Resolve(parse);
             using var nets = source.Load();
-            var options = ExportOptions.For(source.Inference.WithSize(parse.GetValue(Height), parse.GetValue(Width)))
+            var options = new ExportOptions(source.Inference.WithSize(parse.GetValue(Height), parse.GetValue(Width)))
                 with { Probabilities = parse.GetValue(WithProbabilities), Relit = parse.GetValue(WithRelit) && nets.Light is not null, Resize = parse.GetValue(Resize) };
             string path = parse.GetValue(Out)!.FullName;
             var provenance = new ExportProvenance(source.Description, source.ConfigHash);

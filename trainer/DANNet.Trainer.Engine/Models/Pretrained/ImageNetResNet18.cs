@@ -1,3 +1,4 @@
+using DANNet.Model.Onnx;
 using System.Globalization;
 using System.Reflection;
 using System.Security.Cryptography;
@@ -235,23 +236,14 @@ public static class ImageNetResNet18
     public static (long[] Shape, float[] Data) Initializer(string path, IReadOnlyDictionary<string, TensorProto> inits, string name)
     {
         if (!inits.TryGetValue(name, out var t)) throw Bad(path, $"tensor '{name}' is not an initializer");
-        if (t.DataType != (int)TensorProto.Types.DataType.Float) throw Bad(path, $"tensor '{name}' is {(TensorProto.Types.DataType)t.DataType}, not float");
-        long[] shape = [.. t.Dims];
-        long count = shape.Aggregate(1L, (p, d) => p * d);
-        float[] data;
-        if (!t.RawData.IsEmpty)
+        try
         {
-            if (t.RawData.Length != count * 4) throw Bad(path, $"tensor '{name}' holds {t.RawData.Length} bytes for {count} floats");
-            data = new float[count];
-            System.Runtime.InteropServices.MemoryMarshal.Cast<byte, float>(t.RawData.Span).CopyTo(data);
-            if (!BitConverter.IsLittleEndian) throw new PlatformNotSupportedException("ONNX raw data is little-endian.");
+            return TensorProtos.Floats(t, path);
         }
-        else
+        catch (InvalidDataException ex)
         {
-            if (t.FloatData.Count != count) throw Bad(path, $"tensor '{name}' holds {t.FloatData.Count} floats for shape [{string.Join("x", shape)}]");
-            data = [.. t.FloatData];
+            throw Bad(path, ex.Message[(path.Length + 2)..]);
         }
-        return (shape, data);
     }
 
     private static PretrainedException Bad(string path, string what) =>

@@ -1,3 +1,4 @@
+using DANNet.Model.Onnx;
 using DANNet.Model;
 using DANNet.Model.IO;
 using System.CommandLine;
@@ -138,6 +139,13 @@ internal static class CalibrateCommand
             $"data={Path.GetFileName(Path.TrimEndingDirectorySeparator(r.Data))} resize={r.Resize} image-tensors=minmax" +
             $"{(keep.Count > 0 ? $" keep-float={string.Join(',', keep)}" : "")} source={Path.GetFileName(r.Model)} dannet-calibrate={ToolVersion()}");
         (info.Card with { Precision = ModelPrecision.Int8Qdq, Calibration = calibration }).WriteTo(quantized);
+        // What goes to the car must build there: TensorRT's parser and its explicit-quantisation rules, checked before anything is written.
+        var readiness = TensorRtReadiness.Check(quantized);
+        if (!readiness.Ready)
+            throw new InvalidDataException($"the quantised model of '{r.Model}' is not TensorRT-ready, nothing was written: " +
+                string.Join("; ", readiness.Problems.Take(5)) + (readiness.Problems.Count > 5 ? $"; and {readiness.Problems.Count - 5} more" : "") +
+                ". Keep the tensors named here in float (--keep-float), or report it: dannet-calibrate should never write such a model.");
+        output.WriteLine($"TensorRT-ready: opset {readiness.Opset}, {readiness.Nodes} nodes, Q/DQ rules met");
         AtomicFile.WriteAllBytes(r.OutFile, quantized.ToByteArray());
         // The table has every calibrated tensor, kept-float ones too: TensorRT's implicit INT8 decides per layer itself.
         AtomicFile.WriteAllText(r.CacheFile, TensorRtCalibrationCache.Format(scales, CacheCalibrator(r.Method)));

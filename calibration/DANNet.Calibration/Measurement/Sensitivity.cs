@@ -22,36 +22,24 @@ public static class Sensitivity
         IReadOnlyList<byte[]> frames, int threads, IProgress<(int Done, int Total)>? progress = null)
     {
         if (frames.Count == 0) throw new ArgumentException("The sensitivity report needs at least one frame.", nameof(frames));
-        string dir = Directory.CreateTempSubdirectory("dannet-sensitivity-").FullName;
-        try
+        List<byte[]> reference;
+        using (var session = SegmentationSession.OpenCpu(floatModel.ToByteArray(), "the float model", threads)) reference = Masks(session, frames);
+        // Every Conv output is in the "keep" set unless it is the tensor under test, so that no other Conv's weights are quantised.
+        var convOutputs = floatModel.Graph.Node.Where(n => n.OpType == "Conv").Select(n => n.Output[0]);
+        var all = plan.Select(t => t.Name).Concat(convOutputs).ToHashSet(StringComparer.Ordinal);
+        var result = new List<TensorSensitivity>();
+        for (int i = 0; i < plan.Count; i++)
         {
-            string floatPath = Path.Combine(dir, "float.onnx");
-            File.WriteAllBytes(floatPath, floatModel.ToByteArray());
-            List<byte[]> reference;
-            using (var session = SegmentationSession.OpenCpu(floatPath, threads)) reference = Masks(session, frames);
-            // Every Conv output is in the "keep" set unless it is the tensor under test, so that no other Conv's weights are quantised.
-            var convOutputs = floatModel.Graph.Node.Where(n => n.OpType == "Conv").Select(n => n.Output[0]);
-            var all = plan.Select(t => t.Name).Concat(convOutputs).ToHashSet(StringComparer.Ordinal);
-            var result = new List<TensorSensitivity>();
-            string path = Path.Combine(dir, "one.onnx");
-            for (int i = 0; i < plan.Count; i++)
+            var keep = new HashSet<string>(all, StringComparer.Ordinal);
+            keep.Remove(plan[i].Name);
+            using (var session = SegmentationSession.OpenCpu(QdqWriter.Quantize(floatModel, scales, keep).ToByteArray(), $"the model with '{plan[i].Name}' quantised", threads))
             {
-                var keep = new HashSet<string>(all, StringComparer.Ordinal);
-                keep.Remove(plan[i].Name);
-                File.WriteAllBytes(path, QdqWriter.Quantize(floatModel, scales, keep).ToByteArray());
-                using (var session = SegmentationSession.OpenCpu(path, threads))
-                {
-                    var agreement = MaskEvaluation.Agreement(reference, Masks(session, frames), f => $"frame {f}");
-                    result.Add(new TensorSensitivity(plan[i].Name, plan[i].Role, (double)(agreement.Pixels - agreement.Equal) / agreement.Pixels));
-                }
-                progress?.Report((i + 1, plan.Count));
+                var agreement = MaskEvaluation.Agreement(reference, Masks(session, frames), f => $"frame {f}");
+                result.Add(new TensorSensitivity(plan[i].Name, plan[i].Role, (double)(agreement.Pixels - agreement.Equal) / agreement.Pixels));
             }
-            return result.OrderByDescending(r => r.ChangedPixels).ThenBy(r => r.Tensor, StringComparer.Ordinal).ToList();
+            progress?.Report((i + 1, plan.Count));
         }
-        finally
-        {
-            Directory.Delete(dir, true);
-        }
+        return result.OrderByDescending(r => r.ChangedPixels).ThenBy(r => r.Tensor, StringComparer.Ordinal).ToList();
     }
 
     /// <summary>The model's mask for each frame (frames at the model's input size, as calibration reads them).</summary>

@@ -14,14 +14,18 @@ namespace DANNet.Model;
 /// </summary>
 public static class ExecutionProviders
 {
-    public static (InferenceSession Session, ExecutionProvider Provider) Open(string path, ModelOptions options, ILogger log)
+    public static (InferenceSession Session, ExecutionProvider Provider) Open(string path, ModelOptions options, ILogger log) =>
+        Open(path, null, options, log);
+
+    /// <summary>As <see cref="Open(string, ModelOptions, ILogger)"/>, for a model held in memory (<paramref name="bytes"/>; <paramref name="path"/> names it in messages).</summary>
+    public static (InferenceSession Session, ExecutionProvider Provider) Open(string path, byte[]? bytes, ModelOptions options, ILogger log)
     {
         _ = OnnxRuntimeEnvironment.Instance;
         var providers = options.Providers.Select(ExecutionProviderNames.Parse).ToArray();
         var failures = new List<string>();
         // A model quantised by dannet-calibrate carries its scales in Q/DQ pairs: TensorRT must be in INT8 mode to build it
         // as int8 (explicit quantization), and a calibration table would only duplicate (or contradict) those scales.
-        bool qdq = providers.Contains(ExecutionProvider.TensorRt) && IsQdq(path);
+        bool qdq = providers.Contains(ExecutionProvider.TensorRt) && (bytes is null ? IsQdq(path) : IsQdq(bytes, path));
         if (qdq) log.LogInformation("{Path} is an explicitly quantised (Q/DQ) model: TensorRT runs it in INT8 with the model's own scales{Ignored}",
             path, options.TensorRt.Int8CalibrationTable.Length > 0 ? $" (Model:TensorRt:Int8CalibrationTable '{options.TensorRt.Int8CalibrationTable}' is not used)" : "");
         for (int i = 0; i < providers.Length; i++)
@@ -39,7 +43,7 @@ public static class ExecutionProviders
                 Append(sessionOptions, provider, options, qdq);
                 // TensorRT hands the nodes it cannot take to the next GPU provider if one is listed.
                 if (provider == ExecutionProvider.TensorRt && providers.Skip(i + 1).Contains(ExecutionProvider.Cuda)) TryAppend(sessionOptions, ExecutionProvider.Cuda, options, log);
-                var session = new InferenceSession(path, sessionOptions);
+                var session = bytes is null ? new InferenceSession(path, sessionOptions) : new InferenceSession(bytes, sessionOptions);
                 log.LogInformation("Model {Path} runs on the {Provider} execution provider{Skipped}", path, provider.Name(),
                     failures.Count > 0 ? $" (skipped: {string.Join("; ", failures)})" : "");
                 return (session, provider);
@@ -62,6 +66,12 @@ public static class ExecutionProviders
     /// <summary>Whether the file at <paramref name="path"/> declares itself an explicitly quantised model (dannet.precision int8-qdq).</summary>
     public static bool IsQdq(string path) =>
         File.Exists(path) && ModelCard.FromMetadata(OnnxFileMetadata.Read(path), path).Precision == ModelPrecision.Int8Qdq;
+
+    private static bool IsQdq(byte[] model, string name)
+    {
+        using var stream = new MemoryStream(model, writable: false);
+        return ModelCard.FromMetadata(OnnxFileMetadata.Read(stream, name), name).Precision == ModelPrecision.Int8Qdq;
+    }
 
     private static void TryAppend(SessionOptions o, ExecutionProvider provider, ModelOptions options, ILogger log)
     {

@@ -17,6 +17,12 @@ public static class OnnxFileMetadata
     public static IReadOnlyDictionary<string, string> Read(string path)
     {
         using var file = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 12, FileOptions.SequentialScan);
+        return Read(file, path);
+    }
+
+    /// <summary>As <see cref="Read(string)"/>, from a seekable stream holding a model (<paramref name="path"/> names it in errors).</summary>
+    public static IReadOnlyDictionary<string, string> Read(Stream file, string path)
+    {
         var metadata = new Dictionary<string, string>(StringComparer.Ordinal);
         long length = file.Length;
         while (file.Position < length)

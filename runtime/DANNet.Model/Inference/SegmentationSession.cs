@@ -54,15 +54,27 @@ public sealed class SegmentationSession : IDisposable
     public static SegmentationSession OpenCpu(string path, int threads = 0) =>
         Open(path, new ModelOptions { Providers = ["cpu"], Threads = threads }, Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance);
 
+    /// <summary>
+    /// Opens a model held in memory on the CPU provider (a model being built, e.g. one candidate of calibration's sensitivity report);
+    /// <paramref name="name"/> names it in messages and <see cref="ModelInfo.Path"/>.
+    /// </summary>
+    public static SegmentationSession OpenCpu(byte[] model, string name, int threads = 0) =>
+        Open(name, model, new ModelOptions { Providers = ["cpu"], Threads = threads }, Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance);
+
     /// <summary>Opens <paramref name="path"/> on the first provider of <paramref name="options"/> that works, checking the model contract.</summary>
     public static SegmentationSession Open(string path, ModelOptions options, ILogger log)
     {
         if (!File.Exists(path)) throw new FileNotFoundException($"No model at '{path}'. Export one with 'dannet-train export', or use the embedded default.", path);
+        return Open(path, null, options, log);
+    }
+
+    private static SegmentationSession Open(string path, byte[]? bytes, ModelOptions options, ILogger log)
+    {
         InferenceSession session;
         ExecutionProvider provider;
         try
         {
-            (session, provider) = ExecutionProviders.Open(path, options, log);
+            (session, provider) = ExecutionProviders.Open(path, bytes, options, log);
         }
         catch (InvalidOperationException ex)
         {

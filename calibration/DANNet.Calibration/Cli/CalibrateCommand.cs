@@ -42,8 +42,8 @@ internal static class CalibrateCommand
         DefaultValueFactory = _ => 0 };
     private static readonly Option<DirectoryInfo?> Eval = new("--eval") { Description = "A labelled data set root: float and int8 mIoU on it with " +
         "dannet-train eval's code (PIL-style antialiased resize, mask scaled to the label). Without it, mask agreement on the calibration frames only." };
-    private static readonly Option<EvalLayout> Layout = new("--eval-layout") { Description = "Layout of --eval.",
-        DefaultValueFactory = _ => EvalLayout.DarkZurich, HelpName = "darkzurich|cityscapes" };
+    private static readonly Option<DatasetLayout> Layout = new("--eval-layout") { Description = "Layout of --eval.",
+        DefaultValueFactory = _ => DatasetLayout.DarkZurich, HelpName = "darkzurich|cityscapes" };
     private static readonly Option<string> Split = new("--eval-split") { Description = "Split of --eval (Dark Zurich: val or test, night images).",
         DefaultValueFactory = _ => "val" };
     private static readonly Option<int> EvalImages = new("--eval-images") { Description = "Evaluate on this many images spread over the split (0: all).",
@@ -74,8 +74,7 @@ internal static class CalibrateCommand
                 };
                 return Task.FromResult(Run(request, Console.Out, Console.Error, cancel));
             }
-            catch (Exception ex) when (ex is IOException or InvalidDataException or ArgumentException or UnauthorizedAccessException
-                                           or InvalidProtocolBufferException or DatasetException)
+            catch (Exception ex) when (CommandErrors.IsFixable(ex))
             {
                 Console.Error.WriteLine($"error: {ex.Message}");
                 return Task.FromResult(1);
@@ -220,9 +219,7 @@ internal static class CalibrateCommand
 
     private static IReadOnlyList<LabelledSample> EvalSamples(CalibrationRequest r)
     {
-        var all = r.EvalLayout == EvalLayout.Cityscapes
-            ? new CityscapesDataset(r.EvalRoot!, r.EvalSplit).Samples
-            : DarkZurichDataset.LabelledNight(r.EvalRoot!, r.EvalSplit).Samples;
+        var all = LabelledSets.Load(r.EvalLayout, r.EvalRoot!, r.EvalSplit);
         return r.EvalImages == 0 || r.EvalImages >= all.Count ? all : ImageSamples.Spread(all.Count, r.EvalImages).Select(i => all[i]).ToList();
     }
 
@@ -250,7 +247,7 @@ internal static class CalibrateCommand
             agreement = MaskEvaluation.Agreement(Sensitivity.Masks(f, frames), Sensitivity.Masks(q, frames), i => $"calibration frame {i}");
             agreementOn = $"{frames.Count} calibration frames at the model's size";
         }
-        Latency? floatLatency = null, int8Latency = null;
+        LatencySummary? floatLatency = null, int8Latency = null;
         if (r.BenchRuns > 0)
         {
             using var f = SegmentationSession.OpenCpu(r.Model, r.Threads);

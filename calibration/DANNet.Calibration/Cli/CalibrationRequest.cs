@@ -1,10 +1,10 @@
+using DANNet.Trainer.Data;
 using DANNet.Calibration.Statistics;
 using DANNet.Edge.Contracts;
 
 namespace DANNet.Calibration.Cli;
 
 /// <summary>Where labelled images for the accuracy measurement come from.</summary>
-public enum EvalLayout { DarkZurich, Cityscapes }
 
 /// <summary>Everything one dannet-calibrate run is asked to do (the command line, parsed).</summary>
 public sealed record CalibrationRequest(string Model, string Data)
@@ -29,7 +29,7 @@ public sealed record CalibrationRequest(string Model, string Data)
 
     /// <summary>A labelled data set root to measure float vs int8 mIoU on; null: mask agreement on the calibration frames only.</summary>
     public string? EvalRoot { get; init; }
-    public EvalLayout EvalLayout { get; init; } = EvalLayout.DarkZurich;
+    public DatasetLayout EvalLayout { get; init; } = DatasetLayout.DarkZurich;
     public string EvalSplit { get; init; } = "val";
 
     /// <summary>Evaluate on this many images spread over the split; 0: all.</summary>

@@ -1,3 +1,4 @@
+using DANNet.Model;
 using DANNet.Trainer.Data;
 using System.Globalization;
 using System.Text.Json;
@@ -9,7 +10,7 @@ namespace DANNet.Calibration.Measurement;
 public sealed record Comparison(
     string FloatPath, string Int8Path, long FloatBytes, long Int8Bytes,
     EvaluationResult? FloatEvaluation, EvaluationResult? Int8Evaluation, MaskAgreement Agreement, string AgreementOn,
-    Latency? FloatLatency, Latency? Int8Latency, int Threads)
+    LatencySummary? FloatLatency, LatencySummary? Int8Latency, int Threads)
 {
     public double? MeanIoUDrop => FloatEvaluation is null || Int8Evaluation is null ? null : 100 * (FloatEvaluation.MeanIoU - Int8Evaluation.MeanIoU);
 
@@ -33,7 +34,7 @@ public static class CalibrationReport
         if (c.FloatLatency is { } fl && c.Int8Latency is { } ql)
         {
             string threads = c.Threads == 0 ? "default threads" : $"{c.Threads} threads";
-            Row($"inference p50 (cpu, {threads})", Ms(fl.P50), Ms(ql.P50), string.Format(Invariant, "{0:F2}x faster, {1} runs each, taking turns", c.Speedup, fl.Runs));
+            Row($"inference p50 (cpu, {threads})", Ms(fl.P50), Ms(ql.P50), string.Format(Invariant, "{0:F2}x faster, {1} runs each, taking turns", c.Speedup, fl.Count));
             Row("inference p90", Ms(fl.P90), Ms(ql.P90));
         }
         return string.Join('\n', lines);
@@ -47,9 +48,9 @@ public static class CalibrationReport
             ["iou"] = new JsonObject(Edge.Contracts.CityscapesClasses.All.Select((k, i) =>
                 KeyValuePair.Create(k.Name, (JsonNode?)(i < r.ClassIoU.Count ? Round(r.ClassIoU[i]) : null)))),
         };
-        JsonObject? Lat(Latency? l) => l is null ? null : new JsonObject
+        JsonObject? Lat(LatencySummary? l) => l is null ? null : new JsonObject
         {
-            ["runs"] = l.Runs, ["min_ms"] = R3(l.Min), ["mean_ms"] = R3(l.Mean), ["p50_ms"] = R3(l.P50), ["p90_ms"] = R3(l.P90), ["max_ms"] = R3(l.Max),
+            ["runs"] = l.Count, ["min_ms"] = R3(l.Min), ["mean_ms"] = R3(l.Mean), ["p50_ms"] = R3(l.P50), ["p90_ms"] = R3(l.P90), ["max_ms"] = R3(l.Max),
         };
         return new JsonObject
         {

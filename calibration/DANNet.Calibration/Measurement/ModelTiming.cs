@@ -2,17 +2,6 @@
 using DANNet.Model;
 namespace DANNet.Calibration.Measurement;
 
-/// <summary>Latency of one model over repeated runs: the figures <c>dannet-edge bench</c> reports for inference, in ms.</summary>
-public sealed record Latency(int Runs, double Min, double Mean, double P50, double P90, double Max)
-{
-    public static Latency Of(IReadOnlyList<double> milliseconds)
-    {
-        var sorted = milliseconds.Order().ToArray();
-        double At(double q) => sorted[Math.Min(sorted.Length - 1, (int)Math.Ceiling(q * sorted.Length) - 1)];
-        return new Latency(sorted.Length, sorted[0], sorted.Average(), At(0.5), At(0.9), sorted[^1]);
-    }
-}
-
 /// <summary>
 /// Times several models on the same frame with the runtime's session (pinned input, bound output,
 /// one <c>RunWithBinding</c> per frame), after warm-up runs of each. The models take turns in
@@ -24,7 +13,7 @@ public static class ModelTiming
 {
     public const int Block = 5;
 
-    public static IReadOnlyList<Latency> Interleaved(IReadOnlyList<SegmentationSession> sessions, ReadOnlySpan<byte> frame, int runs, int warmup = 3,
+    public static IReadOnlyList<LatencySummary> Interleaved(IReadOnlyList<SegmentationSession> sessions, ReadOnlySpan<byte> frame, int runs, int warmup = 3,
         IProgress<(int Done, int Total)>? progress = null)
     {
         if (runs < 1) throw new ArgumentOutOfRangeException(nameof(runs), "At least one timed run.");
@@ -47,6 +36,6 @@ public static class ModelTiming
             }
             progress?.Report((start + n, runs));
         }
-        return times.Select(Latency.Of).ToList();
+        return times.Select(t => LatencySummary.Of(t)).ToList();
     }
 }

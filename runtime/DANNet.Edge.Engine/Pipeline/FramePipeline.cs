@@ -23,8 +23,7 @@ public sealed class FramePipeline : IDisposable
     private readonly SourceOptions _options;
     private readonly ILogger _log;
     private readonly FramePool _pool = new(3);
-    private readonly ModelInput _input;
-    private readonly RingOutput _output;
+    private readonly FrameStages _stages;
 
     /// <summary>Sees each published frame and its mask on the inference thread, before the frame's buffer is reused.</summary>
     public delegate void MaskObserver(long index, Mat frame, ReadOnlySpan<byte> mask, in FrameTimings timings);
@@ -42,8 +41,7 @@ public sealed class FramePipeline : IDisposable
         _everyFrame = everyFrame;
         _observer = observer;
         Stats = new PipelineStats(Metrics);
-        _output = new RingOutput(session, ring);
-        _input = new ModelInput(session, resize);
+        _stages = new FrameStages(session, ring, resize);
         _source = source;
         _options = options;
         _log = log;
@@ -90,7 +88,7 @@ public sealed class FramePipeline : IDisposable
             : captured.ObserveLatestOn("dannet-edge inference", dropped =>
             {
                 Metrics.Dropped.Add(1);
-                _output.CountDropped(1);
+                _stages.Output.CountDropped(1);
                 _pool.Return(dropped);
             });
         return handedOver.Select(Process);
@@ -104,14 +102,10 @@ public sealed class FramePipeline : IDisposable
             ulong dequeued = MonotonicClock.NowNs;
             if (frame.Image.Type() != MatType.CV_8UC3)
                 throw new FrameSourceException($"Frame {frame.Index} from {_source.Description} is {frame.Image.Type()}, not 8-bit BGR.");
-            _input.Load(frame.Image, frame.Input);
-            ulong preprocessed = MonotonicClock.NowNs;
-            _output.Infer();
-            ulong inferred = MonotonicClock.NowNs;
-            ulong frameId = _output.Commit(frame.CaptureNs);
-            var timings = new FrameTimings(frame.Index, frameId, frame.CaptureNs, dequeued, preprocessed, inferred, MonotonicClock.NowNs, frame.SourceMs);
+            var t = _stages.Run(frame.Image, frame.Input, frame.CaptureNs);
+            var timings = new FrameTimings(frame.Index, t.FrameId, frame.CaptureNs, dequeued, t.Preprocessed, t.Inferred, t.Published, frame.SourceMs);
             Metrics.RecordPublished(timings, GC.GetAllocatedBytesForCurrentThread() - allocatedBefore);
-            _observer?.Invoke(frame.Index, frame.Image, _output.Mask(_output.LastSlot), timings);
+            _observer?.Invoke(frame.Index, frame.Image, _stages.Output.Mask(_stages.Output.LastSlot), timings);
             return timings;
         }
         finally
@@ -130,8 +124,7 @@ public sealed class FramePipeline : IDisposable
     {
         if (!SpinWait.SpinUntil(() => Volatile.Read(ref _running) == 0, StopTimeout))
             throw new InvalidOperationException($"The pipeline is still running after {StopTimeout.TotalSeconds:F0} s: dispose the Frames() subscription before the pipeline.");
-        _output.Dispose();
-        _input.Dispose();
+        _stages.Dispose();
         // An abandoned capture thread may still write into a pooled frame: those stay allocated until the process ends.
         if (!Health.Abandoned) _pool.Dispose();
         Stats.Dispose();

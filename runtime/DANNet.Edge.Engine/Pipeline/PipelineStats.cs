@@ -1,3 +1,4 @@
+using DANNet.Model;
 using System.Diagnostics.Metrics;
 using System.Globalization;
 using DANNet.Edge.SharedMemory;
@@ -101,13 +102,8 @@ public sealed class PipelineStats : IDisposable
     private static string Stat(double[] values, int count)
     {
         if (count == 0) return "-";
-        var span = values.AsSpan(0, count);
-        double mean = 0;
-        foreach (var v in span) mean += v;
-        mean /= count;
-        var sorted = span.ToArray();
-        Array.Sort(sorted);
-        return string.Create(CultureInfo.InvariantCulture, $"{mean:F1}/{sorted[(int)Math.Min(sorted.Length - 1, Math.Ceiling(0.95 * sorted.Length) - 1)]:F1}");
+        var latency = LatencySummary.Of(values.AsSpan(0, count));
+        return string.Create(CultureInfo.InvariantCulture, $"{latency.Mean:F1}/{latency.P95:F1}");
     }
 
     public void Dispose() => _listener.Dispose();

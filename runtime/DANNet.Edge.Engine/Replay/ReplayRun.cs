@@ -154,8 +154,6 @@ public sealed class ReplayRun(ReplayOptions options, ILogger log)
 
     private static JsonObject Summary(long frames, long dropped, double seconds, string ending, List<double> latencies, long[] classPixels, ModelInfo info)
     {
-        var sorted = latencies.Order().ToArray();
-        double At(double q) => sorted.Length == 0 ? 0 : sorted[Math.Min(sorted.Length - 1, (int)Math.Ceiling(q * sorted.Length) - 1)];
         long pixels = classPixels.Sum();
         var shares = new JsonObject();
         for (int c = 0; c < info.Classes.Count; c++)
@@ -168,11 +166,7 @@ public sealed class ReplayRun(ReplayOptions options, ILogger log)
             ["seconds"] = Math.Round(seconds, 3),
             ["fps"] = Math.Round(frames / Math.Max(1e-3, seconds), 2),
             ["ending"] = ending,
-            ["latency_ms"] = new JsonObject
-            {
-                ["min"] = Math.Round(sorted.FirstOrDefault(), 3), ["p50"] = Math.Round(At(0.5), 3), ["p90"] = Math.Round(At(0.9), 3),
-                ["p99"] = Math.Round(At(0.99), 3), ["max"] = Math.Round(sorted.LastOrDefault(), 3),
-            },
+            ["latency_ms"] = LatencySummary.Of(latencies).ToJson(),
             ["class_shares"] = shares,
             ["model"] = info.Architecture,
         };

@@ -30,7 +30,7 @@ internal static class ModelCommand
                 return Run(parse.GetValue(Model)?.FullName ?? EdgeDefaults.ModelPath, parse.GetValue(Frames), parse.GetValue(Threads), Console.Out,
                     parse.GetValue(Image)?.FullName, parse.GetValue(MaskOut)?.FullName);
             }
-            catch (Exception ex) when (ex is IOException or InvalidDataException or ArgumentException or Microsoft.ML.OnnxRuntime.OnnxRuntimeException)
+            catch (Exception ex) when (CommandErrors.IsFixable(ex))
             {
                 // An ONNX Runtime failure at run time (a model whose declared sizes ONNX Runtime's API cannot hold, e.g. a dimension
                 // over 2^31) is one line too, not a stack.

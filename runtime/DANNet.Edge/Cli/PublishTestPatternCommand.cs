@@ -1,3 +1,4 @@
+using DANNet.Model;
 using System.CommandLine;
 using DANNet.Edge.Contracts;
 using DANNet.Edge.SharedMemory;
@@ -20,7 +21,7 @@ internal static class PublishTestPatternCommand
         var group = new Option<string?>("--group") { Description = "The readers' group (as Output:Group; default: your own)." };
         var command = new Command("publish-test-pattern", "Publish synthetic masks (each frame a distinct pattern) to the ring, to test readers and 'tap --verify-pattern' without a model or camera.")
         {
-            TapCommand.RingPath, width, height, slots, frames, seconds, fps, mode, group,
+            SharedOptions.RingPath, width, height, slots, frames, seconds, fps, mode, group,
         };
         command.SetAction((parse, cancel) =>
         {
@@ -30,12 +31,12 @@ internal static class PublishTestPatternCommand
                 string bits = parse.GetValue(mode)!;
                 if (bits.Length is < 3 or > 4 || !bits.All(c => c is >= '0' and <= '7')) throw new ArgumentException($"--mode '{bits}' must be octal, e.g. 0640.");
                 var access = new RingAccess(Convert.ToUInt32(bits, 8), parse.GetValue(group));
-                long published = Publish(parse.GetValue(TapCommand.RingPath)!, geometry, parse.GetValue(frames),
+                long published = Publish(parse.GetValue(SharedOptions.RingPath)!, geometry, parse.GetValue(frames),
                     parse.GetValue(seconds) > 0 ? TimeSpan.FromSeconds(parse.GetValue(seconds)) : null, parse.GetValue(fps), cancel, access);
-                Console.WriteLine($"published {published} test-pattern frames to {parse.GetValue(TapCommand.RingPath)}");
+                Console.WriteLine($"published {published} test-pattern frames to {parse.GetValue(SharedOptions.RingPath)}");
                 return Task.FromResult(0);
             }
-            catch (Exception ex) when (ex is IOException or ArgumentException)
+            catch (Exception ex) when (CommandErrors.IsFixable(ex))
             {
                 Console.Error.WriteLine($"error: {ex.Message}");
                 return Task.FromResult(1);

@@ -34,7 +34,7 @@ internal static class ReplayCommand
         var command = new Command("replay", "Replay a recorded drive through the daemon's pipeline: every frame in order (or --realtime), an overlay video, " +
             "mask PNGs and a per-frame latency and class report; a progress line with fps and ETA.")
         {
-            input, model, overlay, alpha, side, masks, colour, report, realtime, every, ring, labels, labelTrainIds, providers, threads, RunCommand.Resize,
+            input, model, overlay, alpha, side, masks, colour, report, realtime, every, ring, labels, labelTrainIds, providers, threads, SharedOptions.Resize,
         };
         command.SetAction((parse, cancel) =>
         {
@@ -46,7 +46,7 @@ internal static class ReplayCommand
                 {
                     Providers = parse.GetValue(providers)!.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries),
                     Threads = parse.GetValue(threads),
-                    Resize = parse.GetValue(RunCommand.Resize),
+                    Resize = parse.GetValue(SharedOptions.Resize),
                 },
                 Overlay = parse.GetValue(overlay), Alpha = parse.GetValue(alpha), SideBySide = parse.GetValue(side), MasksDir = parse.GetValue(masks),
                 Colour = parse.GetValue(colour), Report = parse.GetValue(report), Realtime = parse.GetValue(realtime), Every = parse.GetValue(every), RingPath = parse.GetValue(ring),
@@ -66,7 +66,7 @@ internal static class ReplayCommand
                     $"capture→mask p50 {latency["p50"]} ms, p99 {latency["p99"]} ms; {summary.Ending}{Scores(summary)}"));
                 return Task.FromResult(summary.ExitCode);
             }
-            catch (Exception ex) when (ex is FrameSourceException or ArgumentException or IOException or InvalidDataException or InvalidOperationException)
+            catch (Exception ex) when (CommandErrors.IsFixable(ex) || ex is InvalidOperationException)
             {
                 Console.Error.WriteLine();
                 Console.Error.WriteLine($"dannet-edge replay: {ex.Message.ReplaceLineEndings(" ")}");

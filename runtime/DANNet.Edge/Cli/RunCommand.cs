@@ -1,3 +1,4 @@
+using DANNet.Model;
 using System.CommandLine;
 using DANNet.Edge.Contracts;
 using DANNet.Edge.Configuration;
@@ -21,15 +22,13 @@ internal static class RunCommand
     public static readonly Option<string?> Output = new("--output", "-o") { Description = "Ring file: a name in Output:Directory " +
         "(default /dev/shm/dannet-edge/masks), or an absolute path, whose folder then becomes Output:Directory (it must be the writer's own)." };
     public static readonly Option<long?> Frames = new("--frames", "-n") { Description = "Stop after this many published frames." };
-    public static readonly Option<InputResize?> Resize = new("--resize") { Description = "Frame → model input resize (Model:Resize): antialiased " +
-        "(PIL's, as evaluation), area or linear; default: the model's own (its dannet.resize; area if it names none).", HelpName = "antialiased|area|linear" };
 
     public static Command Create()
     {
         var command = new Command("run", "Run the daemon: frames from the source, relighting + segmentation via ONNX Runtime (TensorRT/CUDA/CPU), " +
             "masks to the shared-memory ring. With no options it segments the embedded night drive with the embedded model.")
         {
-            Config, Source, Model, Providers, Output, Frames, Resize,
+            Config, Source, Model, Providers, Output, Frames, SharedOptions.Resize,
         };
         command.SetAction(async (parse, cancel) =>
         {
@@ -42,7 +41,7 @@ internal static class RunCommand
                 overrides["Output:Path"] = Path.IsPathRooted(o) ? Path.GetFileName(o) : o;
                 if (Path.IsPathRooted(o)) overrides["Output:Directory"] = Path.GetDirectoryName(o);
             }
-            if (parse.GetValue(Resize) is { } r) overrides["Model:Resize"] = InputResizes.Name(r);
+            if (parse.GetValue(SharedOptions.Resize) is { } r) overrides["Model:Resize"] = InputResizes.Name(r);
             if (parse.GetValue(Frames) is { } n) overrides["Run:Frames"] = n.ToString(System.Globalization.CultureInfo.InvariantCulture);
             if (parse.GetValue(Providers) is { } p)
             {
@@ -105,8 +104,7 @@ internal static class RunCommand
         {
             await host.RunAsync(cancel);
         }
-        catch (Exception ex) when (ex is FrameSourceException or InvalidDataException or FileNotFoundException or IOException or InvalidOperationException
-                                       or ArgumentException or UnauthorizedAccessException or Microsoft.ML.OnnxRuntime.OnnxRuntimeException)
+        catch (Exception ex) when (CommandErrors.IsFixable(ex) || ex is InvalidOperationException)
         {
             string message = ex.Message.ReplaceLineEndings(" ");
             Console.Error.WriteLine($"dannet-edge: cannot start: {message}");

@@ -8,7 +8,6 @@ namespace DANNet.Edge.Cli;
 /// <summary><c>dannet-edge tap</c>: follow the mask ring from outside the daemon.</summary>
 internal static class TapCommand
 {
-    public static readonly Option<string> RingPath = new("--path") { Description = "The ring file.", DefaultValueFactory = _ => TapOptions.DefaultPath };
 
     /// <summary>The environment variable naming the ring owner readers trust (tap and the Python reader).</summary>
     public const string OwnerVariable = "DANNET_EDGE_RING_OWNER";
@@ -28,7 +27,7 @@ internal static class TapCommand
         var command = new Command("tap", "Follow the shared-memory mask ring like any consumer: live per-frame stats (latency, skipped, overruns, " +
             "classes), optional colour PNGs, writer restart/death detection.")
         {
-            RingPath, frames, seconds, png, every, verify, stale, json, anyWriter, owner,
+            SharedOptions.RingPath, frames, seconds, png, every, verify, stale, json, anyWriter, owner,
         };
         command.SetAction((parse, cancel) =>
         {
@@ -48,7 +47,7 @@ internal static class TapCommand
                 Console.Error.WriteLine($"error: {ex.Message}");
                 return Task.FromResult(1);
             }
-            var options = new TapOptions(parse.GetValue(RingPath)!, parse.GetValue(frames),
+            var options = new TapOptions(parse.GetValue(SharedOptions.RingPath)!, parse.GetValue(frames),
                 parse.GetValue(seconds) > 0 ? TimeSpan.FromSeconds(parse.GetValue(seconds)) : null, parse.GetValue(png)?.FullName, parse.GetValue(every),
                 parse.GetValue(verify), TimeSpan.FromSeconds(parse.GetValue(stale)), parse.GetValue(json), parse.GetValue(anyWriter), trust);
             // SIGINT and SIGTERM end the tap like --seconds does: the summary is still printed.

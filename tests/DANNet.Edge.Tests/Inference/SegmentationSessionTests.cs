@@ -1,3 +1,4 @@
+using DANNet.Edge.Bench;
 using DANNet.Model;
 using DANNet.Edge.Cli;
 using DANNet.Edge.Contracts;
@@ -152,7 +153,7 @@ public sealed class BenchCommandTests
     public void Bench_times_each_stage_and_a_bare_loop_and_reports_the_model_and_provider()
     {
         string[] order = ["cuda", "cpu"];
-        var result = BenchCommand.Run(EdgeDefaults.ModelPath, EdgeDefaults.VideoPath, new DANNet.Model.ModelOptions { Providers = order, Threads = 1 }, frames: 4, warmup: 1);
+        var result = PipelineBench.Run(EdgeDefaults.ModelPath, EdgeDefaults.VideoPath, new DANNet.Model.ModelOptions { Providers = order, Threads = 1 }, frames: 4, warmup: 1);
         string expected = MachineCapabilities.FirstAvailable(order)!;
         Assert.Equal(expected, result.Provider);
         Assert.Equal(4, result.Frames);
@@ -168,7 +169,7 @@ public sealed class BenchCommandTests
         Assert.Equal(64, result.Model.Sha256.Length);
         Assert.Equal(new FileInfo(EdgeDefaults.ModelPath).Length, result.Model.Bytes);
         var text = new StringWriter();
-        BenchCommand.Print(new BenchCommand.BenchReport("cpu", "linux", 2, [result, result]), text);
+        PipelineBench.Print(new BenchReport("cpu", "linux", 2, [result, result]), text);
         Assert.Contains($"pspnet-r18i-l16 480x272 int8-qdq", text.ToString());
         Assert.Contains($"{expected} (1 threads), 4 frames", text.ToString());
         Assert.Contains("end-to-end p50 / bare p50 = ", text.ToString());
@@ -178,7 +179,7 @@ public sealed class BenchCommandTests
     [Fact]
     public void Publishing_alone_is_timed_on_a_real_ring()
     {
-        var stage = BenchCommand.Publishing(96, 54, 100);
+        var stage = PipelineBench.Publishing(96, 54, 100);
         Assert.True(stage.Min > 0 && stage.Min <= stage.P50 && stage.P50 <= stage.P99 && stage.P99 <= stage.Max, stage.ToString());
     }
 }

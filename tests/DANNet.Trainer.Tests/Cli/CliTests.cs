@@ -13,7 +13,7 @@ public sealed class CliTests
         var parse = command.Parse(["--out", "/tmp/x", "--scale", "tiny", "--seed", "42", "-j", "1"]);
         Assert.Empty(parse.Errors);
         Assert.Equal(SynthScale.Tiny, parse.GetValue(SynthCommand.Scale));
-        Assert.Equal(42UL, parse.GetValue(SynthCommand.Seed));
+        Assert.Equal(42UL, parse.GetValue(SharedOptions.Seed));
         Assert.Equal(1, parse.GetValue(SynthCommand.Jobs));
     }
 
@@ -29,9 +29,9 @@ public sealed class CliTests
     public void Bad_jobs_value_gives_a_clear_error_and_exit_code_1()
     {
         var error = new StringWriter();
-        int code = CliErrors.Run(error, () =>
+        int code = DANNet.Model.CommandErrors.Run(error, () =>
         {
-            new SynthCommand.SynthOptions("/tmp/never-written", SynthScale.Tiny, 1, 1, 0).Validate();
+            new SynthRun.SynthOptions("/tmp/never-written", SynthScale.Tiny, 1, 1, 0).Validate();
             return 0;
         });
         Assert.Equal(1, code);

@@ -1,3 +1,4 @@
+using DANNet.Model;
 using System.CommandLine;
 using DANNet.Trainer.Models;
 using DANNet.Trainer.Models.Checkpoints;
@@ -28,7 +29,7 @@ internal static class CheckpointCommand
         return command;
     }
 
-    internal static int Run(string path, ArchitectureSpec arch, NetRole role, TextWriter output, TextWriter error) => CliErrors.Run(error, () =>
+    internal static int Run(string path, ArchitectureSpec arch, NetRole role, TextWriter output, TextWriter error) => CommandErrors.Run(error, () =>
     {
         using nn.Module net = role switch
         {

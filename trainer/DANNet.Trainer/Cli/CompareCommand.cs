@@ -30,9 +30,9 @@ internal static class CompareCommand
         var command = new Command("compare", "Draw one PNG comparing models on the same images: input, brightened input, each model's prediction " +
             "(evaluation protocol) and the label, one row per image.")
         {
-            Models, Data, EvalCommands.DataLayout, EvalCommands.Split, Count, Inputs, Out, TileWidth,
+            Models, Data, SharedOptions.DataLayout, SharedOptions.Split, Count, Inputs, Out, TileWidth,
         };
-        command.SetAction(parse => CliErrors.Run(Console.Error, () =>
+        command.SetAction(parse => CommandErrors.Run(Console.Error, () =>
         {
             var models = new List<ComparedModel>();
             var images = new List<ComparedImage>();
@@ -79,10 +79,8 @@ internal static class CompareCommand
         if (parse.GetValue(Inputs) is { Length: > 0 } inputs)
             return ImageInputs.Read(inputs.Select(i => i.FullName)).Select(f => new ComparedImage(f.Name, f.Image, null)).ToList();
         var root = parse.GetValue(Data)?.FullName ?? throw new ArgumentException("Give the images: --data <labelled set> or --input <images>.");
-        string split = parse.GetValue(EvalCommands.Split)!;
-        var samples = parse.GetValue(EvalCommands.DataLayout) == EvalCommands.Layout.Cityscapes
-            ? new CityscapesDataset(root, split).Samples
-            : DarkZurichDataset.LabelledNight(root, split).Samples;
+        string split = parse.GetValue(SharedOptions.Split)!;
+        var samples = LabelledSets.Load(parse.GetValue(SharedOptions.DataLayout), root, split);
         int count = Math.Clamp(parse.GetValue(Count), 1, samples.Count);
         return Enumerable.Range(0, count).Select(i => samples[i * samples.Count / count]).Select(s =>
         {

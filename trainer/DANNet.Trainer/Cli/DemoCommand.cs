@@ -1,3 +1,4 @@
+using DANNet.Model;
 using System.CommandLine;
 using DANNet.Trainer.Data;
 using DANNet.Trainer.Data.SynthNight;
@@ -29,11 +30,11 @@ internal static class DemoCommand
     {
         var command = new Command("demo", "Generate a SynthNight set, read it back with the data set loaders and summarise it (labels per class, pairs, pictures).")
         {
-            Out, Scale, SynthCommand.Seed,
+            Out, Scale, SharedOptions.Seed,
         };
-        command.SetAction((parse, cancel) => Task.FromResult(CliErrors.Run(Console.Error, () =>
+        command.SetAction((parse, cancel) => Task.FromResult(CommandErrors.Run(Console.Error, () =>
         {
-            Run(parse.GetValue(Out)!.FullName, parse.GetValue(Scale), parse.GetValue(SynthCommand.Seed), AnsiConsole.Console, cancel);
+            Run(parse.GetValue(Out)!.FullName, parse.GetValue(Scale), parse.GetValue(SharedOptions.Seed), AnsiConsole.Console, cancel);
             return 0;
         })));
         return command;
@@ -41,7 +42,7 @@ internal static class DemoCommand
 
     internal static void Run(string outDir, SynthScale scale, ulong seed, IAnsiConsole console, CancellationToken cancel)
     {
-        SynthCommand.Generate(new SynthCommand.SynthOptions(outDir, scale, seed, 4, Environment.ProcessorCount), console, cancel);
+        SynthRun.Generate(new SynthRun.SynthOptions(outDir, scale, seed, 4, Environment.ProcessorCount), console, cancel);
 
         var source = new CityscapesDataset(Path.Combine(outDir, SynthNightGenerator.CityscapesFolder), "train");
         var pairs = DarkZurichDataset.TrainPairs(Path.Combine(outDir, SynthNightGenerator.DarkZurichFolder));

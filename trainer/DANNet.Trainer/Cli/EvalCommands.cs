@@ -15,12 +15,7 @@ namespace DANNet.Trainer.Cli;
 /// <summary><c>dannet-train eval</c>, <c>predict</c> and <c>stats</c>.</summary>
 internal static class EvalCommands
 {
-    public enum Layout { DarkZurich, Cityscapes }
-
     public static readonly Option<DirectoryInfo> Data = new("--data") { Description = "Data set root (Dark Zurich or Cityscapes layout).", Required = true };
-    public static readonly Option<Layout> DataLayout = new("--layout") { Description = "darkzurich (labelled night val/test) or " +
-        "cityscapes.", DefaultValueFactory = _ => Layout.DarkZurich, HelpName = "darkzurich|cityscapes" };
-    public static readonly Option<string> Split = new("--split") { Description = "Split to evaluate or count.", DefaultValueFactory = _ => "val" };
     public static readonly Option<int?> Height = new("--height") { Description = "Evaluation input height. Default: the model's (recorded in its checkpoint; the reference's 540 for .pth weights)." };
     public static readonly Option<int?> Width = new("--width") { Description = "Evaluation input width. Default: the model's (the reference's 960 for .pth weights)." };
     public static readonly Option<DirectoryInfo?> Out = new("--out", "-o") { Description = "Where iou.json, confusion.csv (and with --colour, the predictions) go." };
@@ -38,15 +33,13 @@ internal static class EvalCommands
     {
         var command = new Command("eval", "Evaluate a checkpoint with the reference protocol (relight, re-weight s=0.16, bilinear upsample, argmax): per-class IoU, mIoU, confusion matrix CSV.")
         {
-            Data, DataLayout, Split, Height, Width, Resize, Onnx, Out, Colour,
+            Data, SharedOptions.DataLayout, SharedOptions.Split, Height, Width, Resize, Onnx, Out, Colour,
         };
         foreach (var option in ModelSourceOptions.All) command.Options.Add(option);
-        command.SetAction((parse, cancel) => Task.FromResult(CliErrors.Run(Console.Error, () =>
+        command.SetAction((parse, cancel) => Task.FromResult(CommandErrors.Run(Console.Error, () =>
         {
-            string root = parse.GetValue(Data)!.FullName, split = parse.GetValue(Split)!;
-            var samples = parse.GetValue(DataLayout) == Layout.Cityscapes
-                ? new CityscapesDataset(root, split).Samples
-                : DarkZurichDataset.LabelledNight(root, split).Samples;
+            string root = parse.GetValue(Data)!.FullName, split = parse.GetValue(SharedOptions.Split)!;
+            var samples = LabelledSets.Load(parse.GetValue(SharedOptions.DataLayout), root, split);
             string? outDir = parse.GetValue(Out)?.FullName;
             EvaluationResult result;
             if (parse.GetValue(Onnx) is { } onnx)
@@ -80,7 +73,7 @@ internal static class EvalCommands
             Inputs, Height, Width, Resize, Onnx, PredictOut,
         };
         foreach (var option in ModelSourceOptions.All) command.Options.Add(option);
-        command.SetAction((parse, cancel) => Task.FromResult(CliErrors.Run(Console.Error, () =>
+        command.SetAction((parse, cancel) => Task.FromResult(CommandErrors.Run(Console.Error, () =>
         {
             string outDir = parse.GetValue(PredictOut)!.FullName;
             if (parse.GetValue(Onnx) is not null) RefuseCheckpointOptionsWithOnnx(parse);
@@ -148,12 +141,12 @@ internal static class EvalCommands
         var output = new Option<FileInfo>("--out", "-o") { Description = "Where to write the frequencies (JSON for data.classFrequencies).", Required = true };
         var command = new Command("stats", "Class pixel frequencies of a labelled set, for the probability re-weighting (data.classFrequencies).")
         {
-            Data, DataLayout, Split, output,
+            Data, SharedOptions.DataLayout, SharedOptions.Split, output,
         };
-        command.SetAction(parse => CliErrors.Run(Console.Error, () =>
+        command.SetAction(parse => CommandErrors.Run(Console.Error, () =>
         {
-            string root = parse.GetValue(Data)!.FullName, split = parse.GetValue(Split)!;
-            var samples = parse.GetValue(DataLayout) == Layout.Cityscapes ? new CityscapesDataset(root, split).Samples : DarkZurichDataset.LabelledNight(root, split).Samples;
+            string root = parse.GetValue(Data)!.FullName, split = parse.GetValue(SharedOptions.Split)!;
+            var samples = LabelledSets.Load(parse.GetValue(SharedOptions.DataLayout), root, split);
             var counts = ClassPixelCounter.Count(samples.Select(s => s.LabelPath), LabelFormat.CityscapesLabelIds);
             string path = parse.GetValue(output)!.FullName;
             ClassFrequencyFile.Write(path, counts, $"{root} ({split}, {samples.Count} labels)");

@@ -1,3 +1,4 @@
+using DANNet.Model;
 using System.CommandLine;
 using System.Globalization;
 using System.Text;
@@ -14,7 +15,7 @@ internal static class EvalTableCommand
     public static Command Create()
     {
         var command = new Command("eval-table", "Print per-class IoU and mIoU (percent) of several evaluations as one Markdown table.") { Runs };
-        command.SetAction(parse => CliErrors.Run(Console.Error, () =>
+        command.SetAction(parse => CommandErrors.Run(Console.Error, () =>
         {
             Console.Write(Table(parse.GetValue(Runs)!));
             return 0;

@@ -1,3 +1,4 @@
+using DANNet.Model;
 using DANNet.Trainer.Data;
 using DANNet.Model.Onnx;
 using DANNet.Model.IO;
@@ -41,7 +42,7 @@ internal static class ExportCommands
             Height, Width, Out, WithProbabilities, WithRelit, Resize, NoVerify, VerifyImage,
         };
         foreach (var option in ModelSourceOptions.All) command.Options.Add(option);
-        command.SetAction(parse => CliErrors.Run(Console.Error, () =>
+        command.SetAction(parse => CommandErrors.Run(Console.Error, () =>
         {
             var source = ModelSourceOptions.Resolve(parse);
             using var nets = source.Load();
@@ -120,7 +121,7 @@ internal static class ExportCommands
         {
             file,
         };
-        command.SetAction(parse => CliErrors.Run(Console.Error, () =>
+        command.SetAction(parse => CommandErrors.Run(Console.Error, () =>
         {
             string path = parse.GetValue(file)!.FullName;
             var model = ReadModel(path);

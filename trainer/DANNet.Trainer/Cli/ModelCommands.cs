@@ -1,3 +1,4 @@
+using DANNet.Model;
 using System.CommandLine;
 using System.Globalization;
 using System.Text.Json;
@@ -30,7 +31,7 @@ internal static class ModelCommands
         {
             Arch, Height, Width,
         };
-        command.SetAction((parse, cancel) => Task.FromResult(CliErrors.Run(Console.Error, () =>
+        command.SetAction((parse, cancel) => Task.FromResult(CommandErrors.Run(Console.Error, () =>
         {
             var archs = Architectures(parse.GetValue(Arch));
             var table = new Table().AddColumns("architecture", "LightNet params", "seg. params", "LightNet GMACs", "seg. GMACs", "total GMACs");
@@ -61,7 +62,7 @@ internal static class ModelCommands
         {
             Arch, Height, Width, Batch, Warmup, Iterations, Threads, Json,
         };
-        command.SetAction((parse, cancel) => Task.FromResult(CliErrors.Run(Console.Error, () =>
+        command.SetAction((parse, cancel) => Task.FromResult(CommandErrors.Run(Console.Error, () =>
         {
             var archs = Architectures(parse.GetValue(Arch));
             var table = new Table().AddColumns("architecture", "input", "threads", "forward ms (median)", "train step ms (median)", "peak RSS MB", "RSS growth over timed steps MB");

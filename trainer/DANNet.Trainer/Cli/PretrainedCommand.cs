@@ -1,3 +1,4 @@
+using DANNet.Model;
 using DANNet.Model.IO;
 using System.CommandLine;
 using System.Globalization;
@@ -27,7 +28,7 @@ internal static class PretrainedCommand
         {
             Images, Count,
         };
-        command.SetAction(parse => CliErrors.Run(Console.Error, () => Run(parse.GetValue(Images) ?? [], parse.GetValue(Count), Console.Out)));
+        command.SetAction(parse => CommandErrors.Run(Console.Error, () => Run(parse.GetValue(Images) ?? [], parse.GetValue(Count), Console.Out)));
         return command;
     }
 

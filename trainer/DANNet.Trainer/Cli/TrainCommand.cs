@@ -1,3 +1,4 @@
+using DANNet.Model;
 using DANNet.Trainer.Data;
 using System.CommandLine;
 using System.Globalization;
@@ -39,7 +40,7 @@ internal static class TrainCommand
         {
             Config, Out, Set, Mode, Arch, Iterations, Source, Target, Pretrained, Init, Device, NoLight, NoStatic, NoAdv, Resume, PrintConfig,
         };
-        command.SetAction((parse, cancel) => Task.FromResult(CliErrors.Run(Console.Error, () =>
+        command.SetAction((parse, cancel) => Task.FromResult(CommandErrors.Run(Console.Error, () =>
         {
             var config = TrainingConfigLoader.Load(parse.GetValue(Config)?.FullName, Overrides(parse));
             if (parse.GetValue(PrintConfig))

@@ -10,7 +10,7 @@ using static TorchSharp.torch;
 namespace DANNet.Trainer.Models.Pretrained;
 
 /// <summary>Where the pretrained files are and what they hold; thrown when they are missing or are not what we expect.</summary>
-public sealed class PretrainedException(string message) : Exception(message);
+public sealed class PretrainedException(string message) : DANNet.Edge.Contracts.FixableException(message);
 
 /// <summary>The two files of the NuGet package, found in the NuGet package folder that restore filled.</summary>
 public sealed record ImageNetResNet18Files(string Model, string Preprocess)

@@ -1,0 +1,35 @@
+using DANNet.Edge.Contracts;
+
+namespace DANNet.Model;
+
+/// <summary>
+/// The one mapping of errors to exit codes every command line uses (dannet-train, dannet-edge, dannet-calibrate): an error the user can
+/// fix — a file that is missing, unreadable or malformed, a bad argument, a model ONNX Runtime refuses, any <see cref="FixableException"/> —
+/// is one line <c>error: …</c> and exit code 1; a cancellation (Ctrl-C) is exit code 130. Anything else is a defect and keeps its stack.
+/// </summary>
+public static class CommandErrors
+{
+    /// <summary>Whether <paramref name="ex"/> is an error the user can fix.</summary>
+    public static bool IsFixable(Exception ex) =>
+        ex is IOException or InvalidDataException or UnauthorizedAccessException or ArgumentException or FixableException
+            or Microsoft.ML.OnnxRuntime.OnnxRuntimeException or Google.Protobuf.InvalidProtocolBufferException;
+
+    /// <summary>Runs <paramref name="action"/>, reporting a fixable error or a cancellation on <paramref name="error"/> as described above.</summary>
+    public static int Run(TextWriter error, Func<int> action)
+    {
+        try
+        {
+            return action();
+        }
+        catch (Exception ex) when (IsFixable(ex))
+        {
+            error.WriteLine($"error: {ex.Message.ReplaceLineEndings(" ")}");
+            return 1;
+        }
+        catch (OperationCanceledException)
+        {
+            error.WriteLine("cancelled.");
+            return 130;
+        }
+    }
+}

@@ -83,9 +83,12 @@ public static class FrameSourceFactory
     }
 
     /// <summary>Whether this OpenCV build has a video back-end (from its build information).</summary>
-    public static bool HasBackend(string name)
+    public static bool HasBackend(string name) => HasBackend(Cv2.GetBuildInformation(), name);
+
+    /// <summary>Whether <paramref name="buildInformation"/> (OpenCV's build summary) lists the video I/O back-end <paramref name="name"/> as built in.</summary>
+    public static bool HasBackend(string buildInformation, string name)
     {
-        foreach (var line in Cv2.GetBuildInformation().Split('\n'))
+        foreach (var line in buildInformation.Split('\n'))
         {
             var t = line.Trim();
             if (t.StartsWith(name + ":", StringComparison.OrdinalIgnoreCase)) return t.Contains("YES", StringComparison.OrdinalIgnoreCase);

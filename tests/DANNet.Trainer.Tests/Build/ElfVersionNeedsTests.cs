@@ -5,19 +5,26 @@ public sealed class ElfVersionNeedsTests
 {
     private const string Needed = "GLIBCXX_3.4.32";
 
-    private static string PackageLibrary()
+    private static string BuiltLibrary() => Path.Combine(AppContext.BaseDirectory, "runtimes", "linux-x64", "native", "libLibTorchSharp.so");
+
+    /// <summary>
+    /// The library as TorchSharp's package ships it, rebuilt from the build's copy by clearing the one flag the build set (the patch
+    /// changes nothing else, which the test below proves on this very copy): no dependence on where the NuGet cache is.
+    /// </summary>
+    private static byte[] UnpatchedLibrary()
     {
-        string packages = Environment.GetEnvironmentVariable("NUGET_PACKAGES")
-            ?? Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".nuget", "packages");
-        string path = Path.Combine(packages, "torchsharp", "0.107.0", "runtimes", "linux-x64", "native", "libLibTorchSharp.so");
-        Assert.True(File.Exists(path), $"TorchSharp's native library is not in the NuGet cache at {path}");
-        return path;
+        byte[] elf = File.ReadAllBytes(BuiltLibrary());
+        var entry = ElfVersionNeeds.Read(elf, BuiltLibrary()).Single(e => e.Version == Needed);
+        ushort flags = (ushort)(entry.Flags & ~ElfVersionNeeds.VerFlagWeak);
+        elf[entry.FlagsOffset] = (byte)(flags & 0xff);
+        elf[entry.FlagsOffset + 1] = (byte)(flags >> 8);
+        return elf;
     }
 
     [Fact]
     public void The_copied_library_in_the_output_has_a_weak_GLIBCXX_3_4_32_need()
     {
-        string built = Path.Combine(AppContext.BaseDirectory, "runtimes", "linux-x64", "native", "libLibTorchSharp.so");
+        string built = BuiltLibrary();
         var needs = ElfVersionNeeds.Read(File.ReadAllBytes(built), built);
         var entry = Assert.Single(needs, e => e.Version == Needed);
         Assert.True(entry.IsWeak);
@@ -27,9 +34,8 @@ public sealed class ElfVersionNeedsTests
     [Fact]
     public void Weakening_changes_only_the_flag_of_the_named_version_and_is_idempotent()
     {
-        string original = PackageLibrary();
         string copy = Path.Combine(Path.GetTempPath(), $"libLibTorchSharp-{Guid.NewGuid():N}.so");
-        File.Copy(original, copy);
+        File.WriteAllBytes(copy, UnpatchedLibrary());
         try
         {
             byte[] before = File.ReadAllBytes(copy);
@@ -61,7 +67,7 @@ public sealed class ElfVersionNeedsTests
     [Fact]
     public void A_truncated_ELF_file_is_refused_not_misread()
     {
-        byte[] head = File.ReadAllBytes(PackageLibrary()).Take(4096).ToArray();
+        byte[] head = UnpatchedLibrary().Take(4096).ToArray();
         var ex = Assert.Throws<InvalidDataException>(() => ElfVersionNeeds.Read(head, "cut.so"));
         Assert.Contains("cut.so", ex.Message);
     }

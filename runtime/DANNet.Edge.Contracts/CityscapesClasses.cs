@@ -71,22 +71,6 @@ public static class CityscapesClasses
             ? All[trainId]
             : throw new ArgumentOutOfRangeException(nameof(trainId), trainId, $"trainId must be 0..{Count - 1}.");
 
-    /// <summary>
-    /// The palette as a 256-entry RGB lookup (768 bytes): entry i is the colour of trainId i, black for
-    /// ignored and unknown values. Ready for colouring a mask with one table lookup per pixel.
-    /// </summary>
-    public static byte[] PaletteLookupRgb()
-    {
-        var lut = new byte[256 * 3];
-        foreach (var c in All)
-        {
-            lut[c.TrainId * 3] = c.Color.R;
-            lut[c.TrainId * 3 + 1] = c.Color.G;
-            lut[c.TrainId * 3 + 2] = c.Color.B;
-        }
-        return lut;
-    }
-
     private static byte[] BuildLabelToTrain()
     {
         var map = new byte[256];

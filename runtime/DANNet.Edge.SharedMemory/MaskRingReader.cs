@@ -1,3 +1,4 @@
+using DANNet.Edge.Contracts;
 using System.Buffers.Binary;
 using System.IO.Hashing;
 using System.Text;
@@ -28,7 +29,7 @@ public sealed class MaskRingReader : IDisposable
     private ulong _lastFrameId;
 
     private MaskRingReader(string path, SafeFileHandle handle, FileStat identity, RingGeometry geometry, ulong generation, string model,
-        string[] classNames, (byte, byte, byte)[] palette)
+        string[] classNames, Rgb[] palette)
     {
         Path = path;
         _handle = handle;
@@ -38,7 +39,7 @@ public sealed class MaskRingReader : IDisposable
         Generation = generation;
         Model = model;
         ClassNames = classNames;
-        PaletteRgb = palette;
+        Palette = palette;
     }
 
     public string Path { get; }
@@ -49,7 +50,8 @@ public sealed class MaskRingReader : IDisposable
 
     public string Model { get; }
     public IReadOnlyList<string> ClassNames { get; }
-    public IReadOnlyList<(byte R, byte G, byte B)> PaletteRgb { get; }
+    /// <summary>The class colours the writer published, one per class id.</summary>
+    public IReadOnlyList<Rgb> Palette { get; }
 
     /// <summary>The user that owns the ring (the writer).</summary>
     public uint OwnerUid => _identity.Uid;
@@ -135,9 +137,9 @@ public sealed class MaskRingReader : IDisposable
         var h = new byte[ShmLayout.HeaderSize];
         if (Posix.Pread(fd, h, 0) != h.Length) throw new InvalidDataException($"'{path}' shrank while its header was read.");
         var header = RingHeader.Parse(h, st.Size, path);
-        var palette = new (byte, byte, byte)[header.Geometry.ClassCount];
+        var palette = new Rgb[header.Geometry.ClassCount];
         for (int i = 0; i < palette.Length; i++)
-            palette[i] = (h[ShmLayout.PaletteOffset + 4 * i], h[ShmLayout.PaletteOffset + 4 * i + 1], h[ShmLayout.PaletteOffset + 4 * i + 2]);
+            palette[i] = new Rgb(h[ShmLayout.PaletteOffset + 4 * i], h[ShmLayout.PaletteOffset + 4 * i + 1], h[ShmLayout.PaletteOffset + 4 * i + 2]);
         return new MaskRingReader(path, handle, st, header.Geometry, header.Generation, header.Model, header.ClassNames, palette);
     }
 

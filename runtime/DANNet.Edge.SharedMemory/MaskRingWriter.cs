@@ -54,8 +54,8 @@ public sealed unsafe class MaskRingWriter : IDisposable
         geometry.Validate();
         access ??= new RingAccess();
         access.Validate();
-        if (description.ClassNames.Count != geometry.ClassCount || description.PaletteRgb.Count != geometry.ClassCount)
-            throw new ArgumentException($"The ring describes {geometry.ClassCount} classes but got {description.ClassNames.Count} names and {description.PaletteRgb.Count} colours.");
+        if (description.ClassNames.Count != geometry.ClassCount || description.Palette.Count != geometry.ClassCount)
+            throw new ArgumentException($"The ring describes {geometry.ClassCount} classes but got {description.ClassNames.Count} names and {description.Palette.Count} colours.");
         if (!OperatingSystem.IsLinux()) throw new PlatformNotSupportedException("The mask ring is a Linux shared-memory file.");
         string full = System.IO.Path.GetFullPath(path);
         string name = System.IO.Path.GetFileName(full);
@@ -239,9 +239,9 @@ public sealed unsafe class MaskRingWriter : IDisposable
         f.WriteUInt64(ShmLayout.HeartbeatOffset, MonotonicClock.NowNs);
         f.WriteUInt64(ShmLayout.CreatedUnixNsOffset, (ulong)(DateTime.UtcNow - DateTime.UnixEpoch).Ticks * 100);
         var palette = f.Bytes(ShmLayout.PaletteOffset, ShmLayout.PaletteSize);
-        for (int i = 0; i < d.PaletteRgb.Count; i++)
+        for (int i = 0; i < d.Palette.Count; i++)
         {
-            var (r, gr, b) = d.PaletteRgb[i];
+            var (r, gr, b) = d.Palette[i];
             palette[4 * i] = r;
             palette[4 * i + 1] = gr;
             palette[4 * i + 2] = b;

@@ -34,41 +34,9 @@ public static class CalibrationFrames
             frames.Add(bytes);
         }
 
-        if (Directory.Exists(source))
-        {
-            // Colour images only (label maps are single-channel); then spread the pick over the set.
-            var colour = ImageSamples.ColourImages(source, out int images, unreadable);
-            if (images == 0) throw new ArgumentException($"--data '{source}': the folder holds no .png or .jpg images.");
-            foreach (int i in ImageSamples.Spread(colour.Count, count))
-            {
-                using var image = Cv2.ImRead(colour[i], ImreadModes.Color);
-                if (image.Empty()) unreadable.Add(colour[i]);
-                else Keep(image);
-            }
-        }
-        else if (File.Exists(source) && ImageInputs.IsVideo(source))
-        {
-            using var capture = new VideoCapture(source);
-            if (!capture.IsOpened()) throw new InvalidDataException($"--data '{source}': OpenCV cannot open this video.");
-            int length = (int)capture.Get(VideoCaptureProperties.FrameCount);
-            if (length <= 0) throw new InvalidDataException($"--data '{source}': the video reports no frames.");
-            using var frame = new Mat();
-            var wanted = ImageSamples.Spread(length, count).ToHashSet();
-            for (int i = 0; i < length && frames.Count + unreadable.Count < wanted.Count; i++)
-            {
-                bool ok = capture.Read(frame) && !frame.Empty();
-                if (!wanted.Contains(i)) { if (!ok && i >= length - 1) break; continue; }
-                if (ok && frame.Type() == MatType.CV_8UC3) Keep(frame);
-                else unreadable.Add($"{source} frame {i}");
-            }
-        }
-        else if (File.Exists(source))
-        {
-            using var image = Cv2.ImRead(source, ImreadModes.Color);
-            if (image.Empty()) unreadable.Add(source);
-            else Keep(image);
-        }
-        else throw new FileNotFoundException($"--data '{source}' does not exist.", source);
+        foreach (var (_, image) in ImageSamples.Pick(source, count, "--data", unreadable.Add))
+            using (image)
+                Keep(image);
         return new FrameSet(frames, unreadable);
     }
 }

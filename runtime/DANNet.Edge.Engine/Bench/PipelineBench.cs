@@ -84,7 +84,7 @@ public static class PipelineBench
     public static LatencySummary Publishing(int width, int height, int frames)
     {
         using var temporary = TemporaryRing.Create(new RingGeometry(4, width, height, CityscapesClasses.Count),
-            new RingDescription("bench", CityscapesClasses.Names, CityscapesClasses.Palette.Select(c => (c.R, c.G, c.B)).ToArray()));
+            new RingDescription("bench", CityscapesClasses.Names, CityscapesClasses.Palette));
         var ring = temporary.Writer;
         var times = new double[frames];
         for (int i = -10; i < frames; i++)

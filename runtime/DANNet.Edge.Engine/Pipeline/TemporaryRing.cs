@@ -41,7 +41,7 @@ public sealed class TemporaryRing : IDisposable
     public static RingGeometry Geometry(ModelInfo info) => new(4, info.Width, info.Height, info.Classes.Count);
 
     /// <summary>What a ring says about the model that fills it.</summary>
-    public static RingDescription Describe(ModelInfo info) => new(info.Architecture, info.Classes, info.Palette.Select(c => (c.R, c.G, c.B)).ToArray());
+    public static RingDescription Describe(ModelInfo info) => new(info.Architecture, info.Classes, info.Palette);
 
     public void Dispose()
     {

@@ -145,7 +145,7 @@ public sealed class ReplayRun(ReplayOptions options, ILogger log)
     {
         string path = input.StartsWith("file://", StringComparison.Ordinal) ? input["file://".Length..] : input;
         if (Directory.Exists(path))
-            return (Directory.EnumerateFiles(path).Count(f => Path.GetExtension(f).ToLowerInvariant() is ".png" or ".jpg" or ".jpeg" or ".bmp"), 10);
+            return (Directory.EnumerateFiles(path).Count(ImageFiles.IsImage), 10);
         if (!File.Exists(path)) return (0, 10);
         using var capture = new VideoCapture(path);
         if (!capture.IsOpened()) return (0, 10);
@@ -265,7 +265,7 @@ public sealed class ReplayRun(ReplayOptions options, ILogger log)
             }
         }
 
-        private readonly byte[] _palette = MaskColours.Table(info.Palette.Select(c => (c.R, c.G, c.B)));
+        private readonly byte[] _palette = MaskColours.Table(info.Palette);
 
         private void Colourise(ReadOnlySpan<byte> mask, Mat colour) => MaskColours.Paint(mask, info.Height, info.Width, _palette, colour);
 

@@ -64,7 +64,7 @@ public sealed class EdgeService(EdgeOptions options, IHostApplicationLifetime li
 
         var geometry = new RingGeometry(options.Output.Slots, _session.Info.Width, _session.Info.Height, _session.Info.Classes.Count);
         _ring = MaskRingWriter.Create(options.Output.RingPath, geometry,
-            new RingDescription(_session.Info.Architecture, _session.Info.Classes, _session.Info.Palette.Select(c => (c.R, c.G, c.B)).ToArray()),
+            TemporaryRing.Describe(_session.Info),
             options.Output.Access());
         log.LogInformation("Publishing {Width}x{Height} masks to {Path} ({Slots} slots)", geometry.Width, geometry.Height, _ring.Path, geometry.SlotCount);
 

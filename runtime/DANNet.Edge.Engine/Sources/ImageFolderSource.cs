@@ -1,3 +1,4 @@
+using DANNet.Model.IO;
 using System.Diagnostics;
 using DANNet.Edge.Configuration;
 using OpenCvSharp;
@@ -7,7 +8,6 @@ namespace DANNet.Edge.Sources;
 /// <summary>A folder of images (.png, .jpg, .jpeg, .bmp) in name order, optionally looping and paced at Source:Fps.</summary>
 public sealed class ImageFolderSource(string uri, string folder, SourceOptions options) : IFrameSource
 {
-    private static readonly string[] Extensions = [".png", ".jpg", ".jpeg", ".bmp"];
     private readonly Stopwatch _pace = new();
     private string[] _files = [];
     private int _next;
@@ -20,7 +20,7 @@ public sealed class ImageFolderSource(string uri, string folder, SourceOptions o
     public void Open()
     {
         if (!Directory.Exists(folder)) throw new FrameSourceException($"Source '{uri}': folder '{folder}' does not exist.");
-        _files = Directory.EnumerateFiles(folder).Where(f => Extensions.Contains(Path.GetExtension(f).ToLowerInvariant())).Order(StringComparer.Ordinal).ToArray();
+        _files = Directory.EnumerateFiles(folder).Where(ImageFiles.IsImage).Order(StringComparer.Ordinal).ToArray();
         if (_files.Length == 0) throw new FrameSourceException($"Source '{uri}': folder '{folder}' has no .png/.jpg/.jpeg/.bmp images.");
         _next = 0;
         _served = 0;

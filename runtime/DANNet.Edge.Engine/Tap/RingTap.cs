@@ -1,3 +1,4 @@
+using DANNet.Model.Scoring;
 using System.Diagnostics;
 using DANNet.Edge.Pipeline;
 using DANNet.Edge.SharedMemory;
@@ -190,7 +191,7 @@ public sealed class RingTap(TapOptions options, TextWriter output)
     private void WritePng(MaskRingReader reader, byte[] mask, ulong frameId)
     {
         using var image = new Mat();
-        MaskColours.Paint(mask, reader.Geometry.Height, reader.Geometry.Width, MaskColours.Table(reader.PaletteRgb), image);
+        MaskColours.Paint(mask, reader.Geometry.Height, reader.Geometry.Width, MaskColours.Table(reader.Palette), image);
         string path = Path.Combine(options.PngDir!, $"mask-{frameId:D8}.png");
         string temp = path + ".tmp.png";
         if (!Cv2.ImWrite(temp, image)) throw new IOException($"OpenCV could not write '{temp}'.");

@@ -1,3 +1,4 @@
+using DANNet.Edge.Contracts;
 using DANNet.Edge.SharedMemory;
 
 namespace DANNet.Edge.Tap;
@@ -39,5 +40,29 @@ public static class TestPattern
             if (++expected == classes) expected = 0;
         }
         return -1;
+    }
+
+    /// <summary>The ring description of test-pattern masks (Cityscapes classes and palette).</summary>
+    public static RingDescription Description() => new(TestPattern.ModelName, CityscapesClasses.Names,
+        CityscapesClasses.Palette);
+
+    /// <summary>Publishes patterns to a new ring at <paramref name="path"/> until <paramref name="frames"/> (0: no limit), <paramref name="duration"/> or cancellation; paced at <paramref name="fps"/> (0: unpaced).</summary>
+    public static long Publish(string path, RingGeometry geometry, long frames, TimeSpan? duration, double fps, CancellationToken cancel,
+        RingAccess? access = null)
+    {
+        using var writer = MaskRingWriter.Create(path, geometry, Description(), access);
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        long n = 0;
+        while (!cancel.IsCancellationRequested && (frames == 0 || n < frames) && (duration is null || clock.Elapsed < duration))
+        {
+            TestPattern.PublishNext(writer);
+            n++;
+            if (fps > 0)
+            {
+                var due = TimeSpan.FromSeconds(n / fps) - clock.Elapsed;
+                if (due > TimeSpan.Zero) Thread.Sleep(due);
+            }
+        }
+        return n;
     }
 }

@@ -31,7 +31,7 @@ internal static class PublishTestPatternCommand
                 string bits = parse.GetValue(mode)!;
                 if (bits.Length is < 3 or > 4 || !bits.All(c => c is >= '0' and <= '7')) throw new ArgumentException($"--mode '{bits}' must be octal, e.g. 0640.");
                 var access = new RingAccess(Convert.ToUInt32(bits, 8), parse.GetValue(group));
-                long published = Publish(parse.GetValue(SharedOptions.RingPath)!, geometry, parse.GetValue(frames),
+                long published = TestPattern.Publish(parse.GetValue(SharedOptions.RingPath)!, geometry, parse.GetValue(frames),
                     parse.GetValue(seconds) > 0 ? TimeSpan.FromSeconds(parse.GetValue(seconds)) : null, parse.GetValue(fps), cancel, access);
                 Console.WriteLine($"published {published} test-pattern frames to {parse.GetValue(SharedOptions.RingPath)}");
                 return Task.FromResult(0);
@@ -43,27 +43,5 @@ internal static class PublishTestPatternCommand
             }
         });
         return command;
-    }
-
-    internal static RingDescription Description() => new(TestPattern.ModelName, CityscapesClasses.Names,
-        CityscapesClasses.All.Select(c => (c.Color.R, c.Color.G, c.Color.B)).ToArray());
-
-    internal static long Publish(string path, RingGeometry geometry, long frames, TimeSpan? duration, double fps, CancellationToken cancel,
-        RingAccess? access = null)
-    {
-        using var writer = MaskRingWriter.Create(path, geometry, Description(), access);
-        var clock = System.Diagnostics.Stopwatch.StartNew();
-        long n = 0;
-        while (!cancel.IsCancellationRequested && (frames == 0 || n < frames) && (duration is null || clock.Elapsed < duration))
-        {
-            TestPattern.PublishNext(writer);
-            n++;
-            if (fps > 0)
-            {
-                var due = TimeSpan.FromSeconds(n / fps) - clock.Elapsed;
-                if (due > TimeSpan.Zero) Thread.Sleep(due);
-            }
-        }
-        return n;
     }
 }

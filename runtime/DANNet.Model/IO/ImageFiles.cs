@@ -7,6 +7,18 @@ public static class ImageFiles
 {
     private static readonly ImageEncodingParam[] PngParams = [new(ImwriteFlags.PngCompression, 3)];
 
+    /// <summary>The still-image file extensions every command and frame source reads (OpenCV's decoders).</summary>
+    public static IReadOnlyList<string> ImageExtensions { get; } = [".png", ".jpg", ".jpeg", ".bmp"];
+
+    /// <summary>The video file extensions read frame by frame (OpenCV's FFmpeg back-end).</summary>
+    public static IReadOnlyList<string> VideoExtensions { get; } = [".avi", ".mp4", ".mkv", ".mov", ".webm"];
+
+    /// <summary>Whether <paramref name="path"/> names a still image by its extension.</summary>
+    public static bool IsImage(string path) => ImageExtensions.Contains(Path.GetExtension(path).ToLowerInvariant());
+
+    /// <summary>Whether <paramref name="path"/> names a video by its extension.</summary>
+    public static bool IsVideo(string path) => VideoExtensions.Contains(Path.GetExtension(path).ToLowerInvariant());
+
     /// <summary>Encodes <paramref name="image"/> as PNG and writes it atomically.</summary>
     public static void WritePng(string path, Mat image)
     {

@@ -3,7 +3,7 @@ using OpenCvSharp;
 
 namespace DANNet.Model.Scoring;
 
-/// <summary>labelId → trainId conversion with validation, and colouring of trainId masks.</summary>
+/// <summary>labelId → trainId conversion with validation (colouring: <see cref="MaskColours"/>).</summary>
 public static class LabelMapping
 {
     /// <summary>
@@ -37,18 +37,5 @@ public static class LabelMapping
                 "Is this a colour or trainId image instead of *_labelIds.png?");
         }
         return result;
-    }
-
-    /// <summary>Colours a trainId mask with the Cityscapes palette (BGR); ignored pixels are black.</summary>
-    public static Mat ColorizeTrainIds(Mat trainIds)
-    {
-        var rgb = CityscapesClasses.PaletteLookupRgb();
-        using var lut = new Mat(1, 256, MatType.CV_8UC3);
-        for (int i = 0; i < 256; i++) lut.Set(0, i, new Vec3b(rgb[i * 3 + 2], rgb[i * 3 + 1], rgb[i * 3]));
-        using var three = new Mat();
-        Cv2.CvtColor(trainIds, three, ColorConversionCodes.GRAY2BGR);
-        var colour = new Mat();
-        Cv2.LUT(three, lut, colour);
-        return colour;
     }
 }

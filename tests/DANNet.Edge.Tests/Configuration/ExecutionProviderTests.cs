@@ -57,7 +57,7 @@ public sealed class ExecutionProviderTests
             byte[] bytes = Google.Protobuf.MessageExtensions.ToByteArray(model);
             File.WriteAllBytes(path, bytes);
             using (var session = new Microsoft.ML.OnnxRuntime.InferenceSession(path))
-                Assert.Equal(session.ModelMetadata.CustomMetadataMap.OrderBy(kv => kv.Key), DANNet.Model.OnnxFileMetadata.Read(path).OrderBy(kv => kv.Key));
+                Assert.Equal(session.ModelMetadata.CustomMetadataMap.OrderBy(kv => kv.Key), DANNet.Model.Onnx.OnnxFileMetadata.Read(path).OrderBy(kv => kv.Key));
             Assert.True(DANNet.Model.ExecutionProviders.IsQdq(path));
             string plain = Path.Combine(dir, "float.onnx");
             File.WriteAllBytes(plain, Google.Protobuf.MessageExtensions.ToByteArray(DANNet.Edge.Tests.Calibration.QdqWriterTests.TinyNet()));
@@ -68,12 +68,12 @@ public sealed class ExecutionProviderTests
             foreach (int cut in new[] { 1, bytes.Length / 2, bytes.Length - 3 })
             {
                 File.WriteAllBytes(path, bytes[..cut]);
-                var ex = Assert.Throws<InvalidDataException>(() => DANNet.Model.OnnxFileMetadata.Read(path));
+                var ex = Assert.Throws<InvalidDataException>(() => DANNet.Model.Onnx.OnnxFileMetadata.Read(path));
                 Assert.Contains(path, ex.Message);
             }
             // A field that claims 2^62 bytes in a 12-byte file: refused, nothing allocated for it.
             File.WriteAllBytes(path, [0x72, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x40, 0x01, 0x02]);
-            Assert.Contains("runs past the end", Assert.Throws<InvalidDataException>(() => DANNet.Model.OnnxFileMetadata.Read(path)).Message);
+            Assert.Contains("runs past the end", Assert.Throws<InvalidDataException>(() => DANNet.Model.Onnx.OnnxFileMetadata.Read(path)).Message);
         }
         finally
         {

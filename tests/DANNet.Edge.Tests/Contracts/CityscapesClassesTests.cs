@@ -26,9 +26,10 @@ public sealed class CityscapesClassesTests
         (int, int, int)[] palette = [(128, 64, 128), (244, 35, 232), (70, 70, 70), (102, 102, 156), (190, 153, 153), (153, 153, 153), (250, 170, 30),
             (220, 220, 0), (107, 142, 35), (152, 251, 152), (70, 130, 180), (220, 20, 60), (255, 0, 0), (0, 0, 142), (0, 0, 70), (0, 60, 100), (0, 80, 100), (0, 0, 230), (119, 11, 32)];
         Assert.Equal(palette, CityscapesClasses.All.Select(c => ((int)c.Color.R, (int)c.Color.G, (int)c.Color.B)));
-        var lut = CityscapesClasses.PaletteLookupRgb();
+        Assert.Equal(CityscapesClasses.All.Select(c => c.Color), CityscapesClasses.Palette);
+        var lut = DANNet.Model.Scoring.MaskColours.Table(CityscapesClasses.Palette);
         Assert.Equal(768, lut.Length);
-        Assert.Equal([119, 11, 32], lut.AsSpan(18 * 3, 3).ToArray());
+        Assert.Equal([32, 11, 119], lut.AsSpan(18 * 3, 3).ToArray());   // BGR
         Assert.Equal([0, 0, 0], lut.AsSpan(255 * 3, 3).ToArray());
         Assert.Equal("#dc143c", CityscapesClasses.ByTrainId(11).Color.ToString());
     }

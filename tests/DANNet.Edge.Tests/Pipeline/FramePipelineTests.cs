@@ -20,7 +20,7 @@ public sealed class FramePipelineTests : IDisposable
         public Rig(string ringPath, int slots)
         {
             Session = SegmentationSession.OpenCpu(EdgeDefaults.ModelPath, threads: 1);
-            Ring = MaskRingWriter.Create(ringPath, new RingGeometry(slots, Session.Info.Width, Session.Info.Height, 19), DANNet.Edge.Cli.PublishTestPatternCommand.Description());
+            Ring = MaskRingWriter.Create(ringPath, new RingGeometry(slots, Session.Info.Width, Session.Info.Height, 19), DANNet.Edge.Tap.TestPattern.Description());
             var options = new SourceOptions { Uri = EdgeDefaults.VideoPath, Realtime = false, Loop = true };
             Source = FrameSourceFactory.Create(options);
             Pipeline = new FramePipeline(Source, Session, Ring, options, new ListLogger());

@@ -14,7 +14,7 @@ public sealed class MaskRingTests : IDisposable
 
     internal static RingDescription Describe(int classes = 3) => new("test-model",
         Enumerable.Range(0, classes).Select(i => $"class {i}").ToArray(),
-        Enumerable.Range(0, classes).Select(i => ((byte)(10 * i), (byte)(20 * i), (byte)(30 * i))).ToArray());
+        Enumerable.Range(0, classes).Select(i => new DANNet.Edge.Contracts.Rgb((byte)(10 * i), (byte)(20 * i), (byte)(30 * i))).ToArray());
 
     [Fact]
     public void A_published_mask_reads_back_with_its_timestamps()
@@ -47,7 +47,7 @@ public sealed class MaskRingTests : IDisposable
         Assert.Equal(geometry, reader.Geometry);
         Assert.Equal("test-model", reader.Model);
         Assert.Equal(["class 0", "class 1", "class 2"], reader.ClassNames);
-        Assert.Equal(((byte)20, (byte)40, (byte)60), reader.PaletteRgb[2]);
+        Assert.Equal(new DANNet.Edge.Contracts.Rgb(20, 40, 60), reader.Palette[2]);
         Assert.Equal(Environment.ProcessId, reader.WriterPid);
         Assert.Equal(WriterState.Alive, reader.WriterStatus(TimeSpan.FromSeconds(5)));
     }

@@ -142,7 +142,7 @@ public sealed class RingFaultTests(ITestOutputHelper log) : RingFolderTests("dan
     [Fact]
     public void Garbage_over_a_live_header_makes_readers_wait_with_back_off_not_spin()
     {
-        using var writer = MaskRingWriter.Create(Ring, new RingGeometry(2, 16, 8, 19), PublishTestPatternCommand.Description());
+        using var writer = MaskRingWriter.Create(Ring, new RingGeometry(2, 16, 8, 19), DANNet.Edge.Tap.TestPattern.Description());
         DANNet.Edge.Tap.TestPattern.PublishNext(writer);
         var tap = Tap("--seconds", "3", "--json");
         var python = Python("--seconds", "3", "--json");

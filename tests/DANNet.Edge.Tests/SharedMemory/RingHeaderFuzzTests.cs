@@ -22,7 +22,7 @@ public sealed class RingHeaderFuzzTests(ITestOutputHelper log)
         try
         {
             string path = Path.Combine(dir, "ring");
-            using (var writer = MaskRingWriter.Create(path, g, PublishTestPatternCommand.Description())) { }
+            using (var writer = MaskRingWriter.Create(path, g, DANNet.Edge.Tap.TestPattern.Description())) { }
             return File.ReadAllBytes(path)[..ShmLayout.HeaderSize];
         }
         finally

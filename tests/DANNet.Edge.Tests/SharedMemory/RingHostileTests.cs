@@ -56,7 +56,7 @@ public sealed class RingHostileTests(ITestOutputHelper log) : IDisposable
     private static RingGeometry Geometry => new(2, 8, 4, 19);
 
     private static MaskRingWriter Create(string path, RingAccess? access = null) =>
-        MaskRingWriter.Create(path, Geometry, PublishTestPatternCommand.Description(), access);
+        MaskRingWriter.Create(path, Geometry, DANNet.Edge.Tap.TestPattern.Description(), access);
 
     [Fact]
     public void A_folder_another_user_made_first_is_refused_and_nothing_is_written_into_it()

@@ -36,7 +36,7 @@ public sealed class RingProcessTests(ITestOutputHelper output) : RingFolderTests
     public void Several_reader_processes_under_sustained_load_never_accept_a_torn_frame()
     {
         // Two slots of 960x540: the writer laps slow readers all the time, so overruns really happen.
-        using var writer = MaskRingWriter.Create(RingPath, new RingGeometry(2, 960, 540, 19), PublishTestPatternCommand.Description());
+        using var writer = MaskRingWriter.Create(RingPath, new RingGeometry(2, 960, 540, 19), DANNet.Edge.Tap.TestPattern.Description());
         var readers = Enumerable.Range(0, 3).Select(_ => Tap("--seconds", "3", "--verify-pattern", "--json")).ToList();
         var python = RingProcesses.Start("python3", RingProcesses.PythonReader, "--path", RingPath, "--seconds", "3", "--verify-pattern", "--json");
         var clock = Stopwatch.StartNew();
@@ -65,7 +65,7 @@ public sealed class RingProcessTests(ITestOutputHelper output) : RingFolderTests
     [Fact]
     public async Task A_stopped_reader_does_not_hold_up_the_writer()
     {
-        using var writer = MaskRingWriter.Create(RingPath, new RingGeometry(4, 480, 272, 19), PublishTestPatternCommand.Description());
+        using var writer = MaskRingWriter.Create(RingPath, new RingGeometry(4, 480, 272, 19), DANNet.Edge.Tap.TestPattern.Description());
         var reader = Tap("--seconds", "30", "--frames", "400", "--verify-pattern");
         try
         {
@@ -101,13 +101,13 @@ public sealed class RingProcessTests(ITestOutputHelper output) : RingFolderTests
     public void A_restarted_writer_is_detected_and_followed()
     {
         var geometry = new RingGeometry(3, 64, 32, 19);
-        var first = MaskRingWriter.Create(RingPath, geometry, PublishTestPatternCommand.Description());
+        var first = MaskRingWriter.Create(RingPath, geometry, DANNet.Edge.Tap.TestPattern.Description());
         var reader = Tap("--seconds", "4", "--verify-pattern", "--json");
         var clock = Stopwatch.StartNew();
         Hammer(first, () => { Thread.Sleep(2); return clock.Elapsed > TimeSpan.FromSeconds(1.2); });
         ulong firstGeneration = first.Generation;
         first.Dispose();
-        using var second = MaskRingWriter.Create(RingPath, geometry with { Width = 96 }, PublishTestPatternCommand.Description());
+        using var second = MaskRingWriter.Create(RingPath, geometry with { Width = 96 }, DANNet.Edge.Tap.TestPattern.Description());
         Assert.NotEqual(firstGeneration, second.Generation);
         Hammer(second, () => { Thread.Sleep(2); return reader.HasExited || clock.Elapsed > TimeSpan.FromSeconds(30); });
         var s = Summary(reader);

@@ -14,7 +14,7 @@ public sealed class RingTapTests : IDisposable
     public void A_ring_left_by_a_stopped_writer_is_not_read_as_live_unless_asked()
     {
         string path = Path.Combine(_dir, "ring");
-        using (var writer = MaskRingWriter.Create(path, new RingGeometry(2, 8, 4, 19), PublishTestPatternCommand.Description()))
+        using (var writer = MaskRingWriter.Create(path, new RingGeometry(2, 8, 4, 19), DANNet.Edge.Tap.TestPattern.Description()))
             Assert.Equal(1UL, TestPattern.PublishNext(writer));
         var text = new StringWriter();
         var waited = new RingTap(new TapOptions(path, Duration: TimeSpan.FromMilliseconds(300)), text).Run(CancellationToken.None);
@@ -37,7 +37,7 @@ public sealed class RingTapTests : IDisposable
     public void A_stopped_writers_last_frame_ends_the_tap_and_a_folder_is_refused_at_once()
     {
         string path = Path.Combine(_dir, "ring");
-        using (var writer = MaskRingWriter.Create(path, new RingGeometry(2, 8, 4, 19), PublishTestPatternCommand.Description()))
+        using (var writer = MaskRingWriter.Create(path, new RingGeometry(2, 8, 4, 19), DANNet.Edge.Tap.TestPattern.Description()))
             for (int i = 0; i < 3; i++) TestPattern.PublishNext(writer);
         var text = new StringWriter();
         var clock = System.Diagnostics.Stopwatch.StartNew();
@@ -63,7 +63,7 @@ public sealed class RingTapTests : IDisposable
     public void Following_a_ring_does_not_grow_memory_per_frame()
     {
         string path = Path.Combine(_dir, "ring");
-        using var writer = MaskRingWriter.Create(path, new RingGeometry(2, 8, 4, 19), PublishTestPatternCommand.Description());
+        using var writer = MaskRingWriter.Create(path, new RingGeometry(2, 8, 4, 19), DANNet.Edge.Tap.TestPattern.Description());
         using var stop = new CancellationTokenSource();
         var publisher = new Thread(() =>
         {

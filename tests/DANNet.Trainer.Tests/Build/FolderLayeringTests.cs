@@ -15,6 +15,7 @@ public sealed class FolderLayeringTests
     [InlineData("trainer/DANNet.Trainer.Engine", "DANNet.Trainer")]
     [InlineData("trainer/DANNet.Datasets", "DANNet.Trainer")]
     [InlineData("runtime/DANNet.Edge.Engine", "DANNet.Edge")]
+    [InlineData("runtime/DANNet.Model", "DANNet.Model")]
     public void Engine_folders_have_no_cycles(string project, string rootNamespace)
     {
         var graph = Edges(Path.Combine(RepoRoot, project), rootNamespace);

@@ -5,19 +5,13 @@ namespace DANNet.Trainer.IO;
 
 /// <summary>
 /// The images a command segments, from what a user names: image files, folders (searched
-/// recursively for colour .png/.jpg/.jpeg, so the label PNGs of a data-set tree are skipped) and
+/// recursively for colour images, so the label PNGs of a data-set tree are skipped) and
 /// videos (every frame). Each image comes with a name unique within the inputs: its path relative
 /// to the folder it was found in, without extension (<c>night/000012</c>); a video's frames are
 /// <c>&lt;video name&gt;/000123</c> by frame index; a lone file is its name without extension.
 /// </summary>
 public static class ImageInputs
 {
-    /// <summary>The video file extensions read frame by frame (OpenCV's FFmpeg back-end).</summary>
-    public static IReadOnlyList<string> VideoExtensions { get; } = [".avi", ".mp4", ".mkv", ".mov", ".webm"];
-
-    /// <summary>Whether <paramref name="path"/> names a video by its extension.</summary>
-    public static bool IsVideo(string path) => VideoExtensions.Contains(Path.GetExtension(path).ToLowerInvariant());
-
     /// <summary>
     /// Checks every input before any is read: a missing path, a folder with no colour image, or an
     /// unknown extension throws naming it. Returns the inputs in the order given.
@@ -30,9 +24,9 @@ public static class ImageInputs
         {
             if (Directory.Exists(input)) continue;
             if (!File.Exists(input)) throw new ArgumentException($"Input '{input}' is neither a file nor a folder.");
-            string ext = Path.GetExtension(input).ToLowerInvariant();
-            if (!IsVideo(input) && ext is not (".png" or ".jpg" or ".jpeg"))
-                throw new ArgumentException($"Input '{input}': '{ext}' is neither an image (.png, .jpg, .jpeg) nor a video ({string.Join(", ", VideoExtensions)}).");
+            if (!ImageFiles.IsVideo(input) && !ImageFiles.IsImage(input))
+                throw new ArgumentException($"Input '{input}': '{Path.GetExtension(input)}' is neither an image ({string.Join(", ", ImageFiles.ImageExtensions)}) " +
+                    $"nor a video ({string.Join(", ", ImageFiles.VideoExtensions)}).");
         }
         return list;
     }
@@ -57,7 +51,7 @@ public static class ImageInputs
                     yield return (Path.ChangeExtension(relative, null).Replace(Path.DirectorySeparatorChar, '/'), ImageFiles.ReadColor(file));
                 }
             }
-            else if (IsVideo(input))
+            else if (ImageFiles.IsVideo(input))
             {
                 using var capture = new VideoCapture(input);
                 if (!capture.IsOpened()) throw new InvalidDataException($"Input video '{input}': OpenCV cannot open it.");

@@ -58,12 +58,12 @@ public static class ComparisonSheet
                 foreach (var model in models)
                 {
                     using var trainIds = model.Segment(item.Image);
-                    tiles.Add(Fit(LabelMapping.ColorizeTrainIds(trainIds), tileWidth, tileHeight, dispose: true, nearest: true));
+                    tiles.Add(Fit(MaskColours.Colorize(trainIds), tileWidth, tileHeight, dispose: true, nearest: true));
                 }
                 if (labels)
                     tiles.Add(item.TrainIds is null
                         ? new Mat(tileHeight, tileWidth, MatType.CV_8UC3, Scalar.All(0))
-                        : Fit(LabelMapping.ColorizeTrainIds(item.TrainIds), tileWidth, tileHeight, dispose: true, nearest: true));
+                        : Fit(MaskColours.Colorize(item.TrainIds), tileWidth, tileHeight, dispose: true, nearest: true));
                 var row = new Mat();
                 Cv2.HConcat(tiles.ToArray(), row);
                 foreach (var t in tiles) t.Dispose();

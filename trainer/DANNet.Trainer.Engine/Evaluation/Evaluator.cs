@@ -89,7 +89,7 @@ public static class Evaluator
     /// </summary>
     public static void WritePrediction(string dir, string name, Mat mask)
     {
-        using var colour = LabelMapping.ColorizeTrainIds(mask);
+        using var colour = MaskColours.Colorize(mask);
         ImageFiles.WritePng(Path.Combine(dir, name + "_trainIds.png"), mask);
         ImageFiles.WritePng(Path.Combine(dir, name + "_colour.png"), colour);
     }

@@ -39,7 +39,10 @@ public static class OnnxParity
     public static ParityResult Check(ArchitectureSpec architecture, LightNet? light, SegmentationNet segmentation, Mat bgr, int threads = 2, ExportOptions? exported = null)
     {
         int h = bgr.Rows, w = bgr.Cols;
-        var options = (exported ?? ExportOptions.At(h, w)) with { Inference = (exported?.Inference ?? InferenceSettings.Reference).WithSize(h, w), Probabilities = false, Relit = light is not null, Logits = true };
+        var options = (exported ?? ExportOptions.At(h, w)) with
+        {
+            Inference = (exported?.Inference ?? InferenceSettings.Reference).WithSize(h, w), Probabilities = false, Relit = light is not null, Logits = true,
+        };
         var model = DannetExporter.Export(architecture, light, segmentation, options, new ExportProvenance("parity check"));
 
         using var session = CreateCpuSession(model.ToByteArray(), threads);

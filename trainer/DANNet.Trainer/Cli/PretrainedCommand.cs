@@ -69,33 +69,10 @@ internal static class PretrainedCommand
     {
         foreach (var input in inputs)
         {
-            if (Directory.Exists(input))
-            {
-                // Colour images only: label PNGs (one channel) in the same tree are skipped.
-                var colour = ImageSamples.ColourImages(input, out int images);
-                if (images == 0) throw new ArgumentException($"--images '{input}': the folder holds no .png or .jpg.");
-                if (colour.Count == 0) throw new ArgumentException($"--images '{input}': the folder holds no colour images.");
-                foreach (var f in ImageSamples.Spread(colour.Count, perSource)) yield return (Path.GetRelativePath(input, colour[f]), ImageFiles.ReadColor(colour[f]));
-            }
-            else if (ImageInputs.IsVideo(input))
-            {
-                if (!File.Exists(input)) throw new FileNotFoundException($"--images '{input}' does not exist.", input);
-                using var capture = new VideoCapture(input);
-                int frames = (int)capture.Get(VideoCaptureProperties.FrameCount);
-                if (!capture.IsOpened() || frames <= 0) throw new InvalidDataException($"--images '{input}': OpenCV cannot read this video.");
-                foreach (var f in ImageSamples.Spread(frames, perSource))
-                {
-                    capture.Set(VideoCaptureProperties.PosFrames, f);
-                    var frame = new Mat();
-                    if (!capture.Read(frame) || frame.Empty())
-                    {
-                        frame.Dispose();
-                        throw new InvalidDataException($"--images '{input}': frame {f} could not be decoded.");
-                    }
-                    yield return ($"{Path.GetFileName(input)}#{f}", frame);
-                }
-            }
-            else yield return (Path.GetFileName(input), ImageFiles.ReadColor(input));
+            // Colour images only (label PNGs in the same tree are skipped); a file or frame that does not decode is an error here.
+            foreach (var picked in ImageSamples.Pick(input, perSource, "--images",
+                         what => throw new InvalidDataException($"--images '{input}': {what} could not be decoded.")))
+                yield return picked;
         }
     }
 }

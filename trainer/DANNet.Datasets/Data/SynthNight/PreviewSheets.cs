@@ -36,7 +36,7 @@ public static class PreviewSheets
     private static Mat Colour(Mat labelIds)
     {
         using var trainIds = LabelMapping.ToTrainIds(labelIds, "rendered frame");
-        return LabelMapping.ColorizeTrainIds(trainIds);
+        return MaskColours.Colorize(trainIds);
     }
 
     private static Mat Row(IReadOnlyList<(string Caption, Mat Image)> tiles)

@@ -1,6 +1,6 @@
 using System.Text;
 
-namespace DANNet.Model;
+namespace DANNet.Model.Onnx;
 
 /// <summary>
 /// A model file's <c>metadata_props</c> read without loading the model: the top level of the

@@ -1,3 +1,4 @@
+using DANNet.Model.Onnx;
 using System.Globalization;
 using System.Runtime.InteropServices;
 using System.Text.RegularExpressions;

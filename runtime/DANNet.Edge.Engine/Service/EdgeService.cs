@@ -68,7 +68,7 @@ public sealed class EdgeService(EdgeOptions options, IHostApplicationLifetime li
             options.Output.Access());
         log.LogInformation("Publishing {Width}x{Height} masks to {Path} ({Slots} slots)", geometry.Width, geometry.Height, _ring.Path, geometry.SlotCount);
 
-        _pipeline = new FramePipeline(_source, _session, _ring, sourceOptions, log, resize);
+        _pipeline = new FramePipeline(_source, _session, _ring, sourceOptions, log, resize, frameLimit: options.Run.Frames);
         Interlocked.Exchange(ref _lastProgressNs, (long)MonotonicClock.NowNs);
         // Run:Frames publishes exactly that many: the subscription ends after the last one, before another frame is taken.
         var frames = options.Run.Frames > 0 ? _pipeline.Frames().Take((int)Math.Min(options.Run.Frames, int.MaxValue)) : _pipeline.Frames();

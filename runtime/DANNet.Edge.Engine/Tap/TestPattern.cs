@@ -46,7 +46,10 @@ public static class TestPattern
     public static RingDescription Description() => new(TestPattern.ModelName, CityscapesClasses.Names,
         CityscapesClasses.Palette);
 
-    /// <summary>Publishes patterns to a new ring at <paramref name="path"/> until <paramref name="frames"/> (0: no limit), <paramref name="duration"/> or cancellation; paced at <paramref name="fps"/> (0: unpaced).</summary>
+    /// <summary>
+    /// Publishes patterns to a new ring at <paramref name="path"/> until <paramref name="frames"/> (0: no limit), <paramref name="duration"/>
+    /// or cancellation; paced at <paramref name="fps"/> (0: unpaced).
+    /// </summary>
     public static long Publish(string path, RingGeometry geometry, long frames, TimeSpan? duration, double fps, CancellationToken cancel,
         RingAccess? access = null)
     {

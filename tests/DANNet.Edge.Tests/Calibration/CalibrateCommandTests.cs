@@ -1,3 +1,4 @@
+using DANNet.Calibration;
 using DANNet.Trainer.Data;
 using DANNet.Model;
 using System.Text.Json;
@@ -52,7 +53,7 @@ public sealed class CalibrateCommandTests : IDisposable
         string model = Model(withMetadata: true), frames = Frames(good: 3, corrupt: 1);
         var output = new StringWriter();
         var error = new StringWriter();
-        Assert.Equal(0, CalibrateCommand.Run(new CalibrationRequest(model, frames) { Frames = 3, Method = CalibrationMethod.Percentile, NoMeasure = true }, output, error));
+        Assert.Equal(0, Calibrator.Run(new CalibrationRequest(model, frames) { Frames = 3, Method = CalibrationMethod.Percentile, NoMeasure = true }, output, error));
         string quantised = Path.Combine(_dir, "tiny.int8.onnx"), cache = Path.Combine(_dir, "tiny.int8.calib");
         Assert.True(File.Exists(quantised) && File.Exists(cache));
         Assert.Contains("bad0.png", error.ToString());
@@ -63,7 +64,7 @@ public sealed class CalibrateCommandTests : IDisposable
         Assert.All(scales.Values, s => Assert.True(s > 0));
         // The image tensor is calibrated by its range whatever the method: the same scale as a min-max run gives it.
         string minmaxCache = Path.Combine(_dir, "minmax.calib");
-        Assert.Equal(0, CalibrateCommand.Run(new CalibrationRequest(model, frames)
+        Assert.Equal(0, Calibrator.Run(new CalibrationRequest(model, frames)
         {
             Frames = 3, Method = CalibrationMethod.MinMax, Out = Path.Combine(_dir, "minmax.onnx"), Cache = minmaxCache, NoMeasure = true,
         }, new StringWriter(), new StringWriter()));
@@ -83,7 +84,7 @@ public sealed class CalibrateCommandTests : IDisposable
     {
         string model = Model(withMetadata: true), frames = Frames(good: 2, corrupt: 1);
         var ex = Assert.Throws<ArgumentException>(() =>
-            CalibrateCommand.Run(new CalibrationRequest(model, frames) { Frames = 5, Method = CalibrationMethod.Entropy }, new StringWriter(), new StringWriter()));
+            Calibrator.Run(new CalibrationRequest(model, frames) { Frames = 5, Method = CalibrationMethod.Entropy }, new StringWriter(), new StringWriter()));
         Assert.Contains("gave 2 readable frame(s) (1 unreadable); --frames asks for 5", ex.Message);
         Assert.False(File.Exists(Path.Combine(_dir, "tiny.int8.onnx")));
     }
@@ -93,12 +94,12 @@ public sealed class CalibrateCommandTests : IDisposable
     {
         string model = Model(withMetadata: false), frames = Frames(good: 2, corrupt: 0);
         var error = new StringWriter();
-        Assert.Equal(0, CalibrateCommand.Run(new CalibrationRequest(model, frames) { Frames = 2, Method = CalibrationMethod.MinMax, Resize = InputResize.Linear, NoMeasure = true },
+        Assert.Equal(0, Calibrator.Run(new CalibrationRequest(model, frames) { Frames = 2, Method = CalibrationMethod.MinMax, Resize = InputResize.Linear, NoMeasure = true },
             new StringWriter(), error));
         Assert.Contains("carries no DANNet metadata", error.ToString());
         Assert.StartsWith("TRT-", File.ReadAllText(Path.Combine(_dir, "plain.int8.calib")));
         var missing = Assert.Throws<FileNotFoundException>(() =>
-            CalibrateCommand.Run(new CalibrationRequest(Path.Combine(_dir, "none.onnx"), frames) { Frames = 2 }, new StringWriter(), new StringWriter()));
+            Calibrator.Run(new CalibrationRequest(Path.Combine(_dir, "none.onnx"), frames) { Frames = 2 }, new StringWriter(), new StringWriter()));
         Assert.Contains("none.onnx", missing.Message);
     }
 
@@ -138,7 +139,7 @@ public sealed class CalibrateCommandTests : IDisposable
             Exception? ex = null;
             try
             {
-                CalibrateCommand.Run(new CalibrationRequest(path, frames) { Frames = 2, NoMeasure = true, Out = Path.Combine(_dir, "out", "x.onnx") },
+                Calibrator.Run(new CalibrationRequest(path, frames) { Frames = 2, NoMeasure = true, Out = Path.Combine(_dir, "out", "x.onnx") },
                     new StringWriter(), new StringWriter());
             }
             catch (Exception caught) { ex = caught; }
@@ -196,7 +197,7 @@ public sealed class CalibrateCommandTests : IDisposable
         string model = Model(withMetadata: true), frames = Frames(good: 3, corrupt: 0), root = LabelledNight(3);
         var output = new StringWriter();
         var request = new CalibrationRequest(model, frames) { Frames = 3, EvalRoot = root, BenchRuns = 6, Threads = 1 };
-        Assert.Equal(0, CalibrateCommand.Run(request, output, new StringWriter()));
+        Assert.Equal(0, Calibrator.Run(request, output, new StringWriter()));
         using var report = JsonDocument.Parse(File.ReadAllText(Path.Combine(_dir, "tiny.int8.report.json")));
         var r = report.RootElement;
 
@@ -232,7 +233,7 @@ public sealed class CalibrateCommandTests : IDisposable
     public void Without_labels_agreement_is_measured_on_the_calibration_frames()
     {
         string model = Model(withMetadata: true), frames = Frames(good: 2, corrupt: 0);
-        Assert.Equal(0, CalibrateCommand.Run(new CalibrationRequest(model, frames) { Frames = 2, BenchRuns = 0, Threads = 1 }, new StringWriter(), new StringWriter()));
+        Assert.Equal(0, Calibrator.Run(new CalibrationRequest(model, frames) { Frames = 2, BenchRuns = 0, Threads = 1 }, new StringWriter(), new StringWriter()));
         using var report = JsonDocument.Parse(File.ReadAllText(Path.Combine(_dir, "tiny.int8.report.json")));
         var r = report.RootElement;
         Assert.Equal(JsonValueKind.Null, r.GetProperty("float").GetProperty("evaluation").ValueKind);
@@ -249,7 +250,7 @@ public sealed class CalibrateCommandTests : IDisposable
         string model = Model(withMetadata: true), frames = Frames(good: 3, corrupt: 0);
         var output = new StringWriter();
         var request = new CalibrationRequest(model, frames) { Frames = 3, SensitivityFrames = 2, KeepFloatTop = 1, KeepFloat = ["c1"], BenchRuns = 0, Threads = 1 };
-        Assert.Equal(0, CalibrateCommand.Run(request, output, new StringWriter()));
+        Assert.Equal(0, Calibrator.Run(request, output, new StringWriter()));
         using var report = JsonDocument.Parse(File.ReadAllText(request.ReportFile));
         var ranked = report.RootElement.GetProperty("sensitivity").EnumerateArray()
             .Select(t => (Tensor: t.GetProperty("tensor").GetString()!, Changed: t.GetProperty("changed_pixels").GetDouble())).ToList();
@@ -270,16 +271,16 @@ public sealed class CalibrateCommandTests : IDisposable
     public void Keep_float_names_and_option_combinations_are_checked_before_any_work()
     {
         string model = Model(withMetadata: true), frames = Frames(good: 2, corrupt: 0);
-        var unknown = Assert.Throws<ArgumentException>(() => CalibrateCommand.Run(new CalibrationRequest(model, frames) { Frames = 2, KeepFloat = ["conv9"] },
+        var unknown = Assert.Throws<ArgumentException>(() => Calibrator.Run(new CalibrationRequest(model, frames) { Frames = 2, KeepFloat = ["conv9"] },
             new StringWriter(), new StringWriter()));
         Assert.Contains("'conv9' is not a calibrated tensor", unknown.Message);
-        var top = Assert.Throws<ArgumentException>(() => CalibrateCommand.Run(new CalibrationRequest(model, frames) { Frames = 2, KeepFloatTop = 3 },
+        var top = Assert.Throws<ArgumentException>(() => Calibrator.Run(new CalibrationRequest(model, frames) { Frames = 2, KeepFloatTop = 3 },
             new StringWriter(), new StringWriter()));
         Assert.Contains("--keep-float-top 3 needs --sensitivity", top.Message);
-        var self = Assert.Throws<ArgumentException>(() => CalibrateCommand.Run(new CalibrationRequest(model, frames) { Frames = 2, Out = model },
+        var self = Assert.Throws<ArgumentException>(() => Calibrator.Run(new CalibrationRequest(model, frames) { Frames = 2, Out = model },
             new StringWriter(), new StringWriter()));
         Assert.Contains("is the float model itself", self.Message);
-        var noSet = Assert.Throws<DANNet.Trainer.Data.DatasetException>(() => CalibrateCommand.Run(
+        var noSet = Assert.Throws<DANNet.Trainer.Data.DatasetException>(() => Calibrator.Run(
             new CalibrationRequest(model, frames) { Frames = 2, EvalRoot = Path.Combine(_dir, "nowhere") }, new StringWriter(), new StringWriter()));
         Assert.Contains("nowhere", noSet.Message);
         Assert.False(File.Exists(Path.Combine(_dir, "tiny.int8.onnx")));

@@ -33,7 +33,7 @@ public sealed class ModelSourceTests : IDisposable
     {
         var (seg, light) = WritePthPair("pspnet-r18-w0.25-l4");
         string image = Path.Combine(_dir, "frame.png");
-        using (var pattern = ExportCommands.TestPattern(48, 64)) OpenCvSharp.Cv2.ImWrite(image, pattern);
+        using (var pattern = DANNet.Trainer.Export.ModelExport.TestPattern(48, 64)) OpenCvSharp.Cv2.ImWrite(image, pattern);
         string outDir = Path.Combine(_dir, "out");
 
         int status = EvalCommands.Predict().Parse(["--segmentation", seg, "--light", light, "--arch", "pspnet-r18-w0.25-l4", "-i", image, "--height", "32", "--width", "48", "-o", outDir]).Invoke();

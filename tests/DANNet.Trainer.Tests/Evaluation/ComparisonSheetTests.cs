@@ -10,7 +10,7 @@ public sealed class ComparisonSheetTests
     [Fact]
     public void A_sheet_has_a_title_row_and_one_row_per_image_with_a_column_per_model_and_the_label()
     {
-        using var nets = DannetNets.Create(ArchitectureSpec.Parse("pspnet-r18-w0.25-l4"), withLight: true, withDiscriminators: false);
+        using var nets = DannetNets.Create(ArchitectureSpec.Parse("pspnet-r18-w0.25-l4"), relighting: true, withDiscriminators: false);
         var settings = new InferenceSettings(64, 96, ClassWeights.CityscapesFrequencies);
         using var night = new Mat(90, 160, MatType.CV_8UC3, new Scalar(10, 12, 20));
         using var day = new Mat(90, 160, MatType.CV_8UC3, new Scalar(120, 130, 140));

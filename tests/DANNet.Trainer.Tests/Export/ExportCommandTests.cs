@@ -38,7 +38,7 @@ public sealed class ExportCommandTests : IDisposable
         // parity on such nets is OnnxParityTests' job (with a float32-aware bound).
         Assert.Equal(0, Invoke("--segmentation", psp, "--light", lightPth, "--arch", "pspnet-r101", "--height", "64", "--width", "128", "-o", onnx, "--no-verify"));
 
-        var model = ExportCommands.ReadModel(onnx);
+        var model = DANNet.Model.Onnx.OnnxModels.Read(onnx);
         Assert.True(TensorRtReadiness.Check(model).Ready);
         var meta = model.MetadataProps.ToDictionary(p => p.Key, p => p.Value);
         Assert.Equal("pspnet-r101", meta[ModelMetadataKeys.Architecture]);
@@ -181,8 +181,8 @@ public sealed class ExportCommandTests : IDisposable
     {
         string bogus = Path.Combine(_dir, "bogus.onnx");
         File.WriteAllBytes(bogus, [0xff, 0xff, 0xff, 0x01, 0x02]);
-        var ex = Assert.Throws<InvalidDataException>(() => ExportCommands.ReadModel(bogus));
+        var ex = Assert.Throws<InvalidDataException>(() => DANNet.Model.Onnx.OnnxModels.Read(bogus));
         Assert.Contains("bogus.onnx", ex.Message);
-        Assert.Throws<FileNotFoundException>(() => ExportCommands.ReadModel(Path.Combine(_dir, "missing.onnx")));
+        Assert.Throws<FileNotFoundException>(() => DANNet.Model.Onnx.OnnxModels.Read(Path.Combine(_dir, "missing.onnx")));
     }
 }

@@ -86,7 +86,7 @@ public sealed class ReferenceForwardTests
     /// <summary>The net with LightNet on the seeded weights, in eval mode, forward in float32 and then in float64.</summary>
     private static ((Tensor R, Tensor Logits, Tensor Mask) F32, (Tensor R, Tensor Logits, Tensor Mask) F64) ForwardInBothPrecisions(string architecture, Tensor x32)
     {
-        using var nets = DannetNets.Create(ArchitectureSpec.Parse(architecture), withLight: true, withDiscriminators: false);
+        using var nets = DannetNets.Create(ArchitectureSpec.Parse(architecture), relighting: true, withDiscriminators: false);
         foreach (var (_, net) in nets.Named()) ReferenceWeights.Fill(net);
         nets.Eval();
         var f32 = Forward(nets, x32);

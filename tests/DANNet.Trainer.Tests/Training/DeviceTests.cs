@@ -59,7 +59,7 @@ public sealed class DeviceTests(TinySynthNightFixture data)
         // A CUDA machine: the run trains there and its checkpoint loads on the CPU.
         new DannetTrainer(config, dir).Run(resume: false);
         var latest = new CheckpointStore(Path.Combine(dir, DannetTrainer.CheckpointsFolder), 2).Latest()!.Value;
-        using var nets = DannetNets.Create(ArchitectureSpec.Parse(config.Model.Architecture), withLight: true, withDiscriminators: true, config.Model.DiscriminatorChannels);
+        using var nets = DannetNets.Create(ArchitectureSpec.Parse(config.Model.Architecture), relighting: true, withDiscriminators: true, config.Model.DiscriminatorChannels);
         CheckpointStore.Load(latest.Dir, nets);
         Assert.Equal(DeviceType.CPU, nets.Device.type);
     }

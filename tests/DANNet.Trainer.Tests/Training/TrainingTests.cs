@@ -217,7 +217,7 @@ public sealed class TrainingTests(TinySynthNightFixture data)
 
             string onnx = Path.Combine(dir, "model.onnx");
             Assert.Equal(0, DANNet.Trainer.Cli.ExportCommands.Export().Parse(["-c", run, "-o", onnx]).Invoke());
-            var model = DANNet.Trainer.Cli.ExportCommands.ReadModel(onnx);
+            var model = DANNet.Model.Onnx.OnnxModels.Read(onnx);
             var meta = model.MetadataProps.ToDictionary(p => p.Key, p => p.Value);
             Assert.Equal("72", meta[DANNet.Edge.Contracts.ModelMetadataKeys.InputHeight]);
             Assert.Equal("128", meta[DANNet.Edge.Contracts.ModelMetadataKeys.InputWidth]);

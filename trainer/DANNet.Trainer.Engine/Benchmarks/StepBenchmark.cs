@@ -43,7 +43,7 @@ public static class StepBenchmark
         long baseline;
         using (var self = Process.GetCurrentProcess()) baseline = self.WorkingSet64;
 
-        using var nets = DannetNets.Create(o.Architecture, withLight: true, withDiscriminators: false);
+        using var nets = DannetNets.Create(o.Architecture, relighting: true, withDiscriminators: false);
         var parameters = nets.GeneratorParameters();
         var optimizer = new StableSgd(parameters, 2.5e-4, momentum: 0.9, weightDecay: 5e-4);
         using var weights = tensor(ClassWeights.FromFrequencies(ClassWeights.CityscapesFrequencies, ClassWeights.TrainingStrength));

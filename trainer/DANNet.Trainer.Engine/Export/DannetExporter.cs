@@ -13,7 +13,7 @@ using DataType = Onnx.TensorProto.Types.DataType;
 namespace DANNet.Trainer.Export;
 
 /// <summary>What goes into an exported graph besides the mask.</summary>
-/// <param name="Inference">Input (and mask) size, class frequencies and s of the re-weighting; the size is a multiple of 4 when the graph relights.</param>
+/// <param name="Inference">Input (and mask) size, class frequencies and s of the re-weighting; the size is a multiple of 4 when the graph relighting.</param>
 /// <param name="Probabilities">Also output the re-weighted class probabilities, float32 [1,19,H,W].</param>
 /// <param name="Relit">Also output the relit image x + r, float32 [1,3,H,W] in normalised space.</param>
 /// <param name="Logits">Also output the raw main-head logits at the net's output stride (for parity checks).</param>
@@ -93,11 +93,11 @@ public static class DannetExporter
         return model;
     }
 
-    private static void Validate(ExportOptions options, bool relights)
+    private static void Validate(ExportOptions options, bool relighting)
     {
         if (options.Height < 8 || options.Width < 8)
             throw new ArgumentException($"Export size {options.Height}x{options.Width} is too small (at least 8x8).");
-        if (relights && (options.Height % 4 != 0 || options.Width % 4 != 0))
+        if (relighting && (options.Height % 4 != 0 || options.Width % 4 != 0))
             throw new ArgumentException($"Export size {options.Height}x{options.Width}: LightNet needs height and width divisible by 4 (e.g. 540x960, 272x480).");
         if (options.Inference.ReweightStrength < 0) throw new ArgumentException("The re-weighting strength must not be negative.");
     }
@@ -119,10 +119,10 @@ public static class DannetExporter
     }
 
     /// <summary>The card an exported model carries: everything a consumer needs to feed it, label its output and trace it.</summary>
-    public static ModelCard Card(ArchitectureSpec architecture, bool relights, ExportOptions options, ExportProvenance provenance) => new()
+    public static ModelCard Card(ArchitectureSpec architecture, bool relighting, ExportOptions options, ExportProvenance provenance) => new()
     {
         FormatVersion = ModelMetadataKeys.CurrentFormatVersion, Architecture = architecture.ToString(), Head = architecture.HeadComputes,
-        Height = options.Height, Width = options.Width, Classes = CityscapesClasses.Names, Palette = CityscapesClasses.Palette, Relighting = relights,
+        Height = options.Height, Width = options.Width, Classes = CityscapesClasses.Names, Palette = CityscapesClasses.Palette, Relighting = relighting,
         ReweightStrength = options.Inference.ReweightStrength, ClassFrequencies = options.Inference.ClassFrequencies, StatedResize = options.Resize,
         Provenance = new ModelProvenance(provenance.Source, provenance.ConfigHash, CodeVersion.Current),
     };

@@ -24,6 +24,9 @@ public sealed record ParityResult(double MaxAbsLogitDiff, double MaxAbsLogit, do
     /// <summary>The fraction of mask pixels on which both agree.</summary>
     public double MaskAgreement => 1.0 - (double)MaskMismatches / Pixels;
 
+    /// <summary>Whether the export is faithful: logits within <see cref="OnnxParity.MaxLogitDifference"/>, masks at least <see cref="OnnxParity.MinMaskAgreement"/> equal.</summary>
+    public bool Passes => double.IsFinite(MaxAbsLogitDiff) && MaxAbsLogitDiff <= OnnxParity.MaxLogitDifference && MaskAgreement >= OnnxParity.MinMaskAgreement;
+
     public override string ToString() =>
         $"logits max |Δ| {MaxAbsLogitDiff:E2} (max |logit| {MaxAbsLogit:F2})" + (MaxAbsRelitDiff is { } r ? $", relit max |Δ| {r:E2}" : "") +
         $", mask agreement {100 * MaskAgreement:F3} % ({MaskMismatches} of {Pixels} pixels differ)";
@@ -35,6 +38,12 @@ public sealed record ParityResult(double MaxAbsLogitDiff, double MaxAbsLogit, do
 /// </summary>
 public static class OnnxParity
 {
+    /// <summary>The largest logit difference an export may show against TorchSharp (float32 kernels of two libraries, folded BatchNorm).</summary>
+    public const double MaxLogitDifference = 1e-4;
+
+    /// <summary>The smallest share of equal mask pixels an export may show (argmax near-ties may flip).</summary>
+    public const double MinMaskAgreement = 0.999;
+
     /// <param name="exported">The options of the export being checked (its re-weighting); the size is the image's.</param>
     public static ParityResult Check(ArchitectureSpec architecture, LightNet? light, SegmentationNet segmentation, Mat bgr, int threads = 2, ExportOptions? exported = null)
     {

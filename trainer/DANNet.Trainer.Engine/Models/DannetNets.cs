@@ -33,9 +33,9 @@ public sealed class DannetNets : IDisposable
     public FcDiscriminator? DayDiscriminator { get; }
     public FcDiscriminator? NightDiscriminator { get; }
 
-    public static DannetNets Create(ArchitectureSpec architecture, bool withLight, bool withDiscriminators, int discriminatorChannels = 64) => new(
+    public static DannetNets Create(ArchitectureSpec architecture, bool relighting, bool withDiscriminators, int discriminatorChannels = 64) => new(
         architecture,
-        withLight ? architecture.CreateLightNet() : null,
+        relighting ? architecture.CreateLightNet() : null,
         architecture.CreateSegmentationNet(),
         withDiscriminators ? new FcDiscriminator(ndf: discriminatorChannels) : null,
         withDiscriminators ? new FcDiscriminator(ndf: discriminatorChannels) : null);

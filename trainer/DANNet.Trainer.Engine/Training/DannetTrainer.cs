@@ -40,9 +40,9 @@ public sealed class DannetTrainer(TrainingConfig config, string outDir)
         if (config.Run.Threads > 0) set_num_threads(config.Run.Threads);
 
         random.manual_seed(unchecked((long)config.Run.Seed)); // weight initialisation
-        bool withLight = config.Mode != TrainingMode.SourceOnly && config.Loss.UseLight;
+        bool relighting = config.Mode != TrainingMode.SourceOnly && config.Loss.UseLight;
         bool withDiscriminators = config.Mode == TrainingMode.Dannet && config.Loss.UseAdversarial;
-        using var nets = DannetNets.Create(arch, withLight, withDiscriminators, config.Model.DiscriminatorChannels);
+        using var nets = DannetNets.Create(arch, relighting, withDiscriminators, config.Model.DiscriminatorChannels);
         if (config.Model.Pretrained == PretrainedWeights.ImageNet)
         {
             var import = ImageNetResNet18.LoadInto(nets.Segmentation, ImageNetResNet18Files.Locate());
@@ -110,7 +110,7 @@ public sealed class DannetTrainer(TrainingConfig config, string outDir)
             if (done % config.Run.LogEvery == 0 || done == o.Iterations)
                 metrics.Append(MetricsLog.Step(done, o.GeneratorLr * decay, o.DiscriminatorLr * decay, itPerSec, terms));
             if (done % config.Run.CheckpointEvery == 0 || done == o.Iterations)
-                lastCheckpoint = store.Save(new TrainingState(done, arch.ToString(), config.Mode, withLight, hash, CodeVersion.Current, inference), nets, gOpt, dOpt);
+                lastCheckpoint = store.Save(new TrainingState(done, arch.ToString(), config.Mode, relighting, hash, CodeVersion.Current, inference), nets, gOpt, dOpt);
             if (data.Validation is not null && config.Run.EvalEvery > 0 && done % config.Run.EvalEvery == 0 && done != o.Iterations)
                 lastMiou = EvaluateInto(metrics, done, nets, data.Validation, testWeights, cancel).MeanIoU;
             progress?.Report(new TrainingProgress(done, o.Iterations, terms, itPerSec, lastMiou));

@@ -50,67 +50,10 @@ internal static class ExportCommands
                 with { Probabilities = parse.GetValue(WithProbabilities), Relit = parse.GetValue(WithRelit) && nets.Light is not null, Resize = parse.GetValue(Resize) };
             string path = parse.GetValue(Out)!.FullName;
             var provenance = new ExportProvenance(source.Description, source.ConfigHash);
-            return Run(source.Architecture, nets.Light, nets.Segmentation, options, provenance, path, !parse.GetValue(NoVerify), parse.GetValue(VerifyImage)?.FullName, Console.Out);
+            return ModelExport.Write(source.Architecture, nets.Light, nets.Segmentation, options, provenance, path, !parse.GetValue(NoVerify),
+                parse.GetValue(VerifyImage)?.FullName, Console.Out) ? 0 : 1;
         }));
         return command;
-    }
-
-    internal static int Run(ArchitectureSpec architecture, LightNet? light, SegmentationNet segmentation, ExportOptions options, ExportProvenance provenance,
-        string path, bool verify, string? verifyImage, TextWriter output)
-    {
-        // Every check runs on the model in memory; the file at --out is replaced only when all pass, so a failed
-        // export never replaces a good model (and never leaves a half-written one).
-        var model = DannetExporter.Export(architecture, light, segmentation, options, provenance);
-        var bytes = model.ToByteArray();
-        output.WriteLine($"exported {architecture} ({bytes.Length / 1e6:F1} MB): input {options.Height}x{options.Width}, {model.Graph.Node.Count} nodes, opset {DannetExporter.Opset}");
-        bool ok = true;
-        if (verify)
-        {
-            using var image = verifyImage is null ? TestPattern(options.Height, options.Width) : LoadResized(verifyImage, options.Height, options.Width);
-            var parity = OnnxParity.Check(architecture, light, segmentation, image, exported: options);
-            bool close = double.IsFinite(parity.MaxAbsLogitDiff) && parity.MaxAbsLogitDiff <= 1e-4 && parity.MaskAgreement >= 0.999;
-            output.WriteLine($"parity (ONNX Runtime CPU vs TorchSharp): {parity} — {(close ? "OK" : "ABOVE the 1e-4 / 99.9 % bounds")}");
-            ok &= close;
-        }
-        var report = TensorRtReadiness.Check(model);
-        output.Write(report);
-        ok &= report.Ready;
-        if (!ok)
-        {
-            output.WriteLine($"not written: the checks above failed; {(File.Exists(path) ? $"'{path}' is unchanged" : $"nothing was written to '{path}'")}.");
-            return 1;
-        }
-        Directory.CreateDirectory(Path.GetDirectoryName(path)!);
-        AtomicFile.WriteAllBytes(path, bytes);
-        output.WriteLine($"wrote {path}");
-        return 0;
-    }
-
-    /// <summary>A smooth synthetic street-like pattern (dark sky, brighter road, some texture) for the parity check.</summary>
-    internal static Mat TestPattern(int height, int width)
-    {
-        var image = new Mat(height, width, MatType.CV_8UC3);
-        var noise = new byte[height * width * 3];
-        new Random(1).NextBytes(noise);
-        unsafe
-        {
-            byte* p = (byte*)image.DataPointer;
-            for (int y = 0, i = 0; y < height; y++)
-                for (int x = 0; x < width; x++, i += 3)
-                {
-                    double v = y < height / 2 ? 20 + 30.0 * y / height : 60 + 80.0 * (y - height / 2) / height;
-                    p[i] = (byte)Math.Clamp(v + noise[i] / 16, 0, 255);
-                    p[i + 1] = (byte)Math.Clamp(v * 0.9 + noise[i + 1] / 16, 0, 255);
-                    p[i + 2] = (byte)Math.Clamp(v * 0.8 + noise[i + 2] / 16 + 40.0 * x / width, 0, 255);
-                }
-        }
-        return image;
-    }
-
-    private static Mat LoadResized(string path, int height, int width)
-    {
-        using var image = ImageFiles.ReadColor(path);
-        return image.Resize(new OpenCvSharp.Size(width, height), 0, 0, InterpolationFlags.Linear);
     }
 
     public static Command CheckOnnx()
@@ -124,28 +67,12 @@ internal static class ExportCommands
         command.SetAction(parse => CommandErrors.Run(Console.Error, () =>
         {
             string path = parse.GetValue(file)!.FullName;
-            var model = ReadModel(path);
+            var model = OnnxModels.Read(path);
             var report = TensorRtReadiness.Check(model);
             Console.WriteLine(path);
             Console.Write(report);
             return report.Ready ? 0 : 1;
         }));
         return command;
-    }
-
-    /// <summary>Reads an ONNX model, with an error naming the file when it is not one.</summary>
-    internal static ModelProto ReadModel(string path)
-    {
-        if (!File.Exists(path)) throw new FileNotFoundException($"No ONNX model at '{path}'.", path);
-        try
-        {
-            var model = ModelProto.Parser.ParseFrom(File.ReadAllBytes(path));
-            if (model.Graph is null || model.Graph.Node.Count == 0) throw new InvalidDataException($"'{path}' parses as protobuf but holds no ONNX graph.");
-            return model;
-        }
-        catch (InvalidProtocolBufferException ex)
-        {
-            throw new InvalidDataException($"'{path}' is not an ONNX model (protobuf: {ex.Message}).", ex);
-        }
     }
 }

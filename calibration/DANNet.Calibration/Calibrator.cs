@@ -1,19 +1,18 @@
-using DANNet.Model.Onnx;
-using DANNet.Model;
-using DANNet.Model.IO;
 using System.Diagnostics;
 using System.Globalization;
+using DANNet.Calibration.Cli;
 using DANNet.Calibration.Frames;
 using DANNet.Calibration.Measurement;
 using DANNet.Calibration.Quantization;
 using DANNet.Calibration.Statistics;
 using DANNet.Calibration.Tables;
-using DANNet.Edge.Contracts;
+using DANNet.Model;
+using DANNet.Model.IO;
+using DANNet.Model.Onnx;
 using DANNet.Trainer.Data;
 using DANNet.Trainer.IO;
 using Google.Protobuf;
 using Onnx;
-using DANNet.Calibration.Cli;
 
 namespace DANNet.Calibration;
 

@@ -77,6 +77,36 @@ public sealed class CalibrateCommandTests : IDisposable
         Assert.Equal("1", meta[ModelMetadataKeys.FormatVersion]);
         Assert.Equal("int8-qdq", meta[ModelMetadataKeys.Precision]);
         Assert.Contains("method=Percentile percentile=99.99 frames=3 data=frames resize=Area", meta[ModelMetadataKeys.Calibration]);
+        Assert.Contains("TensorRT-ready: opset 17", output.ToString());
+    }
+
+    /// <summary>
+    /// The quantised model is checked against TensorRT's rules before it is written: a float model ONNX Runtime runs but TensorRT would
+    /// not (a round trip through float64 inside) gives one line naming the problem, and nothing is written.
+    /// </summary>
+    [Fact]
+    public void A_quantised_model_that_TensorRT_would_refuse_is_not_written()
+    {
+        var model = QdqWriterTests.TinyNet();
+        var conv2 = model.Graph.Node.Single(n => n.Output[0] == "c2");
+        var toDouble = new Onnx.NodeProto { OpType = "Cast", Name = "r1d", Input = { "r1" }, Output = { "r1d" } };
+        toDouble.Attribute.Add(new Onnx.AttributeProto { Name = "to", Type = Onnx.AttributeProto.Types.AttributeType.Int, I = (int)Onnx.TensorProto.Types.DataType.Double });
+        var toFloat = new Onnx.NodeProto { OpType = "Cast", Name = "r1f", Input = { "r1d" }, Output = { "r1f" } };
+        toFloat.Attribute.Add(new Onnx.AttributeProto { Name = "to", Type = Onnx.AttributeProto.Types.AttributeType.Int, I = (int)Onnx.TensorProto.Types.DataType.Float });
+        model.Graph.Node.Insert(model.Graph.Node.IndexOf(conv2), toFloat);
+        model.Graph.Node.Insert(model.Graph.Node.IndexOf(toFloat), toDouble);
+        conv2.Input[0] = "r1f";
+        string path = Path.Combine(_dir, "float64.onnx");
+        File.WriteAllBytes(path, model.ToByteArray());
+        string frames = Frames(good: 2, corrupt: 0), quantised = Path.Combine(_dir, "float64.int8.onnx");
+        var ex = Assert.Throws<InvalidDataException>(() =>
+            Calibrator.Run(new CalibrationRequest(path, frames) { Frames = 2, NoMeasure = true }, new StringWriter(), new StringWriter()));
+        Assert.Contains("is not TensorRT-ready, nothing was written", ex.Message);
+        Assert.Contains("Cast to float64 is not supported by TensorRT", ex.Message);
+        Assert.Contains(path, ex.Message);
+        Assert.DoesNotContain('\n', ex.Message);
+        Assert.False(File.Exists(quantised));
+        Assert.False(File.Exists(Path.ChangeExtension(quantised, ".calib")));
     }
 
     [Fact]

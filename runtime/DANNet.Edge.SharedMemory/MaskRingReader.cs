@@ -29,8 +29,9 @@ public sealed class MaskRingReader : IDisposable
     private ulong _lastFrameId;
 
     private MaskRingReader(string path, SafeFileHandle handle, FileStat identity, RingGeometry geometry, ulong generation, string model,
-        string[] classNames, Rgb[] palette)
+        string[] classNames, Rgb[] palette, uint version)
     {
+        LayoutVersion = version;
         Path = path;
         _handle = handle;
         _fd = (int)handle.DangerousGetHandle();
@@ -44,6 +45,9 @@ public sealed class MaskRingReader : IDisposable
 
     public string Path { get; }
     public RingGeometry Geometry { get; }
+
+    /// <summary>The layout version of the ring this reader opened (it decides the slot checksum).</summary>
+    public uint LayoutVersion { get; }
 
     /// <summary>The writer generation this reader was opened on.</summary>
     public ulong Generation { get; }
@@ -140,14 +144,14 @@ public sealed class MaskRingReader : IDisposable
         var palette = new Rgb[header.Geometry.ClassCount];
         for (int i = 0; i < palette.Length; i++)
             palette[i] = new Rgb(h[ShmLayout.PaletteOffset + 4 * i], h[ShmLayout.PaletteOffset + 4 * i + 1], h[ShmLayout.PaletteOffset + 4 * i + 2]);
-        return new MaskRingReader(path, handle, st, header.Geometry, header.Generation, header.Model, header.ClassNames, palette);
+        return new MaskRingReader(path, handle, st, header.Geometry, header.Generation, header.Model, header.ClassNames, palette, header.Version);
     }
 
     /// <summary>Re-reads the header prefix; false when the file no longer holds it (truncated) or it is no longer a ring of this layout.</summary>
     private bool Prefix()
     {
         if (Posix.Pread(_fd, _prefix, 0) != PrefixSize) return false;
-        return BinaryPrimitives.ReadUInt64LittleEndian(_prefix) == ShmLayout.Magic && U32(ShmLayout.VersionOffset) == ShmLayout.Version;
+        return BinaryPrimitives.ReadUInt64LittleEndian(_prefix) == ShmLayout.Magic && U32(ShmLayout.VersionOffset) == LayoutVersion;
     }
 
     private uint U32(int offset) => BinaryPrimitives.ReadUInt32LittleEndian(_prefix.AsSpan(offset));
@@ -208,7 +212,7 @@ public sealed class MaskRingReader : IDisposable
             Overruns++;
             return ReadStatus.Overrun;
         }
-        if (verifyChecksum && Crc32.HashToUInt32(mask[..Geometry.MaskBytes]) != crc)
+        if (verifyChecksum && RingChecksum.Of(mask[..Geometry.MaskBytes], LayoutVersion) != crc)
         {
             ChecksumFailures++;
             return ReadStatus.ChecksumMismatch;
@@ -233,7 +237,7 @@ public sealed class MaskRingReader : IDisposable
 /// one parser of untrusted header bytes, so that it can be fuzzed on its own (tests) and every reader
 /// refuses the same things. Nothing is allocated from a header value before it has been checked.
 /// </summary>
-public sealed record RingHeader(RingGeometry Geometry, ulong Generation, string Model, string[] ClassNames)
+public sealed record RingHeader(RingGeometry Geometry, ulong Generation, string Model, string[] ClassNames, uint Version)
 {
     private static readonly UTF8Encoding StrictUtf8 = new(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true);
 
@@ -244,8 +248,9 @@ public sealed record RingHeader(RingGeometry Geometry, ulong Generation, string 
         if (BinaryPrimitives.ReadUInt64LittleEndian(h) != ShmLayout.Magic)
             throw new InvalidDataException($"'{path}' is not a DANNet Edge mask ring (no DNETMASK magic), or its writer is still creating it.");
         uint version = Read(h, ShmLayout.VersionOffset);
-        if (version != ShmLayout.Version)
-            throw new InvalidDataException($"'{path}' has ring layout version {version}; this reader reads version {ShmLayout.Version}. Use a reader of the same release as the writer.");
+        if (version is < ShmLayout.OldestReadVersion or > ShmLayout.Version)
+            throw new InvalidDataException($"'{path}' has ring layout version {version}; this reader reads versions {ShmLayout.OldestReadVersion} to " +
+                $"{ShmLayout.Version}. Use a reader of the same release as the writer.");
         uint slots = Read(h, ShmLayout.SlotCountOffset), width = Read(h, ShmLayout.WidthOffset), height = Read(h, ShmLayout.HeightOffset), classes = Read(h, ShmLayout.ClassCountOffset);
         if (slots is < RingGeometry.MinSlots or > RingGeometry.MaxSlots)
             throw new InvalidDataException($"'{path}': slot_count {slots} is outside {RingGeometry.MinSlots}..{RingGeometry.MaxSlots}.");
@@ -256,7 +261,7 @@ public sealed record RingHeader(RingGeometry Geometry, ulong Generation, string 
         uint headerSize = Read(h, ShmLayout.HeaderSizeOffset), slotHeader = Read(h, ShmLayout.SlotHeaderSizeOffset), stride = Read(h, ShmLayout.SlotStrideOffset);
         if (headerSize != ShmLayout.HeaderSize || slotHeader != ShmLayout.SlotHeaderSize || stride != geometry.SlotStride
             || Read(h, ShmLayout.PixelFormatOffset) != ShmLayout.PixelFormatClassIds)
-            throw new InvalidDataException($"'{path}': the header's sizes do not agree with layout version {ShmLayout.Version} (header {headerSize}, " +
+            throw new InvalidDataException($"'{path}': the header's sizes do not agree with layout version {version} (header {headerSize}, " +
                 $"slot header {slotHeader}, stride {stride} where {geometry.SlotStride} is expected, pixel format {Read(h, ShmLayout.PixelFormatOffset)}).");
         if (fileSize < geometry.FileSize)
             throw new InvalidDataException($"'{path}' is {fileSize} bytes; its header describes {slots} slots of {width}x{height}, {geometry.FileSize} bytes: " +
@@ -264,7 +269,7 @@ public sealed record RingHeader(RingGeometry Geometry, ulong Generation, string 
         string model = Text(h.Slice(ShmLayout.ModelOffset, ShmLayout.ModelSize), "model", path);
         string[] names = Text(h.Slice(ShmLayout.ClassNamesOffset, ShmLayout.ClassNamesSize), "class_names", path).Split('\n');
         if (names.Length != classes) throw new InvalidDataException($"'{path}': class_names holds {names.Length} names for class_count {classes}.");
-        return new RingHeader(geometry, BinaryPrimitives.ReadUInt64LittleEndian(h[ShmLayout.GenerationOffset..]), model, names);
+        return new RingHeader(geometry, BinaryPrimitives.ReadUInt64LittleEndian(h[ShmLayout.GenerationOffset..]), model, names, version);
     }
 
     private static string Text(ReadOnlySpan<byte> field, string name, string path)

@@ -301,6 +301,7 @@ public sealed unsafe class MaskRingWriter : IDisposable
     }
 
     /// <summary>Completes the open slot as the next frame and makes it the latest. Returns its frame id.</summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
     public ulong Commit(ulong captureNs)
     {
         lock (_writeLock)
@@ -311,7 +312,7 @@ public sealed unsafe class MaskRingWriter : IDisposable
             var mask = _file.Bytes(slot + ShmLayout.SlotHeaderSize, Geometry.MaskBytes);
             _file.WriteUInt64(slot + ShmLayout.SlotFrameIdOffset, frameId);
             _file.WriteUInt64(slot + ShmLayout.SlotCaptureNsOffset, captureNs);
-            _file.WriteUInt32(slot + ShmLayout.SlotCrcOffset, Crc32.HashToUInt32(mask));
+            _file.WriteUInt32(slot + ShmLayout.SlotCrcOffset, RingChecksum.Crc32C(mask));
             ulong now = MonotonicClock.NowNs;
             _file.WriteUInt64(slot + ShmLayout.SlotPublishNsOffset, now);
             ulong sequence = _file.ReadUInt64(slot + ShmLayout.SlotSequenceOffset);

@@ -42,4 +42,4 @@ public enum WriterState
 }
 
 /// <summary>The slot header of a frame that was read.</summary>
-public readonly record struct MaskFrame(ulong FrameId, ulong CaptureNs, ulong PublishNs, uint Crc32);
+public readonly record struct MaskFrame(ulong FrameId, ulong CaptureNs, ulong PublishNs, uint Checksum);

@@ -1,14 +1,19 @@
 namespace DANNet.Edge.SharedMemory;
 
 /// <summary>
-/// Byte offsets and sizes of layout version 1 (docs/shm-layout.md is the specification; change
-/// both together, and bump <see cref="Version"/> by its rules).
+/// Byte offsets and sizes of the ring layout (docs/shm-layout.md is the specification; change
+/// both together, and bump <see cref="Version"/> by its rules). Version 2 has version 1's bytes; its
+/// slot checksum is CRC-32C instead of CRC-32 (<see cref="RingChecksum"/>). Readers read both.
 /// </summary>
 public static class ShmLayout
 {
     /// <summary>ASCII "DNETMASK" read as a little-endian 64-bit integer.</summary>
     public const ulong Magic = 0x4B53414D54454E44;
-    public const uint Version = 1;
+    /// <summary>The version this release writes.</summary>
+    public const uint Version = 2;
+
+    /// <summary>The oldest version this release reads.</summary>
+    public const uint OldestReadVersion = 1;
     public const int HeaderSize = 4096;
     public const int SlotHeaderSize = 64;
     public const int SlotAlignment = 4096;

@@ -63,7 +63,7 @@ public sealed class MaskRingTests : IDisposable
         Assert.Equal("DNETMASK"u8.ToArray(), bytes[..8]);
         uint U32(int o) => BinaryPrimitives.ReadUInt32LittleEndian(bytes.AsSpan(o));
         ulong U64(int o) => BinaryPrimitives.ReadUInt64LittleEndian(bytes.AsSpan(o));
-        Assert.Equal([1u, 4096u, 2u, 4096u, 64u, 3u, 2u, 3u, 1u], new[] { U32(8), U32(12), U32(16), U32(20), U32(24), U32(28), U32(32), U32(36), U32(40) });
+        Assert.Equal([2u, 4096u, 2u, 4096u, 64u, 3u, 2u, 3u, 1u], new[] { U32(8), U32(12), U32(16), U32(20), U32(24), U32(28), U32(32), U32(36), U32(40) });
         Assert.Equal((uint)Environment.ProcessId, U32(44));
         Assert.NotEqual(0UL, U64(48));
         Assert.Equal(1UL, U64(64));
@@ -76,7 +76,9 @@ public sealed class MaskRingTests : IDisposable
         Assert.Equal(2UL, U64(4096));
         Assert.Equal(1UL, U64(4096 + 8));
         Assert.Equal(777UL, U64(4096 + 16));
-        Assert.Equal(System.IO.Hashing.Crc32.HashToUInt32(new byte[] { 0, 1, 2, 2, 1, 0 }), U32(4096 + 32));
+        var castagnoli = new System.IO.Hashing.Crc32(System.IO.Hashing.Crc32ParameterSet.Crc32C);
+        castagnoli.Append(new byte[] { 0, 1, 2, 2, 1, 0 });
+        Assert.Equal(castagnoli.GetCurrentHashAsUInt32(), U32(4096 + 32));   // layout 2: CRC-32C
         Assert.Equal(6u, U32(4096 + 36));
         Assert.Equal(new byte[] { 0, 1, 2, 2, 1, 0 }, bytes[(4096 + 64)..(4096 + 70)]);
         Assert.Equal(6u, U32(8192 + 36));   // slot 1 knows its size before its first frame
@@ -115,8 +117,8 @@ public sealed class MaskRingTests : IDisposable
     [Theory]
     [InlineData("small", "smaller than a ring header")]
     [InlineData("magic", "no DNETMASK magic")]
-    [InlineData("version", "layout version 9; this reader reads version 1")]
-    [InlineData("stride", "do not agree with layout version 1")]
+    [InlineData("version", "layout version 9; this reader reads versions 1 to 2")]
+    [InlineData("stride", "do not agree with layout version 2")]
     [InlineData("missing", "Is dannet-edge running")]
     public void Readers_refuse_what_they_cannot_read_naming_the_file(string damage, string message)
     {
@@ -148,5 +150,74 @@ public sealed class MaskRingTests : IDisposable
         Assert.False(File.Exists(RingPath));
         using var writer = MaskRingWriter.Create(RingPath, new RingGeometry(2, 4, 4, 3), Describe());
         Assert.Throws<ArgumentException>(() => writer.Publish(new byte[15], 0));
+    }
+}
+
+/// <summary>Layout 2's checksum, and layout 1 rings (CRC-32) still read by both readers.</summary>
+[Collection(RingProcessCollection.Name)]
+public sealed class RingChecksumTests : IDisposable
+{
+    private readonly string _dir = Directory.CreateTempSubdirectory("dannet-checksum-").FullName;
+
+    public void Dispose() => Directory.Delete(_dir, true);
+
+    private static uint Castagnoli(ReadOnlySpan<byte> data)
+    {
+        var crc = new System.IO.Hashing.Crc32(System.IO.Hashing.Crc32ParameterSet.Crc32C);
+        crc.Append(data);
+        return crc.GetCurrentHashAsUInt32();
+    }
+
+    [Fact]
+    public void Crc32C_agrees_with_an_independent_implementation_at_every_length_and_alignment()
+    {
+        var random = new Random(5);
+        var data = new byte[960 * 540 + 17];
+        random.NextBytes(data);
+        Assert.Equal(0xE3069283u, RingChecksum.Crc32C("123456789"u8));   // the standard check value
+        Assert.Equal(0u, RingChecksum.Crc32C([]));
+        foreach (int length in Enumerable.Range(0, 600).Concat([1535, 1536, 1537, 4095, 65536, 130560, 960 * 540]))
+            foreach (int offset in new[] { 0, 1, 7 })
+            {
+                var span = data.AsSpan(offset, length);
+                Assert.True(Castagnoli(span) == RingChecksum.Crc32C(span), $"length {length}, offset {offset}");
+            }
+        Assert.Equal(System.IO.Hashing.Crc32.HashToUInt32(data), RingChecksum.Of(data, 1));
+        Assert.Equal(Castagnoli(data), RingChecksum.Of(data, 2));
+    }
+
+    /// <summary>
+    /// A ring of layout 1 (CRC-32 per slot, as the previous release wrote) reads in both readers, each mask checked with CRC-32; the same
+    /// ring holding a CRC-32C is a checksum mismatch in both — the version, not a guess, decides the checksum.
+    /// </summary>
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public void A_layout_1_ring_is_read_with_its_own_checksum_by_both_readers(bool crc32)
+    {
+        string path = Path.Combine(_dir, "v1");
+        byte[] mask = [.. Enumerable.Range(0, 64 * 32).Select(i => (byte)(i % 19))];
+        using (var writer = MaskRingWriter.Create(path, new RingGeometry(2, 64, 32, 19), DANNet.Edge.Tap.TestPattern.Description()))
+        {
+            writer.Publish(mask, 5);
+            using var file = new FileStream(path, FileMode.Open, FileAccess.ReadWrite);
+            Span<byte> field = stackalloc byte[4];
+            System.Buffers.Binary.BinaryPrimitives.WriteUInt32LittleEndian(field, 1);
+            file.Position = ShmLayout.VersionOffset;
+            file.Write(field);
+            System.Buffers.Binary.BinaryPrimitives.WriteUInt32LittleEndian(field, crc32 ? System.IO.Hashing.Crc32.HashToUInt32(mask) : Castagnoli(mask));
+            file.Position = ShmLayout.HeaderSize + ShmLayout.SlotCrcOffset;
+            file.Write(field);
+            file.Flush();
+            using var reader = MaskRingReader.Open(path);
+            Assert.Equal(1u, reader.LayoutVersion);
+            var buffer = new byte[mask.Length];
+            Assert.Equal(crc32 ? ReadStatus.Frame : ReadStatus.ChecksumMismatch, reader.TryReadLatest(buffer, out _));
+            if (crc32) Assert.Equal(mask, buffer);
+            var (_, output) = RingProcesses.Python("--path", path, "--frames", "1", "--seconds", "2", "--json");
+            using var summary = System.Text.Json.JsonDocument.Parse(output.Trim().Split('\n')[^1]);
+            Assert.Equal(crc32 ? 1 : 0, summary.RootElement.GetProperty("framesRead").GetInt64());
+            Assert.Equal(crc32, summary.RootElement.GetProperty("checksumFailures").GetInt64() == 0);
+        }
     }
 }

@@ -166,7 +166,7 @@ public sealed class RingFaultTests(ITestOutputHelper log) : RingFolderTests("dan
         { "slots0", "slot_count 0 is outside 2..1024" },
         { "utf8", "the model field is not valid UTF-8" },
         { "names", "class_names holds 1 names for class_count 19" },
-        { "stride", "do not agree with layout version 1" },
+        { "stride", "do not agree with layout version 2" },
     };
 
     [Theory]

@@ -218,9 +218,9 @@ public sealed class RingHostileTests(ITestOutputHelper log) : IDisposable
         File.SetUnixFileMode(Folder, (UnixFileMode)Convert.ToInt32("750", 8));
         var header = new byte[ShmLayout.HeaderSize];
         BinaryPrimitives.WriteUInt64LittleEndian(header, ShmLayout.Magic);
-        BinaryPrimitives.WriteUInt32LittleEndian(header.AsSpan(8), 2);
+        BinaryPrimitives.WriteUInt32LittleEndian(header.AsSpan(8), ShmLayout.Version + 1);
         File.WriteAllBytes(Ring, header);
-        Assert.Contains("layout version 2, newer than this writer's 1", Assert.Throws<IOException>(() => Create(Ring)).Message);
+        Assert.Contains($"layout version {ShmLayout.Version + 1}, newer than this writer's {ShmLayout.Version}", Assert.Throws<IOException>(() => Create(Ring)).Message);
         File.WriteAllBytes(Ring, new byte[ShmLayout.HeaderSize]);
         Assert.Contains("is not a mask ring (no DNETMASK magic): refused", Assert.Throws<IOException>(() => Create(Ring)).Message);
         File.Delete(Ring);

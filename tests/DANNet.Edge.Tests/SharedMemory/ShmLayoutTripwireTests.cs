@@ -14,7 +14,8 @@ public sealed class ShmLayoutTripwireTests
     {
         Assert.Equal(0x4B53414D54454E44UL, ShmLayout.Magic);
         Assert.Equal("DNETMASK"u8.ToArray(), BitConverter.GetBytes(ShmLayout.Magic));
-        Assert.Equal(1u, ShmLayout.Version);
+        Assert.Equal(2u, ShmLayout.Version);
+        Assert.Equal(1u, ShmLayout.OldestReadVersion);
         Assert.Equal(4096, ShmLayout.HeaderSize);
         Assert.Equal(64, ShmLayout.SlotHeaderSize);
         Assert.Equal(4096, ShmLayout.SlotAlignment);

@@ -357,6 +357,7 @@ def pattern_ok(mask, frame_id, classes):
 def main(argv=None):
     p = argparse.ArgumentParser(description="Follow the dannet-edge mask ring (layout v1) and print per-frame stats.")
     p.add_argument("--path", default=DEFAULT_PATH)
+    p.add_argument("--camera", help="follow camera NAME's ring: <the folder of --path>/NAME (one ring per camera)")
     p.add_argument("--owner", help=f"the user (name or uid) whose ring to trust (default: ${OWNER_VARIABLE}, else you or root)")
     p.add_argument("--frames", type=int, default=0, help="stop after N frames (0: no limit)")
     p.add_argument("--seconds", type=float, default=0, help="stop after S seconds (0: no limit), whatever the ring does")
@@ -365,6 +366,12 @@ def main(argv=None):
     p.add_argument("--any-writer", action="store_true", help="also read a ring whose writer stopped or died (old frames)")
     p.add_argument("--json", action="store_true", help="print only a JSON summary")
     args = p.parse_args(argv)
+    if args.camera is not None:
+        name = args.camera
+        if not (1 <= len(name) <= 32 and (name[0].islower() or name[0].isdigit()) and name.isascii()
+                and all(c.islower() or c.isdigit() or c in "-_" for c in name)):
+            p.error(f"--camera '{name}' is not a camera name (1-32 of a-z, 0-9, '-' and '_')")
+        args.path = os.path.join(os.path.dirname(os.path.abspath(args.path)), name)
     try:
         trusted_owner(args.owner)
     except RingError as e:

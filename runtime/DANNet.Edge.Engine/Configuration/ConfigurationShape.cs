@@ -16,9 +16,29 @@ public static class ConfigurationShape
     public static List<(string Key, string Problem)> Problems(IConfiguration config, IReadOnlyDictionary<string, Type> sections)
     {
         var problems = new List<(string, string)>();
-        foreach (var (name, type) in sections) Walk(config.GetSection(name), type, name, problems);
+        foreach (var (name, type) in sections)
+        {
+            if (DictionaryValue(type) is { } value)
+            {
+                // A map (Cameras): every entry is a section of the value's settings.
+                foreach (var entry in config.GetSection(name).GetChildren())
+                {
+                    string key = $"{name}:{entry.Key}";
+                    if (entry.Value is not null && !entry.GetChildren().Any())
+                        problems.Add((key, $"{key} must be a section of settings ({string.Join(", ", value.GetProperties().Where(p => p.CanWrite).Select(p => p.Name))}), not a value."));
+                    else Walk(entry, value, key, problems);
+                }
+            }
+            else Walk(config.GetSection(name), type, name, problems);
+        }
         return problems;
     }
+
+    /// <summary>The value type of a string-keyed dictionary type, else null.</summary>
+    private static Type? DictionaryValue(Type type) =>
+        type.IsGenericType && type.GetGenericTypeDefinition() == typeof(Dictionary<,>) && type.GetGenericArguments()[0] == typeof(string)
+            ? type.GetGenericArguments()[1]
+            : null;
 
     private static void Walk(IConfigurationSection section, Type type, string path, List<(string, string)> problems)
     {

@@ -25,7 +25,7 @@ public static class EdgeConfiguration
     public const int MaxDepth = 16;
 
     /// <summary>The sections the daemon binds; <see cref="LoggingSection"/> goes to the host's logging; any other top-level key is refused.</summary>
-    public static IReadOnlyList<string> Sections { get; } = ["Source", "Model", "Output", "Metrics", "Run"];
+    public static IReadOnlyList<string> Sections { get; } = ["Source", "Cameras", "Model", "Output", "Metrics", "Run"];
 
     public const string LoggingSection = "Logging";
 
@@ -136,6 +136,9 @@ public static class EdgeConfiguration
             options = new EdgeOptions
             {
                 Source = Section(config, "Source", defaults.Source),
+                // Each camera starts from the defaults of a Source, then its own keys.
+                Cameras = config.GetSection("Cameras").GetChildren().ToDictionary(c => c.Key, c => Section(config, $"Cameras:{c.Key}", new SourceOptions()),
+                    StringComparer.Ordinal),
                 Model = Section(config, "Model", defaults.Model),
                 Output = Section(config, "Output", defaults.Output),
                 Metrics = Section(config, "Metrics", defaults.Metrics),
@@ -157,7 +160,8 @@ public static class EdgeConfiguration
 
     private static readonly Dictionary<string, Type> SectionTypes = new()
     {
-        ["Source"] = typeof(SourceOptions), ["Model"] = typeof(ModelOptions), ["Output"] = typeof(OutputOptions), ["Metrics"] = typeof(MetricsOptions), ["Run"] = typeof(RunSettings),
+        ["Source"] = typeof(SourceOptions), ["Cameras"] = typeof(Dictionary<string, SourceOptions>), ["Model"] = typeof(ModelOptions),
+        ["Output"] = typeof(OutputOptions), ["Metrics"] = typeof(MetricsOptions), ["Run"] = typeof(RunSettings),
     };
 
     private static T Section<T>(IConfiguration config, string name, T defaults) where T : class =>

@@ -11,6 +11,13 @@ namespace DANNet.Edge.Configuration;
 public sealed record EdgeOptions
 {
     public SourceOptions Source { get; init; } = new();
+
+    /// <summary>
+    /// Several cameras, by name (a ring each, <c>&lt;Output:Directory&gt;/&lt;name&gt;</c>), each with the keys of <see cref="Source"/>;
+    /// empty: the one camera of <see cref="Source"/>, into the ring at <see cref="OutputOptions.Path"/>.
+    /// </summary>
+    public Dictionary<string, SourceOptions> Cameras { get; init; } = new(StringComparer.Ordinal);
+
     public ModelOptions Model { get; init; } = new();
     public OutputOptions Output { get; init; } = new();
     public MetricsOptions Metrics { get; init; } = new();
@@ -76,6 +83,9 @@ public sealed record OutputOptions
 
     /// <summary>The ring file's full path (<see cref="Path"/> resolved inside <see cref="Directory"/>).</summary>
     public string RingPath => System.IO.Path.GetFullPath(Path, System.IO.Path.GetFullPath(Directory));
+
+    /// <summary>The ring of camera <paramref name="name"/> when several are configured: <c>&lt;Directory&gt;/&lt;name&gt;</c>.</summary>
+    public string CameraRingPath(string name) => System.IO.Path.Combine(System.IO.Path.GetFullPath(Directory), name);
 
     /// <summary>The mode and group the writer gives the ring.</summary>
     public RingAccess Access() => new(Convert.ToUInt32(Mode, 8), Group.Length > 0 ? Group : null);

@@ -9,24 +9,52 @@ public static class EdgeOptionsValidator
     /// <summary>The longest Source:Uri accepted (it is logged and handed to OpenCV or ffmpeg).</summary>
     public const int MaxUriLength = 4096;
 
+    /// <summary>The most cameras one daemon serves.</summary>
+    public const int MaxCameras = 16;
+
+    /// <summary>
+    /// Whether <paramref name="name"/> can name a camera (it becomes its ring's file name): 1–32 of a–z, 0–9, '-' and '_', starting with
+    /// a letter or a digit (so never '.', '..', a hidden file or a path).
+    /// </summary>
+    public static bool IsCameraName(string name) =>
+        name.Length is >= 1 and <= 32 && (char.IsAsciiLetterLower(name[0]) || char.IsAsciiDigit(name[0]))
+        && name.All(c => char.IsAsciiLetterLower(c) || char.IsAsciiDigit(c) || c is '-' or '_');
+
+    /// <summary>The problems of one camera's source settings; <paramref name="key"/> is where they are configured (Source, Cameras:front).</summary>
+    private static IEnumerable<string> SourceProblems(SourceOptions s, string key)
+    {
+        var p = new List<string>();
+        void Check(bool ok, string problem) { if (!ok) p.Add(problem); }
+        Check(s.Uri.Length <= MaxUriLength, $"{key}:Uri is {s.Uri.Length} characters long; at most {MaxUriLength} (a device, a file path or a stream URL).");
+        Check(s.Width is >= 0 and <= RingGeometry.MaxSide && s.Height is >= 0 and <= RingGeometry.MaxSide,
+            $"{key}:Width/Height must be 0..{RingGeometry.MaxSide} (0 keeps the device's default).");
+        Check(s.MaxWidth is >= 16 and <= RingGeometry.MaxSide && s.MaxHeight is >= 16 and <= RingGeometry.MaxSide,
+            $"{key}:MaxWidth/MaxHeight must be 16..{RingGeometry.MaxSide}.");
+        Check(s.Width <= s.MaxWidth && s.Height <= s.MaxHeight, $"{key}:Width/Height must not exceed {key}:MaxWidth/MaxHeight.");
+        Check((s.Width == 0) == (s.Height == 0), $"{key}:Width and {key}:Height go together: set both or neither.");
+        Check(s.Fps is >= 0 and <= 1000, $"{key}:Fps must be 0..1000 (0 keeps the device's default).");
+        Check(s.Fourcc.Length is 0 or 4, $"{key}:Fourcc '{s.Fourcc}' must be four characters, e.g. MJPG or YUYV (or empty).");
+        Check(s.TimeoutSeconds is > 0 and <= 3600, $"{key}:TimeoutSeconds must be more than 0 and at most 3600, e.g. 5.");
+        Check(s.ReconnectInitialSeconds is > 0 and <= 3600, $"{key}:ReconnectInitialSeconds must be more than 0 and at most 3600, e.g. 0.5.");
+        Check(s.ReconnectMaxSeconds >= s.ReconnectInitialSeconds, $"{key}:ReconnectMaxSeconds must be at least {key}:ReconnectInitialSeconds.");
+        Check(s.ReconnectMaxSeconds <= 3600, $"{key}:ReconnectMaxSeconds must be at most 3600.");
+        return p;
+    }
+
     public static IReadOnlyList<string> Problems(EdgeOptions o)
     {
         var p = new List<string>();
         void Check(bool ok, string problem) { if (!ok) p.Add(problem); }
-        var s = o.Source;
-        Check(s.Uri.Length <= MaxUriLength, $"Source:Uri is {s.Uri.Length} characters long; at most {MaxUriLength} (a device, a file path or a stream URL).");
-        Check(s.Width is >= 0 and <= RingGeometry.MaxSide && s.Height is >= 0 and <= RingGeometry.MaxSide,
-            $"Source:Width/Height must be 0..{RingGeometry.MaxSide} (0 keeps the device's default).");
-        Check(s.MaxWidth is >= 16 and <= RingGeometry.MaxSide && s.MaxHeight is >= 16 and <= RingGeometry.MaxSide,
-            $"Source:MaxWidth/MaxHeight must be 16..{RingGeometry.MaxSide}.");
-        Check(s.Width <= s.MaxWidth && s.Height <= s.MaxHeight, "Source:Width/Height must not exceed Source:MaxWidth/MaxHeight.");
-        Check((s.Width == 0) == (s.Height == 0), "Source:Width and Source:Height go together: set both or neither.");
-        Check(s.Fps is >= 0 and <= 1000, "Source:Fps must be 0..1000 (0 keeps the device's default).");
-        Check(s.Fourcc.Length is 0 or 4, $"Source:Fourcc '{s.Fourcc}' must be four characters, e.g. MJPG or YUYV (or empty).");
-        Check(s.TimeoutSeconds is > 0 and <= 3600, "Source:TimeoutSeconds must be more than 0 and at most 3600, e.g. 5.");
-        Check(s.ReconnectInitialSeconds is > 0 and <= 3600, "Source:ReconnectInitialSeconds must be more than 0 and at most 3600, e.g. 0.5.");
-        Check(s.ReconnectMaxSeconds >= s.ReconnectInitialSeconds, "Source:ReconnectMaxSeconds must be at least Source:ReconnectInitialSeconds.");
-        Check(s.ReconnectMaxSeconds <= 3600, "Source:ReconnectMaxSeconds must be at most 3600.");
+        Check(o.Cameras.Count <= MaxCameras, $"Cameras names {o.Cameras.Count} cameras; one daemon serves at most {MaxCameras}.");
+        Check(o.Cameras.Count == 0 || o.Source.Uri.Length == 0,
+            "Source:Uri and Cameras are both set: give one camera as Source, or every camera under Cameras (Cameras:<name>:Uri).");
+        foreach (var (name, camera) in o.Cameras.Take(MaxCameras))
+        {
+            Check(IsCameraName(name), $"Cameras:{name.ReplaceLineEndings(" ")}: a camera name is 1-32 of a-z, 0-9, '-' and '_' (it names the camera's ring file).");
+            Check(camera.Uri.Length > 0, $"Cameras:{name}:Uri is empty: give the camera's source (v4l2:///dev/video0, rtsp://…, a file).");
+            p.AddRange(SourceProblems(camera, $"Cameras:{name}"));
+        }
+        p.AddRange(SourceProblems(o.Source, "Source"));
         var m = o.Model;
         Check(m.Providers.Length > 0, $"Model:Providers is empty: list at least one of {ExecutionProviderNames.Listed} (cpu always works).");
         foreach (var provider in m.Providers)

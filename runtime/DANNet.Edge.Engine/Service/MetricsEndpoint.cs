@@ -18,11 +18,18 @@ public sealed class MetricsEndpoint : IDisposable
     private readonly Meter _meter = new(ServiceMeterName);
     private readonly MetricServer _server;
 
-    public MetricsEndpoint(string address, int port, string provider, SourceHealth source)
+    public MetricsEndpoint(string address, int port, string provider, IReadOnlyList<CameraStatus> cameras)
     {
-        _meter.CreateObservableGauge("dannet_edge.source.reconnects", () => source.Reconnects, "{attempt}", "Re-opens of the source since the start.");
-        _meter.CreateObservableGauge("dannet_edge.source.reading", () => source.State == SourceState.Reading ? 1 : 0, null, "1 while the source gives frames.");
-        _meter.CreateObservableGauge("dannet_edge.source.damaged", () => source.DamagedInput, "{event}", "Times damaged input was skipped.");
+        // Per camera, labelled with its name (the ring's file name).
+        IEnumerable<Measurement<long>> PerCamera(Func<CameraStatus, long> value) =>
+            cameras.Select(c => new Measurement<long>(value(c), new KeyValuePair<string, object?>("camera", c.Name)));
+        _meter.CreateObservableGauge("dannet_edge.source.reconnects", () => PerCamera(c => c.Health.Reconnects), "{attempt}", "Re-opens of the source since the start.");
+        _meter.CreateObservableGauge("dannet_edge.source.reading", () => PerCamera(c => c.Health.State == SourceState.Reading ? 1 : 0), null,
+            "1 while the source gives frames.");
+        _meter.CreateObservableGauge("dannet_edge.source.damaged", () => PerCamera(c => c.Health.DamagedInput), "{event}", "Times damaged input was skipped.");
+        _meter.CreateObservableGauge("dannet_edge.camera.published", () => PerCamera(c => c.Published), "{mask}", "Masks published from the camera.");
+        _meter.CreateObservableGauge("dannet_edge.camera.dropped", () => PerCamera(c => c.Dropped), "{frame}",
+            "Frames of the camera replaced by a newer one before inference took them.");
         _meter.CreateObservableGauge("dannet_edge.provider", () => new Measurement<int>(1, new KeyValuePair<string, object?>("provider", provider)), null,
             "The execution provider the model runs on (value 1, the provider as a label).");
         Metrics.ConfigureMeterAdapter(o => o.InstrumentFilterPredicate = i => i.Meter.Name is PipelineMetrics.MeterName or ServiceMeterName);

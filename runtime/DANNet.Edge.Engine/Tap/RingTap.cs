@@ -220,4 +220,36 @@ public sealed class RingTap(TapOptions options, TextWriter output)
             _count++;
         }
     }
+
+    /// <summary>
+    /// <c>tap --list</c>: the rings in <paramref name="folder"/> (one per camera of a daemon), each opened with the same trust as any read —
+    /// name, mask size, model, masks published and the writer's state; files that are not rings this user trusts are named with the reason.
+    /// Returns 0 when at least one ring was listed, 2 otherwise.
+    /// </summary>
+    public static int List(string folder, RingTrust trust, TimeSpan staleAfter, TextWriter output)
+    {
+        if (!Directory.Exists(folder))
+        {
+            output.WriteLine($"no ring folder at '{folder}': is dannet-edge running (Output:Directory)?");
+            return 2;
+        }
+        int rings = 0;
+        foreach (var file in Directory.EnumerateFiles(folder)
+                     .Where(f => !Path.GetFileName(f).StartsWith('.') && !f.EndsWith(".lock", StringComparison.Ordinal)).Order(StringComparer.Ordinal))
+        {
+            try
+            {
+                using var reader = MaskRingReader.Open(file, trust);
+                output.WriteLine($"{Path.GetFileName(file),-16} {reader.Geometry.Width}x{reader.Geometry.Height}  {reader.Model}  " +
+                    $"{reader.FramesPublished} masks  writer {reader.WriterStatus(staleAfter).ToString().ToLowerInvariant()}");
+                rings++;
+            }
+            catch (Exception ex) when (ex is IOException or InvalidDataException or UnauthorizedAccessException)
+            {
+                output.WriteLine($"{Path.GetFileName(file),-16} not listed: {ex.Message.ReplaceLineEndings(" ")}");
+            }
+        }
+        if (rings == 0) output.WriteLine($"no ring in '{folder}'.");
+        return rings > 0 ? 0 : 2;
+    }
 }

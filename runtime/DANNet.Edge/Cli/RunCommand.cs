@@ -21,19 +21,32 @@ internal static class RunCommand
     public static readonly Option<string?> Providers = new("--providers") { Description = "Execution providers in order, comma-separated (default tensorrt,cuda,cpu)." };
     public static readonly Option<string?> Output = new("--output", "-o") { Description = "Ring file: a name in Output:Directory " +
         "(default /dev/shm/dannet-edge/masks), or an absolute path, whose folder then becomes Output:Directory (it must be the writer's own)." };
-    public static readonly Option<long?> Frames = new("--frames", "-n") { Description = "Stop after this many published frames." };
+    public static readonly Option<long?> Frames = new("--frames", "-n") { Description = "Stop after this many published frames (over all cameras)." };
+    public static readonly Option<string[]> Camera = new("--camera") { Description = "A camera NAME=URI (repeat for several): each into its own " +
+        "ring <Output:Directory>/NAME, all through one model; as Cameras:NAME:Uri in the configuration.", AllowMultipleArgumentsPerToken = false,
+        HelpName = "NAME=URI" };
 
     public static Command Create()
     {
         var command = new Command("run", "Run the daemon: frames from the source, relighting + segmentation via ONNX Runtime (TensorRT/CUDA/CPU), " +
             "masks to the shared-memory ring. With no options it segments the embedded night drive with the embedded model.")
         {
-            Config, Source, Model, Providers, Output, Frames, SharedOptions.Resize,
+            Config, Source, Model, Providers, Output, Frames, SharedOptions.Resize, Camera,
         };
         command.SetAction(async (parse, cancel) =>
         {
             var overrides = new Dictionary<string, string?>();
             if (parse.GetValue(Source) is { } s) overrides["Source:Uri"] = s;
+            foreach (var camera in parse.GetValue(Camera) ?? [])
+            {
+                int equals = camera.IndexOf('=');
+                if (equals < 1 || equals == camera.Length - 1)
+                {
+                    Console.Error.WriteLine($"dannet-edge: --camera '{camera}': give NAME=URI, e.g. --camera front=v4l2:///dev/video0.");
+                    return ConfigurationError;
+                }
+                overrides[$"Cameras:{camera[..equals]}:Uri"] = camera[(equals + 1)..];
+            }
             if (parse.GetValue(Model) is { } m) overrides["Model:Path"] = m;
             if (parse.GetValue(Output) is { } o)
             {

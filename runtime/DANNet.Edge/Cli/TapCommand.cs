@@ -1,3 +1,4 @@
+using DANNet.Edge.Configuration;
 using System.CommandLine;
 using System.Text.Json;
 using DANNet.Edge.SharedMemory;
@@ -24,10 +25,13 @@ internal static class TapCommand
         var anyWriter = new Option<bool>("--any-writer") { Description = "Also read a ring whose writer has stopped or died (its last, old frames); by default tap waits for a live writer." };
         var owner = new Option<string?>("--owner") { Description = "The user (name or uid) whose ring to trust: the service user on a car, e.g. dannet " +
             "(default: $DANNET_EDGE_RING_OWNER, else your own user or root). A ring owned by anyone else is refused." };
+        var camera = new Option<string?>("--camera") { Description = "Follow camera NAME's ring: <the folder of --path>/NAME (a daemon with " +
+            "several cameras writes one ring each).", HelpName = "NAME" };
+        var list = new Option<bool>("--list") { Description = "List the rings in the folder of --path (one per camera) and exit." };
         var command = new Command("tap", "Follow the shared-memory mask ring like any consumer: live per-frame stats (latency, skipped, overruns, " +
             "classes), optional colour PNGs, writer restart/death detection.")
         {
-            SharedOptions.RingPath, frames, seconds, png, every, verify, stale, json, anyWriter, owner,
+            SharedOptions.RingPath, camera, list, frames, seconds, png, every, verify, stale, json, anyWriter, owner,
         };
         command.SetAction((parse, cancel) =>
         {
@@ -47,7 +51,18 @@ internal static class TapCommand
                 Console.Error.WriteLine($"error: {ex.Message}");
                 return Task.FromResult(1);
             }
-            var options = new TapOptions(parse.GetValue(SharedOptions.RingPath)!, parse.GetValue(frames),
+            string path = Path.GetFullPath(parse.GetValue(SharedOptions.RingPath)!);
+            if (parse.GetValue(list)) return Task.FromResult(RingTap.List(Path.GetDirectoryName(path)!, trust, TimeSpan.FromSeconds(parse.GetValue(stale)), Console.Out));
+            if (parse.GetValue(camera) is { } name)
+            {
+                if (!EdgeOptionsValidator.IsCameraName(name))
+                {
+                    Console.Error.WriteLine($"error: --camera '{name}' is not a camera name (1-32 of a-z, 0-9, '-' and '_').");
+                    return Task.FromResult(1);
+                }
+                path = Path.Combine(Path.GetDirectoryName(path)!, name);
+            }
+            var options = new TapOptions(path, parse.GetValue(frames),
                 parse.GetValue(seconds) > 0 ? TimeSpan.FromSeconds(parse.GetValue(seconds)) : null, parse.GetValue(png)?.FullName, parse.GetValue(every),
                 parse.GetValue(verify), TimeSpan.FromSeconds(parse.GetValue(stale)), parse.GetValue(json), parse.GetValue(anyWriter), trust);
             // SIGINT and SIGTERM end the tap like --seconds does: the summary is still printed.

@@ -175,4 +175,43 @@ public sealed class EdgeConfigurationTests : IDisposable
         var ex = Assert.Throws<ArgumentException>(() => EdgeConfiguration.Load(Path.Combine(_dir, "none.json"), new Dictionary<string, string?>(), NoEnvironment));
         Assert.Contains("none.json' does not exist", ex.Message);
     }
+
+    [Fact]
+    public void Cameras_come_from_the_file_the_environment_and_the_command_line_each_from_a_sources_defaults()
+    {
+        string file = Write("""{ "Cameras": { "front": { "Uri": "v4l2:///dev/video0", "Fps": 30 }, "rear": { "Uri": "rtsp://10.0.0.2/rear", "Loop": false } } }""");
+        var options = EdgeConfiguration.Load(file, new Dictionary<string, string?> { ["Cameras:side:Uri"] = "/data/side.mp4" },
+            new Dictionary<string, string?> { ["DANNET_EDGE_Cameras__rear__TimeoutSeconds"] = "2" });
+        Assert.Equal(["front", "rear", "side"], options.Cameras.Keys.Order(StringComparer.Ordinal));
+        Assert.Equal(30, options.Cameras["front"].Fps);
+        Assert.True(options.Cameras["front"].Loop);
+        Assert.False(options.Cameras["rear"].Loop);
+        Assert.Equal(2, options.Cameras["rear"].TimeoutSeconds);
+        Assert.Equal(new SourceOptions().MaxWidth, options.Cameras["side"].MaxWidth);
+        Assert.Equal(Path.Combine(Path.GetFullPath(options.Output.Directory), "rear"), options.Output.CameraRingPath("rear"));
+    }
+
+    [Theory]
+    [InlineData("Cameras:Front:Uri", "x", "Cameras:Front: a camera name is 1-32 of a-z, 0-9, '-' and '_'")]
+    [InlineData("Cameras:..:Uri", "x", "Cameras:..: a camera name is")]
+    [InlineData("Cameras:-x:Uri", "x", "Cameras:-x: a camera name is")]
+    [InlineData("Cameras:front:Fps", "30", "Cameras:front:Uri is empty")]
+    [InlineData("Cameras:front:Bogus", "1", "Cameras:front:Bogus is not a setting")]
+    [InlineData("Cameras:front", "v4l2:///dev/video0", "Cameras:front must be a section of settings")]
+    [InlineData("Source:Uri", "v4l2:///dev/video0", "Source:Uri and Cameras are both set")]
+    public void A_camera_configuration_that_cannot_work_is_refused_naming_the_key(string key, string value, string message)
+    {
+        var overrides = new Dictionary<string, string?> { [key] = value };
+        if (key.StartsWith("Source", StringComparison.Ordinal)) overrides["Cameras:front:Uri"] = "v4l2:///dev/video1";
+        var ex = Assert.Throws<ArgumentException>(() => EdgeConfiguration.Load(null, overrides, NoEnvironment));
+        Assert.Contains(message, ex.Message);
+    }
+
+    [Fact]
+    public void At_most_sixteen_cameras()
+    {
+        var overrides = Enumerable.Range(0, 17).ToDictionary(i => $"Cameras:c{i}:Uri", i => (string?)$"v4l2:///dev/video{i}");
+        Assert.Contains("Cameras names 17 cameras; one daemon serves at most 16", Assert.Throws<ArgumentException>(() =>
+            EdgeConfiguration.Load(null, overrides, NoEnvironment)).Message);
+    }
 }

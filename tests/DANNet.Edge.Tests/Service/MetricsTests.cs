@@ -41,8 +41,10 @@ public sealed class MetricsTests(ITestOutputHelper log) : RingFolderTests("danne
             Assert.Contains("dannet_edge_pipeline_dannet_edge_latency_infer_bucket{le=", text);
             Assert.Contains("dannet_edge_pipeline_dannet_edge_frames_dropped", text);
             Assert.Contains("dannet_edge_service_dannet_edge_provider{provider=\"cpu\"} 1", text);
-            Assert.Equal(1, Value(text, "dannet_edge_service_dannet_edge_source_reading"));
-            Assert.Equal(0, Value(text, "dannet_edge_service_dannet_edge_source_reconnects"));
+            // Source gauges carry the camera (its ring's name).
+            Assert.Equal(1, Value(text, "dannet_edge_service_dannet_edge_source_reading{camera=\"masks\"}"));
+            Assert.Equal(0, Value(text, "dannet_edge_service_dannet_edge_source_reconnects{camera=\"masks\"}"));
+            Assert.True(Value(text, "dannet_edge_service_dannet_edge_camera_published{camera=\"masks\"}") >= 1);
         }
         finally
         {

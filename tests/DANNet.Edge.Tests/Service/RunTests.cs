@@ -109,4 +109,39 @@ public sealed class RunTests : IDisposable
         Assert.Contains("Model:Providers has 'gpu'", error.ToString());
         Assert.Contains("must not contain '..'", error.ToString());
     }
+
+    /// <summary>
+    /// Three cameras in one daemon (the issue's case): a device that does not exist, a recording that ends, the night drive. The drive's ring
+    /// keeps filling after the recording ended, the missing camera's ring exists and stays empty, and 'tap --list' names all three.
+    /// </summary>
+    [Fact]
+    public void Several_cameras_run_in_one_daemon_and_one_cameras_fault_stops_none_of_the_others()
+    {
+        string images = Directory.CreateDirectory(Path.Combine(_dir, "images")).FullName;
+        for (int i = 0; i < 3; i++)
+        {
+            using var image = new OpenCvSharp.Mat(48, 64, OpenCvSharp.MatType.CV_8UC3, new OpenCvSharp.Scalar(20 * i, 40, 60));
+            OpenCvSharp.Cv2.ImWrite(Path.Combine(images, $"{i}.png"), image);
+        }
+        string rings = Path.Combine(_dir, "rings"), config = Path.Combine(_dir, "cameras.json");
+        // The recording is configured in the file (it must not loop); the other two come from the command line.
+        File.WriteAllText(config, $$"""{ "Cameras": { "rear": { "Uri": "{{images}}", "Loop": false, "Realtime": false } } }""");
+        var (code, output) = SharedMemory.RingProcesses.Edge("run", "--config", config, "--providers", "cpu", "--frames", "14",
+            "--output", Path.Combine(rings, "unused"), "--camera", "front=v4l2:///dev/video-none", "--camera", $"side={EdgeDefaults.VideoPath}");
+        Assert.True(code == 0, output);
+        using (var side = MaskRingReader.Open(Path.Combine(rings, "side"), null))
+        using (var front = MaskRingReader.Open(Path.Combine(rings, "front"), null))
+        using (var rear = MaskRingReader.Open(Path.Combine(rings, "rear"), null))
+        {
+            Assert.Equal(0UL, front.FramesPublished);
+            Assert.Equal(14UL, front.FramesPublished + rear.FramesPublished + side.FramesPublished);
+            Assert.InRange(rear.FramesPublished, 1UL, 3UL);   // three images, the newest of each camera wins
+            Assert.True(side.FramesPublished >= 11, $"side published {side.FramesPublished}");
+        }
+        Assert.Contains("Camera rear ended; the other cameras go on", output);
+        var (listed, list) = SharedMemory.RingProcesses.Edge("tap", "--path", Path.Combine(rings, "x"), "--list");
+        Assert.Equal(0, listed);
+        foreach (var name in new[] { "front", "rear", "side" }) Assert.Contains(name + " ", list);
+        Assert.DoesNotContain(".lock", list);
+    }
 }

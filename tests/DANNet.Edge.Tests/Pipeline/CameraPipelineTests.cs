@@ -1,0 +1,89 @@
+using System.Reactive.Linq;
+using DANNet.Edge.Configuration;
+using DANNet.Edge.Pipeline;
+using DANNet.Edge.SharedMemory;
+using DANNet.Edge.Sources;
+using DANNet.Model;
+using OpenCvSharp;
+
+namespace DANNet.Edge.Tests.Pipeline;
+
+/// <summary>Several cameras through one session: fair turns, and one camera's fault or end never stops the others.</summary>
+[Collection(SharedMemory.RingProcessCollection.Name)]
+public sealed class CameraPipelineTests : IDisposable
+{
+    private readonly string _dir = Directory.CreateTempSubdirectory("dannet-cameras-").FullName;
+    private readonly List<IDisposable> _owned = [];
+
+    public void Dispose()
+    {
+        for (int i = _owned.Count - 1; i >= 0; i--) _owned[i].Dispose();
+        Directory.Delete(_dir, true);
+    }
+
+    private T Own<T>(T item) where T : IDisposable
+    {
+        _owned.Add(item);
+        return item;
+    }
+
+    private CameraFeed Feed(SegmentationSession session, string name, SourceOptions options) =>
+        new(name, Own(FrameSourceFactory.Create(options)), options,
+            Own(MaskRingWriter.Create(Path.Combine(_dir, name), TemporaryRing.Geometry(session.Info), TemporaryRing.Describe(session.Info))));
+
+    private static SourceOptions Drive() => new() { Uri = EdgeDefaults.VideoPath, Realtime = false, Loop = true };
+
+    /// <summary>Two cameras that always have a frame waiting are served strictly in turn: their mask counts never differ by more than one.</summary>
+    [Fact]
+    public void Cameras_with_frames_waiting_take_strict_turns()
+    {
+        var session = Own(SegmentationSession.OpenCpu(EdgeDefaults.ModelPath, threads: 1));
+        var feeds = new[] { Feed(session, "left", Drive()), Feed(session, "right", Drive()) };
+        using var pipeline = new CameraPipeline(feeds, session, new ListLogger());
+        var frames = pipeline.Frames().Take(8).ToList().Wait();
+        Assert.Equal(8, frames.Count);
+        Assert.Equal(4, frames.Count(f => f.Camera == 0));
+        Assert.Equal(4UL, feeds[0].Ring.Published);
+        Assert.Equal(4UL, feeds[1].Ring.Published);
+        Assert.All(frames.Zip(frames.Skip(1)), p => Assert.NotEqual(p.First.Camera, p.Second.Camera));
+        Assert.Equal(4, pipeline.Cameras[1].Published);
+    }
+
+    /// <summary>
+    /// Three cameras: a device that does not exist (reconnecting), a recording of three images that ends, a looping drive. The recording's
+    /// masks are published and it ends; the missing device is retried and publishes nothing; the drive keeps publishing after both.
+    /// </summary>
+    [Fact]
+    public void One_cameras_fault_or_end_never_stops_the_others()
+    {
+        string images = Directory.CreateDirectory(Path.Combine(_dir, "images")).FullName;
+        for (int i = 0; i < 3; i++)
+        {
+            using var image = new Mat(48, 64, MatType.CV_8UC3, new Scalar(20 * i, 40, 60));
+            Cv2.ImWrite(Path.Combine(images, $"{i}.png"), image);
+        }
+        var session = Own(SegmentationSession.OpenCpu(EdgeDefaults.ModelPath, threads: 1));
+        var feeds = new[]
+        {
+            Feed(session, "front", new SourceOptions { Uri = "v4l2:///dev/video-none", ReconnectInitialSeconds = 0.1, ReconnectMaxSeconds = 0.2 }),
+            Feed(session, "rear", new SourceOptions { Uri = images, Loop = false, Realtime = false }),
+            Feed(session, "side", Drive()),
+        };
+        var log = new ListLogger();
+        using var pipeline = new CameraPipeline(feeds, session, log);
+        long sideWhenRearEnded = -1;
+        var frames = pipeline.Frames()
+            .Do(f => { if (pipeline.Cameras[1].Ended && sideWhenRearEnded < 0) sideWhenRearEnded = pipeline.Cameras[2].Published; })
+            .TakeWhile(_ => sideWhenRearEnded < 0 || pipeline.Cameras[2].Published < sideWhenRearEnded + 5)
+            .ToList().Wait();
+        Assert.True(pipeline.Cameras[1].Ended && pipeline.Cameras[1].Error is null);
+        Assert.InRange(pipeline.Cameras[1].Published, 1, 3);
+        Assert.Equal(0, pipeline.Cameras[0].Published);
+        Assert.False(pipeline.Cameras[0].Ended);
+        Assert.Equal(SourceState.Reconnecting, pipeline.Cameras[0].Health.State);
+        Assert.True(pipeline.Cameras[2].Published >= sideWhenRearEnded + 5 - 1, $"side published {pipeline.Cameras[2].Published}");
+        Assert.Equal((ulong)pipeline.Cameras[2].Published, feeds[2].Ring.Published);
+        Assert.DoesNotContain(frames, f => f.Camera == 0);
+        lock (log.Entries) Assert.Contains(log.Entries, e => e.Message.Contains("Camera rear ended; the other cameras go on", StringComparison.Ordinal));
+    }
+}

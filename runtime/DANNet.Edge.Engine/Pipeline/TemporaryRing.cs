@@ -22,7 +22,7 @@ public sealed class TemporaryRing : IDisposable
 
     public static TemporaryRing Create(RingGeometry geometry, RingDescription description)
     {
-        string folder = Directory.CreateTempSubdirectory("dannet-ring-").FullName;
+        string folder = NewFolder();
         try
         {
             return new TemporaryRing(folder, MaskRingWriter.Create(Path.Combine(folder, "masks"), geometry, description));
@@ -35,6 +35,18 @@ public sealed class TemporaryRing : IDisposable
     }
 
     /// <summary>A 4-slot ring for <paramref name="info"/>'s masks.</summary>
+    /// <summary>
+    /// A new private folder (0700) for the ring: in /dev/shm where there is one, as the daemon's rings are — a ring mapped from a disk-backed
+    /// file system pays for the kernel's write-back (page faults on write after each flush), which a measurement must not include.
+    /// </summary>
+    private static string NewFolder()
+    {
+        const string shm = "/dev/shm";
+        if (!Directory.Exists(shm)) return Directory.CreateTempSubdirectory("dannet-ring-").FullName;
+        // Created exclusively: the folder is this process's own, never one planted for it.
+        return PrivateFolder.Create(shm, "dannet-ring-");
+    }
+
     public static TemporaryRing For(ModelInfo info) => Create(Geometry(info), Describe(info));
 
     /// <summary>A 4-slot ring's geometry for <paramref name="info"/>'s masks.</summary>

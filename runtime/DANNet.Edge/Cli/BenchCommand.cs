@@ -32,10 +32,13 @@ internal static class BenchCommand
         var resize = SharedOptions.Resize;
         var publishSize = new Option<string?>("--publish") { Description = "Instead: time publishing alone (write a mask into a ring slot and commit it, " +
             "CRC included) for masks of this size, e.g. 960x540." };
+        var cameras = new Option<int>("--cameras") { Description = "Instead: N cameras through one model, as the daemon runs them (the video opened N " +
+            "times, each paced like a camera): masks/s over all, capture→publish p50/p99 per camera, and the fairness spread; --frames counts masks.",
+            DefaultValueFactory = _ => 0, HelpName = "N" };
         var command = new Command("bench", "Measure the pipeline per stage (decode, preprocess, inference, publish to a ring) and end to end, and a bare " +
             "inference loop in the same run: min/mean/p50/p90/p95/p99/max, fps, managed bytes per frame, GC counts; --compare times two models.")
         {
-            model, compare, video, providers, frames, seconds, warmup, threads, resize, json, publishSize,
+            model, compare, video, providers, frames, seconds, warmup, threads, resize, json, publishSize, cameras,
         };
         command.SetAction(parse =>
         {
@@ -61,6 +64,15 @@ internal static class BenchCommand
                     return 0;
                 }
                 string videoPath = parse.GetValue(video)?.FullName ?? EdgeDefaults.VideoPath;
+                if (parse.GetValue(cameras) > 0)
+                {
+                    var result = CameraBench.Run(parse.GetValue(model)?.FullName ?? EdgeDefaults.ModelPath, [videoPath], options, parse.GetValue(cameras),
+                        parse.GetValue(frames), parse.GetValue(warmup));
+                    CameraBench.Print(result, Console.Out);
+                    if (parse.GetValue(json) is { } camerasFile)
+                        AtomicFile.WriteAllText(camerasFile.FullName, JsonSerializer.Serialize(result, new JsonSerializerOptions(JsonSerializerDefaults.Web) { WriteIndented = true }));
+                    return 0;
+                }
                 var budget = parse.GetValue(seconds) > 0 ? TimeSpan.FromSeconds(parse.GetValue(seconds)) : (TimeSpan?)null;
                 var models = new[] { parse.GetValue(model)?.FullName ?? EdgeDefaults.ModelPath }.Concat(parse.GetValue(compare) is { } c ? [c.FullName] : []);
                 var report = PipelineBench.Report(models.Select(m => PipelineBench.Run(m, videoPath, options, parse.GetValue(frames), parse.GetValue(warmup), budget))

@@ -86,4 +86,22 @@ public sealed class CameraPipelineTests : IDisposable
         Assert.DoesNotContain(frames, f => f.Camera == 0);
         lock (log.Entries) Assert.Contains(log.Entries, e => e.Message.Contains("Camera rear ended; the other cameras go on", StringComparison.Ordinal));
     }
+
+    /// <summary>bench --cameras: every counted mask belongs to a camera, its latencies are that camera's, and turns keep the cameras even.</summary>
+    [Fact]
+    public void The_camera_bench_counts_every_mask_once_and_measures_the_spread()
+    {
+        var result = DANNet.Edge.Bench.CameraBench.Run(EdgeDefaults.ModelPath, [EdgeDefaults.VideoPath], new ModelOptions { Providers = ["cpu"], Threads = 1 },
+            cameras: 2, masks: 6, warmup: 2);
+        Assert.Equal(6, result.PerCamera.Sum(c => c.Masks));
+        Assert.All(result.PerCamera, c => Assert.Equal(c.Masks, c.CaptureToPublish.Count));
+        long most = result.PerCamera.Max(c => c.Masks), fewest = result.PerCamera.Min(c => c.Masks);
+        Assert.Equal(Math.Round((most - fewest) / 3.0, 4), result.FairnessSpread);
+        Assert.True(most - fewest <= 1, $"turns gave {most} and {fewest} masks");
+        Assert.Equal(Math.Round(6 / result.Seconds, 2), result.MasksPerSecond, 1);
+        var text = new StringWriter();
+        DANNet.Edge.Bench.CameraBench.Print(result, text);
+        Assert.Contains("2 camera(s), turns (batch 1)", text.ToString());
+        Assert.Contains("camera1", text.ToString());
+    }
 }

@@ -12,28 +12,38 @@ public sealed class MetricsTests(ITestOutputHelper log) : RingFolderTests("danne
     [Fact]
     public async Task A_running_daemon_serves_its_pipeline_and_source_metrics_on_loopback()
     {
-        int port;
-        using (var probe = new TcpListener(IPAddress.Loopback, 0))
-        {
-            probe.Start();
-            port = ((IPEndPoint)probe.LocalEndpoint).Port;
-        }
-        var daemon = RingProcesses.Start("env", $"DANNET_EDGE_Metrics__Port={port}", "dotnet", RingProcesses.EdgeDll, "run",
-            "--output", Path.Combine(Dir, "masks"), "--providers", "cpu");
+        // A free port is only free until someone takes it (other tests open servers too): a daemon that finds it taken says so and
+        // exits 2 at start; then the test tries another port. Any other early exit fails with the daemon's output.
+        System.Diagnostics.Process? daemon = null;
+        string text = "";
         try
         {
-            using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(5) };
-            string text = "";
-            var clock = System.Diagnostics.Stopwatch.StartNew();
-            while (clock.Elapsed < TimeSpan.FromSeconds(60) && !daemon.HasExited)
+            for (int attempt = 0; attempt < 3; attempt++)
             {
-                try
+                int port;
+                using (var probe = new TcpListener(IPAddress.Loopback, 0))
                 {
-                    text = await http.GetStringAsync($"http://127.0.0.1:{port}/metrics");
-                    if (Value(text, "dannet_edge_pipeline_dannet_edge_frames_published") >= 3) break;
+                    probe.Start();
+                    port = ((IPEndPoint)probe.LocalEndpoint).Port;
                 }
-                catch (HttpRequestException) { }
-                await Task.Delay(200);
+                daemon = RingProcesses.Start("env", $"DANNET_EDGE_Metrics__Port={port}", "dotnet", RingProcesses.EdgeDll, "run",
+                    "--output", Path.Combine(Dir, "masks"), "--providers", "cpu");
+                using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(5) };
+                var clock = System.Diagnostics.Stopwatch.StartNew();
+                while (clock.Elapsed < TimeSpan.FromSeconds(60) && !daemon.HasExited)
+                {
+                    try
+                    {
+                        text = await http.GetStringAsync($"http://127.0.0.1:{port}/metrics");
+                        if (Value(text, "dannet_edge_pipeline_dannet_edge_frames_published") >= 3) break;
+                    }
+                    catch (HttpRequestException) { }
+                    await Task.Delay(200);
+                }
+                if (!daemon.HasExited) break;
+                var (code, output) = RingProcesses.Finish(daemon);
+                log.WriteLine($"port {port}: exit {code}: {output}");
+                Assert.True(code == 2 && output.Contains("Metrics:Port", StringComparison.Ordinal), $"the daemon exited {code}: {output}");
             }
             log.WriteLine(string.Join('\n', text.Split('\n').Where(l => l.StartsWith("dannet", StringComparison.Ordinal)).Take(40)));
             Assert.True(Value(text, "dannet_edge_pipeline_dannet_edge_frames_published") >= 3, "no published frames counted");
@@ -48,7 +58,7 @@ public sealed class MetricsTests(ITestOutputHelper log) : RingFolderTests("danne
         }
         finally
         {
-            if (!daemon.HasExited) daemon.Kill(entireProcessTree: true);
+            if (daemon is { HasExited: false }) daemon.Kill(entireProcessTree: true);
         }
     }
 

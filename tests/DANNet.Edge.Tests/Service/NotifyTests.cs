@@ -146,9 +146,49 @@ public sealed class NotifyTests(ITestOutputHelper log) : RingFolderTests("dannet
             if (!daemon.HasExited) daemon.Kill(entireProcessTree: true);
         }
     }
+
+    /// <summary>
+    /// Three cameras under systemd's protocol: a missing device, a recording that ends, the night drive. READY comes with the first mask,
+    /// STATUS names each camera's state, and the pings go on after the recording ended (the drive publishes, the device is retried).
+    /// </summary>
+    [Fact]
+    public void Several_cameras_report_each_state_and_keep_the_watchdog_fed_when_one_ends()
+    {
+        string images = Directory.CreateDirectory(Path.Combine(Dir, "images")).FullName;
+        for (int i = 0; i < 3; i++)
+        {
+            using var image = new OpenCvSharp.Mat(48, 64, OpenCvSharp.MatType.CV_8UC3, new OpenCvSharp.Scalar(20 * i, 40, 60));
+            OpenCvSharp.Cv2.ImWrite(Path.Combine(images, $"{i}.png"), image);
+        }
+        string config = Path.Combine(Dir, "cameras.json");
+        File.WriteAllText(config, $$"""{ "Cameras": { "rear": { "Uri": "{{images}}", "Loop": false, "Realtime": false } } }""");
+        using var systemd = new FakeSystemd(Path.Combine(Dir, "notify.sock"));
+        var daemon = Daemon(systemd, "--config", config, "--camera", "front=v4l2:///dev/video96", "--camera", $"side={DANNet.Edge.EdgeDefaults.VideoPath}");
+        try
+        {
+            Assert.True(systemd.WaitFor(m => m == "READY=1", TimeSpan.FromSeconds(90)), "no READY=1");
+            Assert.True(systemd.WaitFor(m => m.Contains("rear ended", StringComparison.Ordinal), TimeSpan.FromSeconds(30)), "no STATUS with the recording ended");
+            var ended = systemd.Now;
+            Thread.Sleep(4000);
+            Assert.False(daemon.HasExited, "one camera's end stopped the daemon");
+            var messages = systemd.Messages;
+            log.WriteLine(string.Join("\n", messages.Select(m => $"{m.At.TotalSeconds:F2} {m.Text}")));
+            var last = messages.Last(m => m.Text.StartsWith("STATUS=cpu,", StringComparison.Ordinal)).Text;
+            Assert.Contains("front reconnecting (attempt", last);
+            Assert.Contains("rear ended", last);
+            Assert.Contains("side reading", last);
+            var pings = messages.Where(m => m.Text == "WATCHDOG=1" && m.At > ended).ToList();
+            Assert.True(pings.Count >= 4, $"{pings.Count} pings in 4 s after the recording ended");
+            Stop(daemon);
+            Assert.Equal(0, RingProcesses.Finish(daemon).Code);
+        }
+        finally
+        {
+            if (!daemon.HasExited) daemon.Kill(entireProcessTree: true);
+        }
+    }
 }
 
-/// <summary>The watchdog's rule, case by case (the daemon's pings follow it every half interval).</summary>
 public sealed class LivenessTests
 {
     private static readonly TimeSpan Interval = TimeSpan.FromSeconds(10);

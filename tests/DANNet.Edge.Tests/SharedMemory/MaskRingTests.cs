@@ -176,11 +176,18 @@ public sealed class RingChecksumTests : IDisposable
         random.NextBytes(data);
         Assert.Equal(0xE3069283u, RingChecksum.Crc32C("123456789"u8));   // the standard check value
         Assert.Equal(0u, RingChecksum.Crc32C([]));
-        foreach (int length in Enumerable.Range(0, 600).Concat([1535, 1536, 1537, 4095, 65536, 130560, 960 * 540]))
+        foreach (int length in Enumerable.Range(0, 800).Concat([1535, 1536, 1537, 4095, 65536, 130560, 960 * 540]))
             foreach (int offset in new[] { 0, 1, 7 })
             {
                 var span = data.AsSpan(offset, length);
-                Assert.True(Castagnoli(span) == RingChecksum.Crc32C(span), $"length {length}, offset {offset}");
+                uint expected = Castagnoli(span);
+                Assert.True(expected == RingChecksum.Crc32C(span), $"length {length}, offset {offset}");
+                Assert.True(expected == RingChecksum.Crc32CInLanes(span), $"lanes: length {length}, offset {offset}");
+                // The folded path where this processor has it (AVX-512 VPCLMULQDQ); elsewhere it must refuse, not guess.
+                if (length < RingChecksum.FoldedMinimum) continue;
+                if (System.Runtime.Intrinsics.X86.Pclmulqdq.V512.IsSupported)
+                    Assert.True(expected == RingChecksum.Crc32CFolded(span), $"folded: length {length}, offset {offset}");
+                else Assert.Throws<PlatformNotSupportedException>(() => RingChecksum.Crc32CFolded(data.AsSpan(offset, length)));
             }
         Assert.Equal(System.IO.Hashing.Crc32.HashToUInt32(data), RingChecksum.Of(data, 1));
         Assert.Equal(Castagnoli(data), RingChecksum.Of(data, 2));

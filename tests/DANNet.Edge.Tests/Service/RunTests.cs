@@ -143,5 +143,14 @@ public sealed class RunTests : IDisposable
         Assert.Equal(0, listed);
         foreach (var name in new[] { "front", "rear", "side" }) Assert.Contains(name + " ", list);
         Assert.DoesNotContain(".lock", list);
+        // One camera's ring by its name, in both readers; a name that is not one (a path) is refused.
+        var (tapCode, tap) = SharedMemory.RingProcesses.Edge("tap", "--path", Path.Combine(rings, "x"), "--camera", "side", "--frames", "1", "--any-writer", "--json");
+        Assert.True(tapCode == 0, tap);
+        Assert.Equal(1, SharedMemory.RingProcesses.LastJson(tap).GetProperty("framesRead").GetInt64());
+        var (pyCode, py) = SharedMemory.RingProcesses.Python("--path", Path.Combine(rings, "x"), "--camera", "side", "--frames", "1", "--any-writer", "--json");
+        Assert.True(pyCode == 0, py);
+        Assert.Equal(1, SharedMemory.RingProcesses.LastJson(py).GetProperty("framesRead").GetInt64());
+        Assert.Contains("is not a camera name", SharedMemory.RingProcesses.Edge("tap", "--path", Path.Combine(rings, "x"), "--camera", "../side").Output);
+        Assert.Contains("is not a camera name", SharedMemory.RingProcesses.Python("--path", Path.Combine(rings, "x"), "--camera", "../side").Output);
     }
 }

@@ -2,7 +2,6 @@ using DANNet.Model.Onnx;
 using TorchSharp;
 using DANNet.Trainer.Onnx;
 using DANNet.Trainer.Models.Backbones;
-using DANNet.Trainer.Models.Heads;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
 using static TorchSharp.torch.nn;

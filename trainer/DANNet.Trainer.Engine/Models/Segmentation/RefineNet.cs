@@ -3,7 +3,6 @@ using DANNet.Trainer.Torch;
 using TorchSharp;
 using DANNet.Trainer.Onnx;
 using DANNet.Trainer.Models.Backbones;
-using DANNet.Trainer.Models.Heads;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
 using static TorchSharp.torch.nn;

@@ -7,7 +7,7 @@ using TorchSharp.Modules;
 using static TorchSharp.torch;
 using static TorchSharp.torch.nn;
 
-namespace DANNet.Trainer.Models.Heads;
+namespace DANNet.Trainer.Models.Segmentation;
 
 /// <summary>
 /// RefineNet's residual conv unit group: <c>blocks</c> residual units of <c>stages</c> (ReLU, 3x3 conv)

@@ -6,7 +6,7 @@ using TorchSharp.Modules;
 using static TorchSharp.torch;
 using static TorchSharp.torch.nn;
 
-namespace DANNet.Trainer.Models.Heads;
+namespace DANNet.Trainer.Models.Segmentation;
 
 /// <summary>
 /// DeepLab-v2's ASPP classifier: parallel dilated 3x3 convs straight to class logits, the first

@@ -1,7 +1,7 @@
 using DANNet.Trainer.Models.Backbones;
 using DANNet.Trainer.Models.Segmentation;
 
-namespace DANNet.Trainer.Models;
+namespace DANNet.Trainer.Models.Segmentation;
 
 /// <summary>The segmentation head families.</summary>
 public enum SegmentationHead

@@ -6,7 +6,7 @@ using TorchSharp.Modules;
 using static TorchSharp.torch;
 using static TorchSharp.torch.nn;
 
-namespace DANNet.Trainer.Models.Heads;
+namespace DANNet.Trainer.Models.Segmentation;
 
 /// <summary>
 /// PSPNet's pyramid pooling module: adaptive average pooling to bins 1, 2, 3, 6, a 1x1 conv each

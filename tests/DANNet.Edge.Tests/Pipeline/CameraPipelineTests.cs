@@ -56,12 +56,7 @@ public sealed class CameraPipelineTests : IDisposable
     [Fact]
     public void One_cameras_fault_or_end_never_stops_the_others()
     {
-        string images = Directory.CreateDirectory(Path.Combine(_dir, "images")).FullName;
-        for (int i = 0; i < 3; i++)
-        {
-            using var image = new Mat(48, 64, MatType.CV_8UC3, new Scalar(20 * i, 40, 60));
-            Cv2.ImWrite(Path.Combine(images, $"{i}.png"), image);
-        }
+        string images = TestImages.Folder(_dir);
         var session = Own(SegmentationSession.OpenCpu(EdgeDefaults.ModelPath, threads: 1));
         var feeds = new[]
         {

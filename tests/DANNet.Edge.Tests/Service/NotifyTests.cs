@@ -154,12 +154,7 @@ public sealed class NotifyTests(ITestOutputHelper log) : RingFolderTests("dannet
     [Fact]
     public void Several_cameras_report_each_state_and_keep_the_watchdog_fed_when_one_ends()
     {
-        string images = Directory.CreateDirectory(Path.Combine(Dir, "images")).FullName;
-        for (int i = 0; i < 3; i++)
-        {
-            using var image = new OpenCvSharp.Mat(48, 64, OpenCvSharp.MatType.CV_8UC3, new OpenCvSharp.Scalar(20 * i, 40, 60));
-            OpenCvSharp.Cv2.ImWrite(Path.Combine(images, $"{i}.png"), image);
-        }
+        string images = TestImages.Folder(Dir);
         string config = Path.Combine(Dir, "cameras.json");
         File.WriteAllText(config, $$"""{ "Cameras": { "rear": { "Uri": "{{images}}", "Loop": false, "Realtime": false } } }""");
         using var systemd = new FakeSystemd(Path.Combine(Dir, "notify.sock"));

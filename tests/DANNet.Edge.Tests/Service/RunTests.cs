@@ -117,12 +117,7 @@ public sealed class RunTests : IDisposable
     [Fact]
     public void Several_cameras_run_in_one_daemon_and_one_cameras_fault_stops_none_of_the_others()
     {
-        string images = Directory.CreateDirectory(Path.Combine(_dir, "images")).FullName;
-        for (int i = 0; i < 3; i++)
-        {
-            using var image = new OpenCvSharp.Mat(48, 64, OpenCvSharp.MatType.CV_8UC3, new OpenCvSharp.Scalar(20 * i, 40, 60));
-            OpenCvSharp.Cv2.ImWrite(Path.Combine(images, $"{i}.png"), image);
-        }
+        string images = TestImages.Folder(_dir);
         string rings = Path.Combine(_dir, "rings"), config = Path.Combine(_dir, "cameras.json");
         // The recording is configured in the file (it must not loop); the other two come from the command line.
         File.WriteAllText(config, $$"""{ "Cameras": { "rear": { "Uri": "{{images}}", "Loop": false, "Realtime": false } } }""");

@@ -49,6 +49,21 @@ public sealed class CameraPipelineTests : IDisposable
         Assert.Equal(4, pipeline.Cameras[1].Published);
     }
 
+    /// <summary>Once warm, serving several cameras allocates nothing managed per frame on the inference thread (as one camera does).</summary>
+    [Fact]
+    public void Warm_turns_allocate_nothing_per_frame()
+    {
+        var session = Own(SegmentationSession.OpenCpu(EdgeDefaults.ModelPath, threads: 1));
+        var feeds = new[] { Feed(session, "left", Drive()), Feed(session, "right", Drive()) };
+        using var pipeline = new CameraPipeline(feeds, session, new ListLogger());
+        // A new statistics window after 4 warm-up masks (on the inference thread, between frames): it holds only warm frames.
+        var frames = pipeline.Frames()
+            .Do(f => { if (f.Timings.FrameId == 2 && f.Camera == 1) pipeline.Stats.Report(MonotonicClock.NowNs, 0); })
+            .Take(10).ToList().Wait();
+        Assert.Equal(10, frames.Count);
+        Assert.Equal(0, pipeline.Stats.InferenceAllocatedInWindow);
+    }
+
     /// <summary>
     /// Three cameras: a device that does not exist (reconnecting), a recording of three images that ends, a looping drive. The recording's
     /// masks are published and it ends; the missing device is retried and publishes nothing; the drive keeps publishing after both.

@@ -129,6 +129,9 @@ public static class Calibrator
                 "weights (dannet-train export writes one).");
         if (ModelCard.Of(model, path).Precision == ModelPrecision.Int8Qdq || model.Graph.Node.Any(n => n.OpType is "QuantizeLinear" or "DequantizeLinear"))
             throw new InvalidDataException($"--model '{path}' is already quantised (Q/DQ): calibrate the float model it was made from.");
+        if (model.Graph.Input.FirstOrDefault()?.Type?.TensorType?.Shape?.Dim is { Count: 4 } dims && dims[0].DimValue > 1)
+            throw new InvalidDataException($"--model '{path}' takes {dims[0].DimValue} images per run: calibrate the batch-1 export of the same weights " +
+                "(dannet-train export without --batch); the scales hold for every batch size.");
         if (model.Graph.Node.All(n => n.OpType != "Conv"))
             throw new InvalidDataException($"--model '{path}' has no convolution to quantise: it is not a DANNet segmentation model.");
         try

@@ -29,6 +29,9 @@ public static class ModelContract
     /// <summary>ImageNet standard deviation (RGB order), applied to pixels scaled to 0..1.</summary>
     public static IReadOnlyList<float> StdRgb { get; } = [0.229f, 0.224f, 0.225f];
 
+    /// <summary>The most images one run of a model takes (its static batch dimension): one per camera of a daemon.</summary>
+    public const int MaxBatch = 16;
+
     /// <summary>The largest input (and mask) side in pixels a model may have: the ring and the runtime's buffers are sized for it.</summary>
     public const int MaxSide = 16384;
 

@@ -45,6 +45,9 @@ public sealed record ModelCard
     /// <summary>Input (and mask) width in pixels; 0 when neither the metadata nor the caller gave it.</summary>
     public int Width { get; init; }
 
+    /// <summary>Images per run (the input's static batch dimension; the tensor states it, the card writes it into <c>dannet.input</c>).</summary>
+    public int Batch { get; init; } = 1;
+
     /// <summary>Class names in class-id order (Cityscapes' 19 when not stated).</summary>
     public IReadOnlyList<string> Classes { get; init; } = CityscapesClasses.Names;
 
@@ -102,7 +105,7 @@ public sealed record ModelCard
             Add(ModelMetadataKeys.Architecture, Architecture);
             Add(ModelMetadataKeys.Head, Head);
             Add(ModelMetadataKeys.Resize, StatedResize is { } r ? InputResizes.Name(r) : null);
-            Add(ModelMetadataKeys.Input, $"{ModelContract.ImageInput} uint8 [1,{Height},{Width},3] BGR 0..255 NHWC");
+            Add(ModelMetadataKeys.Input, $"{ModelContract.ImageInput} uint8 [{Batch},{Height},{Width},3] BGR 0..255 NHWC");
             Add(ModelMetadataKeys.InputHeight, Height.ToString(inv));
             Add(ModelMetadataKeys.InputWidth, Width.ToString(inv));
             Add(ModelMetadataKeys.Classes, string.Join(',', Classes));

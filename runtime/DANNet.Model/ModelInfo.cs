@@ -11,6 +11,9 @@ public sealed record ModelInfo(string Path, ModelCard Card, IReadOnlyList<string
     /// <summary>Input (and mask) width.</summary>
     public int Width => Card.Width;
 
+    /// <summary>Images per run: the input's static batch dimension (1 for most models; several cameras share a run of a larger one).</summary>
+    public int Batch => Card.Batch;
+
     /// <summary>The architecture's name.</summary>
     public string Architecture => Card.Architecture;
 
@@ -36,16 +39,18 @@ public sealed record ModelInfo(string Path, ModelCard Card, IReadOnlyList<string
         void Fail(string what) => throw ModelCard.Contract(path, what);
         if (!inputs.TryGetValue(ModelContract.ImageInput, out var image) || inputs.Count != 1)
             Fail($"expected exactly one input '{ModelContract.ImageInput}', found {string.Join(", ", inputs.Keys)}");
-        if (image.Type != typeof(byte) || image.Shape.Length != 4 || image.Shape[0] != 1 || image.Shape[3] != ModelContract.ImageChannels
-            || image.Shape[1] <= 0 || image.Shape[2] <= 0)
-            Fail($"input '{ModelContract.ImageInput}' must be uint8 [1,H,W,3], is {image.Type.Name} [{string.Join(",", image.Shape)}]");
+        if (image.Type != typeof(byte) || image.Shape.Length != 4 || image.Shape[0] is < 1 or > ModelContract.MaxBatch
+            || image.Shape[3] != ModelContract.ImageChannels || image.Shape[1] <= 0 || image.Shape[2] <= 0)
+            Fail($"input '{ModelContract.ImageInput}' must be uint8 [B,H,W,3] with B 1..{ModelContract.MaxBatch}, is {image.Type.Name} [{string.Join(",", image.Shape)}]");
         if (image.Shape[1] > ModelContract.MaxSide || image.Shape[2] > ModelContract.MaxSide)
             Fail($"its input is {image.Shape[2]}x{image.Shape[1]}; masks can be at most {ModelContract.MaxSide} pixels per side");
         if (!outputs.TryGetValue(ModelContract.MaskOutput, out var mask))
             Fail($"no output '{ModelContract.MaskOutput}'");
-        if (mask.Type != typeof(byte) || mask.Shape.Length != 3 || mask.Shape[0] != 1 || mask.Shape[1] != image.Shape[1] || mask.Shape[2] != image.Shape[2])
-            Fail($"output '{ModelContract.MaskOutput}' must be uint8 [1,{image.Shape[1]},{image.Shape[2]}], is {mask.Type.Name} [{string.Join(",", mask.Shape)}]");
-        var card = ModelCard.FromMetadata(metadata, path, image.Shape[1], image.Shape[2]);
+        if (mask.Type != typeof(byte) || mask.Shape.Length != 3 || mask.Shape[0] != image.Shape[0] || mask.Shape[1] != image.Shape[1]
+            || mask.Shape[2] != image.Shape[2])
+            Fail($"output '{ModelContract.MaskOutput}' must be uint8 [{image.Shape[0]},{image.Shape[1]},{image.Shape[2]}], is {mask.Type.Name} " +
+                $"[{string.Join(",", mask.Shape)}]");
+        var card = ModelCard.FromMetadata(metadata, path, image.Shape[1], image.Shape[2]) with { Batch = image.Shape[0] };
         return new ModelInfo(path, card, outputs.Keys.Where(k => k != ModelContract.MaskOutput).ToArray());
     }
 }

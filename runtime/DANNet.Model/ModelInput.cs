@@ -15,10 +15,11 @@ public sealed class ModelInput : IDisposable
 
     /// <param name="session">The session whose input buffer frames go into.</param>
     /// <param name="resize">The resize; null: the model's own (<see cref="ModelInfo.Resize"/>).</param>
-    public ModelInput(SegmentationSession session, InputResize? resize)
+    /// <param name="slot">Which image of the model's batch this input fills (0 for a model of batch 1).</param>
+    public ModelInput(SegmentationSession session, InputResize? resize, int slot = 0)
     {
         Resize = resize ?? session.Info.Resize;
-        _input = Mat.FromPixelData(session.Info.Height, session.Info.Width, MatType.CV_8UC3, session.ImageAddress);
+        _input = Mat.FromPixelData(session.Info.Height, session.Info.Width, MatType.CV_8UC3, session.ImageAddressOf(slot));
         _resizer = new InputResizer(_input, Resize);
     }
 

@@ -30,6 +30,12 @@ public sealed record ModelOptions
     /// </summary>
     public InputResize? Resize { get; init; }
 
+    /// <summary>
+    /// With a model that takes several images per run (<c>dannet-train export --batch N</c>) and several cameras: how long, once one camera's
+    /// frame waits, to wait for the other cameras' frames before running a partial batch (ms).
+    /// </summary>
+    public double BatchWindowMs { get; init; } = 10;
+
     /// <summary>Frames run before the service reports ready (kernel selection, engine build).</summary>
     public int WarmupFrames { get; init; } = 3;
 }

@@ -46,7 +46,7 @@ public sealed class OnnxSegmenter : IDisposable
         _session.Run();
         unsafe
         {
-            _session.Mask.CopyTo(new Span<byte>((void*)_mask.DataPointer, Height * Width));
+            _session.MaskOf(0).CopyTo(new Span<byte>((void*)_mask.DataPointer, Height * Width));
         }
         return _mask.Resize(new Size(bgr.Cols, bgr.Rows), 0, 0, InterpolationFlags.Nearest);
     }

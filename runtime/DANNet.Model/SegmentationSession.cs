@@ -26,10 +26,10 @@ public sealed class SegmentationSession : IDisposable
         _session = session;
         Info = info;
         // Pinned for good: OpenCV resizes camera frames straight into it through a Mat header.
-        _image = GC.AllocateArray<byte>(info.Height * info.Width * ModelContract.ImageChannels, pinned: true);
-        _mask = new byte[info.Height * info.Width];
-        _imageValue = OrtValue.CreateTensorValueFromMemory(_image, [1, info.Height, info.Width, ModelContract.ImageChannels]);
-        _maskValue = OrtValue.CreateTensorValueFromMemory(_mask, [1, info.Height, info.Width]);
+        _image = GC.AllocateArray<byte>(info.Batch * info.Height * info.Width * ModelContract.ImageChannels, pinned: true);
+        _mask = new byte[info.Batch * info.Height * info.Width];
+        _imageValue = OrtValue.CreateTensorValueFromMemory(_image, [info.Batch, info.Height, info.Width, ModelContract.ImageChannels]);
+        _maskValue = OrtValue.CreateTensorValueFromMemory(_mask, [info.Batch, info.Height, info.Width]);
         // Bound once: a Run over a binding marshals no names and allocates nothing managed per frame.
         _binding = session.CreateIoBinding();
         _binding.BindInput(ModelContract.ImageInput, _imageValue);
@@ -38,14 +38,28 @@ public sealed class SegmentationSession : IDisposable
 
     public ModelInfo Info { get; }
 
-    /// <summary>The input buffer: write a BGR frame of the model's size here (H×W×3 bytes), then <see cref="Run"/>.</summary>
+    /// <summary>The input buffer: write BGR frames of the model's size here (batch × H×W×3 bytes), then <see cref="Run"/>.</summary>
     public Span<byte> Image => _image;
 
     /// <summary>Address of <see cref="Image"/> (pinned), for native writers such as an OpenCV Mat header.</summary>
-    public IntPtr ImageAddress => System.Runtime.InteropServices.Marshal.UnsafeAddrOfPinnedArrayElement(_image, 0);
+    public IntPtr ImageAddress => ImageAddressOf(0);
 
-    /// <summary>The mask of the last <see cref="Run"/> (H×W trainIds).</summary>
+    /// <summary>Address of image <paramref name="slot"/> of the batch in <see cref="Image"/> (pinned).</summary>
+    public IntPtr ImageAddressOf(int slot)
+    {
+        if ((uint)slot >= (uint)Info.Batch) throw new ArgumentOutOfRangeException(nameof(slot), slot, $"The model takes {Info.Batch} image(s) per run.");
+        return System.Runtime.InteropServices.Marshal.UnsafeAddrOfPinnedArrayElement(_image, slot * Info.Height * Info.Width * ModelContract.ImageChannels);
+    }
+
+    /// <summary>The mask of the last <see cref="Run"/> (batch × H×W trainIds).</summary>
     public ReadOnlySpan<byte> Mask => _mask;
+
+    /// <summary>The mask of image <paramref name="slot"/> of the last <see cref="Run"/> (H×W trainIds).</summary>
+    public ReadOnlySpan<byte> MaskOf(int slot)
+    {
+        if ((uint)slot >= (uint)Info.Batch) throw new ArgumentOutOfRangeException(nameof(slot), slot, $"The model takes {Info.Batch} image(s) per run.");
+        return _mask.AsSpan(slot * Info.Height * Info.Width, Info.Height * Info.Width);
+    }
 
     /// <summary>The execution provider the model runs on.</summary>
     public ExecutionProvider Provider { get; private init; } = ExecutionProvider.Cpu;
@@ -98,8 +112,9 @@ public sealed class SegmentationSession : IDisposable
     /// A mask tensor over native memory the caller owns (e.g. a ring slot, height·width bytes), for
     /// <see cref="BindingTo"/>. The caller disposes it, before that memory goes.
     /// </summary>
-    public OrtValue MaskValueOver(IntPtr mask) =>
-        OrtValue.CreateTensorValueWithData(OrtMemoryInfo.DefaultInstance, Microsoft.ML.OnnxRuntime.Tensors.TensorElementType.UInt8,
+    public OrtValue MaskValueOver(IntPtr mask) => Info.Batch != 1
+        ? throw new InvalidOperationException($"A model of batch {Info.Batch} writes its masks into its own buffer (MaskOf), not into one ring slot.")
+        : OrtValue.CreateTensorValueWithData(OrtMemoryInfo.DefaultInstance, Microsoft.ML.OnnxRuntime.Tensors.TensorElementType.UInt8,
             [1, Info.Height, Info.Width], mask, (long)Info.Height * Info.Width);
 
     /// <summary>A binding of <see cref="Image"/> to <paramref name="mask"/>, made once: <see cref="Run(OrtIoBinding)"/> then writes there without a

@@ -41,7 +41,8 @@ public static class CameraBench
                 rings.Add(TemporaryRing.For(session.Info));
                 feeds.Add(new CameraFeed($"camera{c}", sources[c], sourceOptions, rings[c].Writer));
             }
-            using var pipeline = new CameraPipeline(feeds, session, NullLogger.Instance, options.Resize);
+            using var pipeline = new CameraPipeline(feeds, session, NullLogger.Instance, options.Resize,
+                batchWindow: TimeSpan.FromMilliseconds(options.BatchWindowMs));
             var latencies = Enumerable.Range(0, cameras).Select(_ => new List<double>(masks)).ToArray();
             var counted = new long[cameras];
             long[] droppedAtStart = new long[cameras];
@@ -65,7 +66,9 @@ public static class CameraBench
             using var file = File.OpenRead(modelPath);
             var facts = new ModelFacts(modelPath, session.Info.Architecture, session.Info.Width, session.Info.Height,
                 ModelCard.PrecisionName(session.Info.Card.Precision), file.Length, Convert.ToHexString(System.Security.Cryptography.SHA256.HashData(file)).ToLowerInvariant());
-            return new CameraBenchResult(facts, session.Provider.Name(), options.Threads, cameras, "turns (batch 1)", masks, Math.Round(seconds, 3),
+            string batching = session.Info.Batch == 1 ? "turns (batch 1)"
+                : string.Create(CultureInfo.InvariantCulture, $"batch {session.Info.Batch} (window {options.BatchWindowMs} ms)");
+            return new CameraBenchResult(facts, session.Provider.Name(), options.Threads, cameras, batching, masks, Math.Round(seconds, 3),
                 Math.Round(masks / seconds, 2), shares, Math.Round((counted.Max() - counted.Min()) / mean, 4));
         }
         finally

@@ -66,6 +66,7 @@ public static class EdgeOptionsValidator
         Check(m.Threads is >= 0 and <= 256, "Model:Threads must be 0..256 (0: ONNX Runtime's default).");
         Check(m.DeviceId is >= 0 and <= 64, "Model:DeviceId must be 0..64.");
         Check(m.WarmupFrames is >= 0 and <= 1000, "Model:WarmupFrames must be 0..1000.");
+        Check(m.BatchWindowMs is >= 0 and <= 1000, "Model:BatchWindowMs must be 0..1000 (ms).");
         Check(m.TensorRt.WorkspaceMb is > 0 and <= 1 << 20, "Model:TensorRt:WorkspaceMb must be 1..1048576, e.g. 1024.");
         Check(m.TensorRt.BuilderOptimizationLevel is >= 0 and <= 5, "Model:TensorRt:BuilderOptimizationLevel must be 0..5.");
         Check(!m.TensorRt.Int8 || m.TensorRt.Int8CalibrationTable.Length == 0 || File.Exists(m.TensorRt.Int8CalibrationTable),

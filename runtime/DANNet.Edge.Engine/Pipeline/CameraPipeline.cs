@@ -72,13 +72,22 @@ public sealed class CameraPipeline : IDisposable
     private readonly ILogger _log;
     private readonly FramePool[] _pools;
     private readonly FrameStages[] _stages;
+    private readonly SegmentationSession _session;
+    private readonly ModelInput[] _slotInputs;
+    private readonly TimeSpan _batchWindow;
+    private readonly int[] _batchCameras;
+    private readonly CapturedFrame[] _batchFrames;
     private readonly long _frameLimit;
     private long _processed;
     private int _running;
 
     /// <summary>Wires every camera through <paramref name="session"/>; dispose the pipeline before the rings and the session.</summary>
     /// <param name="frameLimit">The most masks published over all cameras (0: no limit); frames after it are returned unprocessed.</param>
-    public CameraPipeline(IReadOnlyList<CameraFeed> cameras, SegmentationSession session, ILogger log, InputResize? resize = null, long frameLimit = 0)
+    /// <param name="batchWindow">
+    /// With a model of batch B &gt; 1: how long to wait, once a frame waits, for the other cameras' frames before running a partial batch.
+    /// </param>
+    public CameraPipeline(IReadOnlyList<CameraFeed> cameras, SegmentationSession session, ILogger log, InputResize? resize = null, long frameLimit = 0,
+        TimeSpan? batchWindow = null)
     {
         if (cameras.Count == 0) throw new ArgumentException("A pipeline needs at least one camera.", nameof(cameras));
         if (frameLimit < 0) throw new ArgumentOutOfRangeException(nameof(frameLimit), "A frame limit is 0 (none) or more.");
@@ -88,9 +97,19 @@ public sealed class CameraPipeline : IDisposable
         Stats = new PipelineStats(Metrics);
         Cameras = cameras.Select(c => new CameraStatus(c.Name)).ToArray();
         _pools = cameras.Select(_ => new FramePool(3)).ToArray();
-        _stages = new FrameStages[cameras.Count];
-        for (int i = 0; i < cameras.Count; i++) _stages[i] = new FrameStages(session, cameras[i].Ring, resize);
+        _session = session;
+        _batchWindow = batchWindow ?? TimeSpan.FromMilliseconds(10);
+        int batch = session.Info.Batch;
+        _batchCameras = new int[batch];
+        _batchFrames = new CapturedFrame[batch];
+        // Batch 1: each camera's masks go straight into its ring's slots (FrameStages). Batch B: B inputs, one per image of the batch,
+        // and each mask copied from the session's output into its camera's ring.
+        _stages = batch == 1 ? [.. cameras.Select(c => new FrameStages(session, c.Ring, resize))] : [];
+        _slotInputs = batch == 1 ? [] : [.. Enumerable.Range(0, batch).Select(k => new ModelInput(session, resize, k))];
     }
+
+    /// <summary>Images per run: 1 (cameras take turns) or the model's batch (the newest frame of each camera run together).</summary>
+    public int Batch => _session.Info.Batch;
 
     /// <summary>The instruments every frame of every camera is recorded into.</summary>
     public PipelineMetrics Metrics { get; } = new();
@@ -124,7 +143,7 @@ public sealed class CameraPipeline : IDisposable
                         {
                             status.CountDropped();
                             Metrics.Dropped.Add(1);
-                            _stages[c].Output.CountDropped(1);
+                            _cameras[c].Ring.CountDropped(1);
                             _pools[c].Return(replaced);
                         }
                         signal.Set();
@@ -165,7 +184,12 @@ public sealed class CameraPipeline : IDisposable
         {
             while (!stop.IsCancellationRequested)
             {
-                if (TakeNext(pending, ref next) is { } taken)
+                if (Batch > 1 && Pending(pending) > 0)
+                {
+                    GatherAndRun(observer, pending, signal, ref next, stop);
+                    continue;
+                }
+                if (Batch == 1 && TakeNext(pending, ref next) is { } taken)
                 {
                     if (Process(taken.Camera, taken.Frame) is { } timings) observer.OnNext(new CameraFrame(taken.Camera, timings));
                     continue;
@@ -189,6 +213,78 @@ public sealed class CameraPipeline : IDisposable
         {
             observer.OnError(ex);
         }
+    }
+
+    /// <summary>How many cameras have a frame waiting.</summary>
+    private static int Pending(CapturedFrame?[] pending)
+    {
+        int n = 0;
+        for (int i = 0; i < pending.Length; i++)
+            if (Volatile.Read(ref pending[i]) is not null) n++;
+        return n;
+    }
+
+    /// <summary>
+    /// Batch mode: waits (at most the batch window) until as many cameras as the batch holds — or every camera still running — have a
+    /// frame, takes up to a batch of them in turn, and runs them together: one inference, each mask published into its camera's ring.
+    /// </summary>
+    private void GatherAndRun(IObserver<CameraFrame> observer, CapturedFrame?[] pending, AutoResetEvent signal, ref int next, CancellationToken stop)
+    {
+        long deadline = System.Diagnostics.Stopwatch.GetTimestamp() + (long)(_batchWindow.TotalSeconds * System.Diagnostics.Stopwatch.Frequency);
+        while (!stop.IsCancellationRequested && Pending(pending) < Math.Min(Batch, RunningCameras()))
+        {
+            long left = deadline - System.Diagnostics.Stopwatch.GetTimestamp();
+            if (left <= 0) break;
+            signal.WaitOne(TimeSpan.FromSeconds((double)left / System.Diagnostics.Stopwatch.Frequency));
+        }
+        int count = 0;
+        while (count < Batch && TakeNext(pending, ref next) is { } taken)
+        {
+            _batchCameras[count] = taken.Camera;
+            _batchFrames[count++] = taken.Frame;
+        }
+        if (count == 0) return;
+        long allocatedBefore = GC.GetAllocatedBytesForCurrentThread();
+        try
+        {
+            if (_frameLimit > 0) count = (int)Math.Min(count, Math.Max(0, _frameLimit - _processed));
+            if (count == 0) return;
+            ulong dequeued = MonotonicClock.NowNs;
+            for (int k = 0; k < count; k++) _slotInputs[k].Load(_batchFrames[k].Image, _batchFrames[k].Input);
+            ulong preprocessed = MonotonicClock.NowNs;
+            _session.Run();
+            ulong inferred = MonotonicClock.NowNs;
+            for (int k = 0; k < count; k++)
+            {
+                int camera = _batchCameras[k];
+                var frame = _batchFrames[k];
+                ulong frameId = _cameras[camera].Ring.Publish(_session.MaskOf(k), frame.CaptureNs);
+                ulong published = MonotonicClock.NowNs;
+                _processed++;
+                var timings = new FrameTimings(frame.Index, frameId, frame.CaptureNs, dequeued, preprocessed, inferred, published, frame.SourceMs);
+                Metrics.RecordPublished(timings, k == 0 ? GC.GetAllocatedBytesForCurrentThread() - allocatedBefore : 0);
+                Cameras[camera].CountPublished(published);
+                observer.OnNext(new CameraFrame(camera, timings));
+            }
+        }
+        finally
+        {
+            // Every frame taken goes back to its camera's pool, published or not (the frame limit).
+            for (int k = 0; k < _batchFrames.Length && _batchFrames[k] is not null; k++)
+            {
+                _pools[_batchCameras[k]].Return(_batchFrames[k]);
+                _batchFrames[k] = null!;
+            }
+        }
+    }
+
+    /// <summary>How many cameras have not ended.</summary>
+    private int RunningCameras()
+    {
+        int n = 0;
+        foreach (var c in Cameras)
+            if (!c.Ended) n++;
+        return n;
     }
 
     /// <summary>Whether every camera has ended (<paramref name="ended"/>) or failed (otherwise); a loop, not LINQ: it runs once per frame.</summary>
@@ -248,6 +344,7 @@ public sealed class CameraPipeline : IDisposable
         if (!SpinWait.SpinUntil(() => Volatile.Read(ref _running) == 0, StopTimeout))
             throw new InvalidOperationException($"The pipeline is still running after {StopTimeout.TotalSeconds:F0} s: dispose the Frames() subscription first.");
         foreach (var s in _stages) s.Dispose();
+        foreach (var i in _slotInputs) i.Dispose();
         for (int c = 0; c < _pools.Length; c++)
             if (!Cameras[c].Health.Abandoned) _pools[c].Dispose();
         Stats.Dispose();

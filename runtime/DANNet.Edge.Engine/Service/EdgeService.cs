@@ -74,7 +74,11 @@ public sealed class EdgeService(EdgeOptions options, IHostApplicationLifetime li
                 cameras[i].Name, ring.Path, geometry.SlotCount);
         }
 
-        _pipeline = new CameraPipeline(feeds, _session, log, resize, frameLimit: options.Run.Frames);
+        _pipeline = new CameraPipeline(feeds, _session, log, resize, frameLimit: options.Run.Frames,
+            batchWindow: TimeSpan.FromMilliseconds(options.Model.BatchWindowMs));
+        if (_session.Info.Batch > 1)
+            log.LogInformation("The model takes {Batch} images per run: the newest frame of each camera runs together (window {Window} ms)",
+                _session.Info.Batch, options.Model.BatchWindowMs);
         Interlocked.Exchange(ref _lastProgressNs, (long)MonotonicClock.NowNs);
         Interlocked.Exchange(ref _startedNs, (long)MonotonicClock.NowNs);
         // Run:Frames publishes exactly that many (over all cameras): the subscription ends after the last one, before another frame is taken.

@@ -50,10 +50,10 @@ internal static class ModelCommand
         output.WriteLine($"  architecture  {info.Architecture}{(info.Relighting ? " with LightNet relighting" : " (no relighting)")}");
         var card = info.Card;
         if (card.Head is { } head) output.WriteLine($"  head          {head}");
-        output.WriteLine($"  input         image uint8 [1,{info.Height},{info.Width},3] BGR");
+        output.WriteLine($"  input         image uint8 [{info.Batch},{info.Height},{info.Width},3] BGR");
         string resizeOrigin = info.StatesResize ? "the resize it was evaluated with; every command's default" : "the model names none; the default for such models";
         output.WriteLine($"  resize        {InputResizes.Name(info.Resize)} ({resizeOrigin})");
-        output.WriteLine($"  output        mask uint8 [1,{info.Height},{info.Width}]{(info.ExtraOutputs.Count > 0 ? " + " + string.Join(", ", info.ExtraOutputs) : "")}");
+        output.WriteLine($"  output        mask uint8 [{info.Batch},{info.Height},{info.Width}]{(info.ExtraOutputs.Count > 0 ? " + " + string.Join(", ", info.ExtraOutputs) : "")}");
         output.WriteLine($"  classes       {info.Classes.Count}: {string.Join(", ", info.Classes)}");
         output.WriteLine($"  precision     {ModelCard.PrecisionName(card.Precision)}{(card.Calibration is { } calibration ? $" ({calibration})" : "")}");
         if (card.Provenance is { } from)
@@ -61,12 +61,12 @@ internal static class ModelCommand
                 if (value.Length > 0) output.WriteLine($"  {key,-13} {value}");
         if (frames == 0 && maskOut is null) return 0;
 
-        if (image is not null) NetpbmImage.ReadPpmAsBgr(image, info.Width, info.Height, session.Image);
-        else FillTestFrame(session.Image, info.Height, info.Width);
+        if (image is not null) NetpbmImage.ReadPpmAsBgr(image, info.Width, info.Height, session.Image[..(info.Height * info.Width * 3)]);
+        else FillTestFrame(session.Image[..(info.Height * info.Width * 3)], info.Height, info.Width);
         session.Run();   // warm-up: first-run allocations and kernel selection
         if (maskOut is not null)
         {
-            NetpbmImage.WritePgm(maskOut, session.Mask, info.Width, info.Height);
+            NetpbmImage.WritePgm(maskOut, session.MaskOf(0), info.Width, info.Height);
             output.WriteLine($"  mask          {maskOut} ({info.Width}x{info.Height} class ids, PGM)");
         }
         if (frames == 0) return 0;
@@ -76,9 +76,9 @@ internal static class ModelCommand
         long allocated = GC.GetAllocatedBytesForCurrentThread() - before;
         Array.Sort(times);
         var counts = new int[256];
-        foreach (var v in session.Mask) counts[v]++;
+        foreach (var v in session.MaskOf(0)) counts[v]++;
         var classes = Enumerable.Range(0, info.Classes.Count).Where(c => counts[c] > 0).OrderByDescending(c => counts[c]).Take(5)
-            .Select(c => $"{info.Classes[c]} {100.0 * counts[c] / session.Mask.Length:F1} %");
+            .Select(c => $"{info.Classes[c]} {100.0 * counts[c] / session.MaskOf(0).Length:F1} %");
         output.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"  cpu latency   mean {times.Average():F1} ms, p50 {times[times.Length / 2]:F1} ms, max {times[^1]:F1} ms over {frames} frames " +
                 $"({threads switch { 0 => "default", var t => t.ToString(CultureInfo.InvariantCulture) }} threads)"));

@@ -156,6 +156,7 @@ public sealed class CalibrateCommandTests : IDisposable
             (Write("text.onnx", bytes: "not a model at all"u8.ToArray()), "is not an ONNX model"),
             (Write("external.onnx", m => m.Graph.Initializer[0].DataLocation = Onnx.TensorProto.Types.DataLocation.External), "keeps its data in an external file"),
             (EdgeDefaults.ModelPath, "is already quantised (Q/DQ)"),
+            (Write("batch.onnx", bytes: QdqWriterTests.TinyNet(batch: 2).ToByteArray()), "takes 2 images per run: calibrate the batch-1 export"),
             (Write("noconv.onnx", m => { foreach (var n in m.Graph.Node.Where(n => n.OpType == "Conv")) n.OpType = "Add"; }), "has no convolution to quantise"),
             (Write("custom.onnx", m => m.Graph.Node.First(n => n.OpType == "Relu").OpType = "TotallyCustomOp"), "ONNX Runtime cannot load"),
             (Write("floatmask.onnx", m =>

@@ -71,7 +71,8 @@ public sealed class QdqWriterTests
     }
 
     /// <summary>image uint8 [1,H,W,3] → Cast → Transpose → x; c1 = Conv(x); r1 = Relu(c1); c2 = Conv(r1); logits = c2 + r1; mask = ArgMax.</summary>
-    internal static ModelProto TinyNet()
+    /// <summary>A tiny float model that follows the contract: <paramref name="batch"/> images of 12x8 per run.</summary>
+    internal static ModelProto TinyNet(int batch = 1)
     {
         var g = new GraphProto { Name = "tiny" };
         var random = new Random(3);
@@ -106,7 +107,7 @@ public sealed class QdqWriterTests
         AttributeProto Ints(string name, params long[] v) { var a = new AttributeProto { Name = name, Type = AttributeProto.Types.AttributeType.Ints }; a.Ints.AddRange(v); return a; }
         AttributeProto Int(string name, long v) => new() { Name = name, Type = AttributeProto.Types.AttributeType.Int, I = v };
 
-        g.Input.Add(Io("image", DataType.Uint8, 1, H, W, 3));
+        g.Input.Add(Io("image", DataType.Uint8, batch, H, W, 3));
         Init("w1", Weights(C * 3 * 9, 0.02), C, 3, 3, 3);
         Init("b1", Weights(C, 0.5), C);
         Init("w2", Weights(C * C * 9, 0.5), C, C, 3, 3);
@@ -118,12 +119,12 @@ public sealed class QdqWriterTests
         Node("Add", ["c2", "r1"], "logits");
         Node("ArgMax", ["logits"], "ids", Int("axis", 1), Int("keepdims", 0));
         Node("Cast", ["ids"], "mask", Int("to", (int)DataType.Uint8));
-        Value("f", DataType.Float, 1, H, W, 3);
-        foreach (var v in new[] { "x" }) Value(v, DataType.Float, 1, 3, H, W);
-        foreach (var v in new[] { "c1", "r1", "c2" }) Value(v, DataType.Float, 1, C, H, W);
-        Value("ids", DataType.Int64, 1, H, W);
-        g.Output.Add(Io("logits", DataType.Float, 1, C, H, W));
-        g.Output.Add(Io("mask", DataType.Uint8, 1, H, W));
+        Value("f", DataType.Float, batch, H, W, 3);
+        foreach (var v in new[] { "x" }) Value(v, DataType.Float, batch, 3, H, W);
+        foreach (var v in new[] { "c1", "r1", "c2" }) Value(v, DataType.Float, batch, C, H, W);
+        Value("ids", DataType.Int64, batch, H, W);
+        g.Output.Add(Io("logits", DataType.Float, batch, C, H, W));
+        g.Output.Add(Io("mask", DataType.Uint8, batch, H, W));
         var model = new ModelProto { IrVersion = 8, Graph = g, ProducerName = "test" };
         model.OpsetImport.Add(new OperatorSetIdProto { Domain = "", Version = 17 });
         model.MetadataProps.Add(new StringStringEntryProto { Key = "dannet.format_version", Value = "1" });

@@ -61,9 +61,9 @@ public sealed class SegmentationSessionTests
     private static readonly Dictionary<string, (Type, int[])> GoodOutputs = new() { [ModelContract.MaskOutput] = (typeof(byte), [1, 8, 16]) };
 
     [Theory]
-    [InlineData("float-input", "input 'image' must be uint8 [1,H,W,3]")]
-    [InlineData("nchw-input", "input 'image' must be uint8 [1,H,W,3]")]
-    [InlineData("dynamic-input", "input 'image' must be uint8 [1,H,W,3]")]
+    [InlineData("float-input", "input 'image' must be uint8 [B,H,W,3]")]
+    [InlineData("nchw-input", "input 'image' must be uint8 [B,H,W,3]")]
+    [InlineData("dynamic-input", "input 'image' must be uint8 [B,H,W,3]")]
     [InlineData("no-mask", "no output 'mask'")]
     [InlineData("mask-size", "output 'mask' must be uint8 [1,8,16]")]
     [InlineData("two-inputs", "expected exactly one input 'image'")]

@@ -114,4 +114,50 @@ public sealed class CameraPipelineTests : IDisposable
         Assert.Contains("2 camera(s), turns (batch 1)", text.ToString());
         Assert.Contains("camera1", text.ToString());
     }
+
+    private string BatchModel(int batch)
+    {
+        string path = Path.Combine(_dir, $"tiny-b{batch}.onnx");
+        File.WriteAllBytes(path, Google.Protobuf.MessageExtensions.ToByteArray(Calibration.QdqWriterTests.TinyNet(batch)));
+        return path;
+    }
+
+    /// <summary>
+    /// A model of batch 2 and two cameras: every run takes the newest frame of both, so each inference publishes one mask per camera
+    /// (the two share their inference timestamps), each the mask the session computed for that camera's image.
+    /// </summary>
+    [Fact]
+    public void With_a_batch_model_the_cameras_run_together_one_mask_each_per_inference()
+    {
+        var session = Own(SegmentationSession.OpenCpu(BatchModel(2), threads: 1));
+        Assert.Equal(2, session.Info.Batch);
+        var feeds = new[] { Feed(session, "left", Drive()), Feed(session, "right", Drive()) };
+        using var pipeline = new CameraPipeline(feeds, session, new ListLogger(), batchWindow: TimeSpan.FromSeconds(5));
+        var frames = pipeline.Frames().Take(8).ToList().Wait();
+        Assert.Equal(2, pipeline.Batch);
+        Assert.Equal(4UL, feeds[0].Ring.Published);
+        Assert.Equal(4UL, feeds[1].Ring.Published);
+        foreach (var run in frames.Chunk(2))
+        {
+            Assert.Equal([0, 1], run.Select(f => f.Camera).Order());
+            Assert.Equal(run[0].Timings.InferredNs, run[1].Timings.InferredNs);
+        }
+    }
+
+    /// <summary>A camera that never delivers does not hold a batch up beyond the window: the other camera's frames run in partial batches.</summary>
+    [Fact]
+    public void A_silent_camera_does_not_hold_up_a_batch_beyond_the_window()
+    {
+        var session = Own(SegmentationSession.OpenCpu(BatchModel(2), threads: 1));
+        var feeds = new[]
+        {
+            Feed(session, "front", new SourceOptions { Uri = "v4l2:///dev/video-none", ReconnectInitialSeconds = 0.1, ReconnectMaxSeconds = 0.2 }),
+            Feed(session, "side", Drive()),
+        };
+        using var pipeline = new CameraPipeline(feeds, session, new ListLogger(), batchWindow: TimeSpan.FromMilliseconds(20));
+        var frames = pipeline.Frames().Take(5).ToList().Wait();
+        Assert.All(frames, f => Assert.Equal(1, f.Camera));
+        Assert.Equal(5UL, feeds[1].Ring.Published);
+        Assert.Equal(0UL, feeds[0].Ring.Published);
+    }
 }

@@ -1,3 +1,4 @@
+using Google.Protobuf;
 using DANNet.Model.Onnx;
 using DANNet.Edge.Contracts;
 using DANNet.Trainer.Cli;
@@ -184,5 +185,44 @@ public sealed class ExportCommandTests : IDisposable
         var ex = Assert.Throws<InvalidDataException>(() => DANNet.Model.Onnx.OnnxModels.Read(bogus));
         Assert.Contains("bogus.onnx", ex.Message);
         Assert.Throws<FileNotFoundException>(() => DANNet.Model.Onnx.OnnxModels.Read(Path.Combine(_dir, "missing.onnx")));
+    }
+
+    /// <summary>
+    /// A batch export runs B images through one graph: each image's mask equals the batch-1 export's mask of that image (the same
+    /// weights), the shapes are static [B,…], the card says [B,…], and the graph stays TensorRT-ready.
+    /// </summary>
+    [Theory]
+    [InlineData("pspnet-r18-w0.25-l4")]
+    [InlineData("refinenet-r18-w0.25-l4")]
+    public void A_batch_export_gives_each_image_the_mask_of_the_single_image_export(string name)
+    {
+        var architecture = ArchitectureSpec.Parse(name);
+        var (light, segmentation) = ExportTestNets.Create(architecture, 32, 48);
+        var single = DannetExporter.Export(architecture, light, segmentation, ExportOptions.At(32, 48), new ExportProvenance("test"));
+        var batch = DannetExporter.Export(architecture, light, segmentation, ExportOptions.At(32, 48) with { Batch = 3 }, new ExportProvenance("test"));
+        Assert.True(TensorRtReadiness.Check(batch).Ready, TensorRtReadiness.Check(batch).ToString());
+        Assert.Equal([3L, 32, 48], batch.Graph.Output.Single(o => o.Name == ModelContract.MaskOutput).Type.TensorType.Shape.Dim.Select(d => d.DimValue));
+        Assert.Contains("[3,32,48,3]", batch.MetadataProps.Single(p => p.Key == ModelMetadataKeys.Input).Value);
+        var images = new byte[3][];
+        var random = new Random(11);
+        for (int k = 0; k < 3; k++)
+        {
+            images[k] = new byte[32 * 48 * 3];
+            random.NextBytes(images[k]);
+        }
+        using var one = new Microsoft.ML.OnnxRuntime.InferenceSession(single.ToByteArray());
+        using var three = new Microsoft.ML.OnnxRuntime.InferenceSession(batch.ToByteArray());
+        byte[] Masks(Microsoft.ML.OnnxRuntime.InferenceSession session, byte[] pixels, int count)
+        {
+            using var input = Microsoft.ML.OnnxRuntime.OrtValue.CreateTensorValueFromMemory(pixels, [count, 32, 48, 3]);
+            using var outputs = session.Run(new Microsoft.ML.OnnxRuntime.RunOptions(), [ModelContract.ImageInput], [input], [ModelContract.MaskOutput]);
+            return outputs[0].GetTensorDataAsSpan<byte>().ToArray();
+        }
+        var together = Masks(three, [.. images.SelectMany(i => i)], 3);
+        for (int k = 0; k < 3; k++) Assert.Equal(Masks(one, images[k], 1), together.AsSpan(k * 32 * 48, 32 * 48).ToArray());
+        Assert.Throws<ArgumentException>(() => DannetExporter.Export(architecture, light, segmentation, ExportOptions.At(32, 48) with { Batch = 0 },
+            new ExportProvenance("test")));
+        light?.Dispose();
+        segmentation.Dispose();
     }
 }

@@ -18,8 +18,9 @@ namespace DANNet.Trainer.Export;
 /// <param name="Relit">Also output the relit image x + r, float32 [1,3,H,W] in normalised space.</param>
 /// <param name="Logits">Also output the raw main-head logits at the net's output stride (for parity checks).</param>
 /// <param name="Resize">The frame → input resize the model is evaluated with, stated in its card.</param>
+/// <param name="Batch">Images per run (static), 1..<see cref="ModelContract.MaxBatch"/>: image [B,H,W,3] → mask [B,H,W].</param>
 public sealed record ExportOptions(InferenceSettings Inference, bool Probabilities = false, bool Relit = false, bool Logits = false,
-    InputResize Resize = InputResize.Antialiased)
+    InputResize Resize = InputResize.Antialiased, int Batch = 1)
 {
     /// <summary>The reference settings (Cityscapes frequencies, s = 0.16) at <paramref name="height"/>×<paramref name="width"/>.</summary>
     public static ExportOptions At(int height, int width) => new(InferenceSettings.Reference.WithSize(height, width));
@@ -57,8 +58,8 @@ public static class DannetExporter
         light?.eval();
         segmentation.eval();
         var g = new OnnxGraph();
-        long h = options.Height, w = options.Width;
-        string image = g.Input(ModelContract.ImageInput, DataType.Uint8, 1, h, w, ModelContract.ImageChannels);
+        long h = options.Height, w = options.Width, b = options.Batch;
+        string image = g.Input(ModelContract.ImageInput, DataType.Uint8, b, h, w, ModelContract.ImageChannels);
         string x;
         using (g.Scope("preprocess")) x = Normalise(g, g.Transpose(g.Cast(image, DataType.Float), 0, 3, 1, 2));
         if (light is not null)
@@ -85,7 +86,7 @@ public static class DannetExporter
             IrVersion = IrVersion,
             ProducerName = "dannet-train",
             ProducerVersion = CodeVersion.Current,
-            DocString = $"DANNet {architecture}: {ModelContract.ImageInput} uint8 [1,{h},{w},3] BGR → {ModelContract.MaskOutput} uint8 [1,{h},{w}] Cityscapes trainIds.",
+            DocString = $"DANNet {architecture}: {ModelContract.ImageInput} uint8 [{b},{h},{w},3] BGR → {ModelContract.MaskOutput} uint8 [{b},{h},{w}] Cityscapes trainIds.",
             Graph = g.Build(),
         };
         model.OpsetImport.Add(new OperatorSetIdProto { Domain = "", Version = Opset });
@@ -99,6 +100,8 @@ public static class DannetExporter
             throw new ArgumentException($"Export size {options.Height}x{options.Width} is too small (at least 8x8).");
         if (relighting && (options.Height % 4 != 0 || options.Width % 4 != 0))
             throw new ArgumentException($"Export size {options.Height}x{options.Width}: LightNet needs height and width divisible by 4 (e.g. 540x960, 272x480).");
+        if (options.Batch is < 1 or > ModelContract.MaxBatch)
+            throw new ArgumentException($"Export batch {options.Batch}: 1 to {ModelContract.MaxBatch} images per run.");
         if (options.Inference.ReweightStrength < 0) throw new ArgumentException("The re-weighting strength must not be negative.");
     }
 
@@ -122,7 +125,7 @@ public static class DannetExporter
     public static ModelCard Card(ArchitectureSpec architecture, bool relighting, ExportOptions options, ExportProvenance provenance) => new()
     {
         FormatVersion = ModelMetadataKeys.CurrentFormatVersion, Architecture = architecture.ToString(), Head = architecture.HeadComputes,
-        Height = options.Height, Width = options.Width, Classes = CityscapesClasses.Names, Palette = CityscapesClasses.Palette, Relighting = relighting,
+        Height = options.Height, Width = options.Width, Batch = options.Batch, Classes = CityscapesClasses.Names, Palette = CityscapesClasses.Palette, Relighting = relighting,
         ReweightStrength = options.Inference.ReweightStrength, ClassFrequencies = options.Inference.ClassFrequencies, StatedResize = options.Resize,
         Provenance = new ModelProvenance(provenance.Source, provenance.ConfigHash, CodeVersion.Current),
     };

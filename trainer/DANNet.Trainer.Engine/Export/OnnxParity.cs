@@ -50,7 +50,8 @@ public static class OnnxParity
         int h = bgr.Rows, w = bgr.Cols;
         var options = (exported ?? ExportOptions.At(h, w)) with
         {
-            Inference = (exported?.Inference ?? InferenceSettings.Reference).WithSize(h, w), Probabilities = false, Relit = light is not null, Logits = true,
+            // The parity of the weights and the graph's arithmetic: one image (a batch repeats the same graph per image).
+            Inference = (exported?.Inference ?? InferenceSettings.Reference).WithSize(h, w), Probabilities = false, Relit = light is not null, Logits = true, Batch = 1,
         };
         var model = DannetExporter.Export(architecture, light, segmentation, options, new ExportProvenance("parity check"));
 

@@ -32,6 +32,8 @@ internal static class ExportCommands
     public static readonly Option<InputResize> Resize = new("--resize") { Description = "The resize the model was evaluated with, recorded in its " +
         "metadata (dannet.resize) as the default of dannet-edge run/replay/bench, predict/eval --onnx and dannet-calibrate: antialiased (PIL's, eval's " +
         "default), area or linear.", DefaultValueFactory = _ => InputResize.Antialiased, HelpName = "antialiased|area|linear" };
+    public static readonly Option<int> Batch = new("--batch") { Description = "Images per run (static): several cameras through one engine " +
+        "(dannet-edge gathers the newest frame of each camera). 1: one image per run.", DefaultValueFactory = _ => 1, HelpName = "N" };
     public static readonly Option<FileInfo?> VerifyImage = new("--verify-image") { Description = "Image for the parity check (resized to the export size); default: a generated test pattern." };
 
     public static Command Export()
@@ -39,7 +41,7 @@ internal static class ExportCommands
         var command = new Command("export", "Export a checkpoint as one TensorRT-ready ONNX graph: uint8 BGR image [1,H,W,3] → relight → segment → " +
             "re-weight (s=0.16) → upsample → argmax → uint8 mask [1,H,W]. Then checks parity with ONNX Runtime and TensorRT readiness.")
         {
-            Height, Width, Out, WithProbabilities, WithRelit, Resize, NoVerify, VerifyImage,
+            Height, Width, Out, WithProbabilities, WithRelit, Resize, Batch, NoVerify, VerifyImage,
         };
         foreach (var option in ModelSourceOptions.All) command.Options.Add(option);
         command.SetAction(parse => CommandErrors.Run(Console.Error, () =>
@@ -47,7 +49,8 @@ internal static class ExportCommands
             var source = ModelSourceOptions.Resolve(parse);
             using var nets = source.Load();
             var options = new ExportOptions(source.Inference.WithSize(parse.GetValue(Height), parse.GetValue(Width)))
-                with { Probabilities = parse.GetValue(WithProbabilities), Relit = parse.GetValue(WithRelit) && nets.Light is not null, Resize = parse.GetValue(Resize) };
+                with { Probabilities = parse.GetValue(WithProbabilities), Relit = parse.GetValue(WithRelit) && nets.Light is not null, Resize = parse.GetValue(Resize),
+                    Batch = parse.GetValue(Batch) };
             string path = parse.GetValue(Out)!.FullName;
             var provenance = new ExportProvenance(source.Description, source.ConfigHash);
             return ModelExport.Write(source.Architecture, nets.Light, nets.Segmentation, options, provenance, path, !parse.GetValue(NoVerify),

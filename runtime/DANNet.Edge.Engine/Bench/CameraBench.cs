@@ -63,9 +63,7 @@ public static class CameraBench
             var shares = Enumerable.Range(0, cameras).Select(c => new CameraShare(pipeline.Cameras[c].Name, counted[c],
                 pipeline.Cameras[c].Dropped - droppedAtStart[c], LatencySummary.Of(latencies[c]).Rounded(3))).ToList();
             double mean = (double)masks / cameras;
-            using var file = File.OpenRead(modelPath);
-            var facts = new ModelFacts(modelPath, session.Info.Architecture, session.Info.Width, session.Info.Height,
-                ModelCard.PrecisionName(session.Info.Card.Precision), file.Length, Convert.ToHexString(System.Security.Cryptography.SHA256.HashData(file)).ToLowerInvariant());
+            var facts = PipelineBench.Facts(modelPath, session.Info);
             string batching = session.Info.Batch == 1 ? "turns (batch 1)"
                 : string.Create(CultureInfo.InvariantCulture, $"batch {session.Info.Batch} (window {options.BatchWindowMs} ms)");
             return new CameraBenchResult(facts, session.Provider.Name(), options.Threads, cameras, batching, masks, Math.Round(seconds, 3),

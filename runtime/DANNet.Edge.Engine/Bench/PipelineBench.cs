@@ -135,7 +135,8 @@ public static class PipelineBench
 
     private static double Ms(ulong ns) => ns / 1e6;
 
-    private static ModelFacts Facts(string path, ModelInfo info)
+    /// <summary>The model's path, architecture, size, precision, bytes and SHA-256, for a report.</summary>
+    public static ModelFacts Facts(string path, ModelInfo info)
     {
         using var file = File.OpenRead(path);
         string sha = Convert.ToHexString(SHA256.HashData(file)).ToLowerInvariant();

@@ -195,14 +195,14 @@ public sealed class CameraPipeline : IDisposable
                     continue;
                 }
                 // Ended flags are written after a camera's last frame is put down: read them, then look once more.
-                if (AllCameras(ended: true))
+                if (RunningCameras() == 0)
                 {
                     if (TakeNext(pending, ref next) is not null)
                     {
                         signal.Set();
                         continue;
                     }
-                    if (AllCameras(ended: false)) observer.OnError(Cameras[0].Error!);
+                    if (AllFailed()) observer.OnError(Cameras[0].Error!);
                     else observer.OnCompleted();
                     return;
                 }
@@ -278,7 +278,7 @@ public sealed class CameraPipeline : IDisposable
         }
     }
 
-    /// <summary>How many cameras have not ended.</summary>
+    /// <summary>How many cameras have not ended; a loop, not LINQ: it runs once per frame.</summary>
     private int RunningCameras()
     {
         int n = 0;
@@ -287,11 +287,11 @@ public sealed class CameraPipeline : IDisposable
         return n;
     }
 
-    /// <summary>Whether every camera has ended (<paramref name="ended"/>) or failed (otherwise); a loop, not LINQ: it runs once per frame.</summary>
-    private bool AllCameras(bool ended)
+    /// <summary>Whether every camera ended with a fault (then the pipeline fails with the first camera's).</summary>
+    private bool AllFailed()
     {
         foreach (var c in Cameras)
-            if (ended ? !c.Ended : c.Error is null) return false;
+            if (c.Error is null) return false;
         return true;
     }
 

@@ -30,20 +30,14 @@ public sealed class FramePipeline : IDisposable
 
     private readonly bool _everyFrame;
     private readonly MaskObserver? _observer;
-    private readonly long _frameLimit;
-    private long _processed;
 
     /// <summary>
     /// Wires <paramref name="source"/> through <paramref name="session"/> into <paramref name="ring"/>; dispose the pipeline before the ring and the
     /// session. <paramref name="everyFrame"/>: no frame is dropped (replay) — capture waits for inference instead of the newest frame winning.
-    /// <paramref name="frameLimit"/> (0: none) is the most masks this pipeline ever publishes: a frame handed over after the last one is returned
-    /// unprocessed, however late the subscriber's own Take disposes the subscription.
     /// </summary>
     public FramePipeline(IFrameSource source, SegmentationSession session, MaskRingWriter ring, SourceOptions options, ILogger log,
-        InputResize? resize = null, bool everyFrame = false, MaskObserver? observer = null, long frameLimit = 0)
+        InputResize? resize = null, bool everyFrame = false, MaskObserver? observer = null)
     {
-        if (frameLimit < 0) throw new ArgumentOutOfRangeException(nameof(frameLimit), "A frame limit is 0 (none) or more.");
-        _frameLimit = frameLimit;
         _everyFrame = everyFrame;
         _observer = observer;
         Stats = new PipelineStats(Metrics);
@@ -97,15 +91,7 @@ public sealed class FramePipeline : IDisposable
                 _stages.Output.CountDropped(1);
                 _pool.Return(dropped);
             });
-        return handedOver.Where(WithinLimit).Select(Process);
-    }
-
-    /// <summary>On the inference thread, before a frame is processed: false (and the buffer back to the pool) once the limit is reached.</summary>
-    private bool WithinLimit(CapturedFrame frame)
-    {
-        if (_frameLimit == 0 || _processed++ < _frameLimit) return true;
-        _pool.Return(frame);
-        return false;
+        return handedOver.Select(Process);
     }
 
     private FrameTimings Process(CapturedFrame frame)

@@ -33,6 +33,38 @@ public sealed class CameraPipelineTests : IDisposable
 
     private static SourceOptions Drive() => new() { Uri = EdgeDefaults.VideoPath, Realtime = false, Loop = true };
 
+    /// <summary>
+    /// A frame limit holds however the subscription ends: a subscriber that never stops the pipeline (no Take) still sees exactly the limit
+    /// published, while capture goes on; the frames after it are returned to the pool unprocessed (the pipeline disposes cleanly).
+    /// </summary>
+    [Fact]
+    public void The_frame_limit_publishes_exactly_that_many_masks_whatever_the_subscriber_does()
+    {
+        var session = Own(SegmentationSession.OpenCpu(EdgeDefaults.ModelPath, threads: 1));
+        var feed = Feed(session, "ring", Drive());
+        using var pipeline = new CameraPipeline([feed], session, new ListLogger(), frameLimit: 3);
+        long captured = 0;
+        using var listener = new System.Diagnostics.Metrics.MeterListener();
+        listener.InstrumentPublished = (instrument, l) => { if (instrument.Meter == pipeline.Metrics.Meter) l.EnableMeasurementEvents(instrument); };
+        listener.SetMeasurementEventCallback<long>((instrument, value, _, _) =>
+        {
+            if (instrument.Name == "dannet_edge.frames.captured") Interlocked.Add(ref captured, value);
+        });
+        listener.Start();
+        var seen = new List<ulong>();
+        using (pipeline.Frames().Subscribe(f => { lock (seen) seen.Add(f.Timings.FrameId); }))
+        {
+            // Capture keeps delivering: wait until it has captured well past the limit.
+            var deadline = DateTime.UtcNow.AddSeconds(60);
+            while (pipeline.Stats.Published < 3 && DateTime.UtcNow < deadline) Thread.Sleep(10);
+            long atLimit = Interlocked.Read(ref captured);
+            while (Interlocked.Read(ref captured) < atLimit + 5 && DateTime.UtcNow < deadline) Thread.Sleep(10);
+            Assert.True(Interlocked.Read(ref captured) >= atLimit + 5, $"capture stopped at {Interlocked.Read(ref captured)} frames");
+        }
+        Assert.Equal(3UL, feed.Ring.Published);
+        lock (seen) Assert.Equal([1UL, 2, 3], seen);
+    }
+
     /// <summary>Two cameras that always have a frame waiting are served strictly in turn: their mask counts never differ by more than one.</summary>
     [Fact]
     public void Cameras_with_frames_waiting_take_strict_turns()

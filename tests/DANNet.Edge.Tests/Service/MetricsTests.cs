@@ -35,7 +35,9 @@ public sealed class MetricsTests(ITestOutputHelper log) : RingFolderTests("danne
                     try
                     {
                         text = await http.GetStringAsync($"http://127.0.0.1:{port}/metrics");
-                        if (Value(text, "dannet_edge_pipeline_dannet_edge_frames_published") >= 3) break;
+                        // A scrape reads the instruments one after another: a frame can be counted published before its latencies are.
+                        if (Value(text, "dannet_edge_pipeline_dannet_edge_frames_published") >= 3
+                            && Value(text, "dannet_edge_pipeline_dannet_edge_latency_infer_count") >= 3) break;
                     }
                     catch (HttpRequestException) { }
                     await Task.Delay(200);

@@ -46,6 +46,49 @@ public sealed class ConfusionMatrix(int classes = CityscapesClasses.Count)
     /// <summary>Adds one label/prediction pair of plain class ids (for hand-made cases and tests).</summary>
     public void Add(int truth, int predicted, long count = 1) => _counts[truth * Classes + predicted] += count;
 
+    /// <summary>Adds every count of <paramref name="other"/> (same number of classes): matrices of parts sum to the matrix of the whole.</summary>
+    public void Add(ConfusionMatrix other)
+    {
+        if (other.Classes != Classes) throw new ArgumentException($"A {other.Classes}-class matrix cannot be added to a {Classes}-class one.");
+        for (int i = 0; i < _counts.Length; i++) _counts[i] += other._counts[i];
+    }
+
+    /// <summary>Every count, row by row (truth-major), as <see cref="FromCounts"/> takes them back.</summary>
+    public long[] Counts() => (long[])_counts.Clone();
+
+    /// <summary>A matrix from its counts, row by row; the number of classes is the square root of their number.</summary>
+    public static ConfusionMatrix FromCounts(IReadOnlyList<long> counts)
+    {
+        int classes = (int)Math.Round(Math.Sqrt(counts.Count));
+        if (classes * classes != counts.Count || classes == 0)
+            throw new InvalidDataException($"A confusion matrix needs a square number of counts, not {counts.Count}.");
+        var m = new ConfusionMatrix(classes);
+        for (int i = 0; i < counts.Count; i++)
+        {
+            if (counts[i] < 0) throw new InvalidDataException($"A confusion matrix count is negative ({counts[i]}).");
+            m._counts[i] = counts[i];
+        }
+        return m;
+    }
+
+    /// <summary>All pixels counted.</summary>
+    public long Total => _counts.Sum();
+
+    /// <summary>The share of counted pixels on the diagonal (truth = prediction): pixel accuracy, or agreement of two models; NaN when empty.</summary>
+    public double Agreement()
+    {
+        long diagonal = 0;
+        for (int c = 0; c < Classes; c++) diagonal += this[c, c];
+        long total = Total;
+        return total == 0 ? double.NaN : (double)diagonal / total;
+    }
+
+    /// <summary>Pixels whose truth (row) is each class.</summary>
+    public long[] RowTotals() => Enumerable.Range(0, Classes).Select(t => Enumerable.Range(0, Classes).Sum(p => this[t, p])).ToArray();
+
+    /// <summary>Pixels predicted (column) as each class.</summary>
+    public long[] ColumnTotals() => Enumerable.Range(0, Classes).Select(p => Enumerable.Range(0, Classes).Sum(t => this[t, p])).ToArray();
+
     /// <summary>Per-class IoU = TP / (TP + FP + FN); NaN for a class absent from labels and predictions.</summary>
     public double[] IoU()
     {

@@ -11,6 +11,7 @@ var root = new RootCommand("dannet-edge — night-capable semantic segmentation 
     BenchCommand.Create(),
     PublishTestPatternCommand.Create(),
     ReplayCommand.Create(),
+    ValidateCommand.Create(),
 };
 var parse = root.Parse(args);
 // A usage error (an unknown option, a missing value) is exit 2, as the README and the unit's RestartPreventExitStatus=2 say.
@@ -24,7 +25,7 @@ if (parse.Errors.Count > 0)
 // one line naming it and its package, exit 2 (a broken install; systemd's RestartPreventExitStatus=2
 // stops the restart loop), before any configuration, model or ring is touched.
 if (parse.Errors.Count == 0 && parse.Action is not System.CommandLine.Help.HelpAction
-    && parse.CommandResult.Command.Name is "run" or "replay" or "bench")
+    && parse.CommandResult.Command.Name is "run" or "replay" or "bench" or "validate" or "merge")
 {
     try
     {

@@ -21,6 +21,9 @@ public sealed class CapturedFrame : IDisposable
     /// <summary>The recording's own timestamp of the frame (ms), when the source has one (NaN otherwise).</summary>
     public double SourceMs { get; set; } = double.NaN;
 
+    /// <summary>The frame's name at its source (an image folder's file name), or null.</summary>
+    public string? Name { get; set; }
+
     public void Dispose()
     {
         Input.Dispose();

@@ -86,6 +86,7 @@ public static class FrameCapture
                 frame.Index = index++;
                 frame.CaptureNs = MonotonicClock.NowNs;
                 frame.SourceMs = source.TimestampMs ?? double.NaN;
+                frame.Name = source.FrameName;
                 observer.OnNext(frame);
                 continue;
             }

@@ -26,7 +26,7 @@ public sealed class FramePipeline : IDisposable
     private readonly FrameStages _stages;
 
     /// <summary>Sees each published frame and its mask on the inference thread, before the frame's buffer is reused.</summary>
-    public delegate void MaskObserver(long index, Mat frame, ReadOnlySpan<byte> mask, in FrameTimings timings);
+    public delegate void MaskObserver(CapturedFrame frame, ReadOnlySpan<byte> mask, in FrameTimings timings);
 
     private readonly bool _everyFrame;
     private readonly MaskObserver? _observer;
@@ -80,6 +80,27 @@ public sealed class FramePipeline : IDisposable
             });
         });
 
+    /// <summary>
+    /// Runs the pipeline until the source ends or a fault stops it (returned), or <paramref name="cancel"/> is requested — then the frame
+    /// in flight finishes and <paramref name="interrupted"/> is set. The caller's observer has seen every frame when this returns.
+    /// </summary>
+    public Exception? RunToEnd(CancellationToken cancel, out bool interrupted)
+    {
+        interrupted = false;
+        using var done = new ManualResetEventSlim();
+        Exception? failure = null;
+        using (Frames().Subscribe(_ => { }, ex => { failure = ex; done.Set(); }, done.Set))
+        {
+            while (!done.Wait(100))
+                if (cancel.IsCancellationRequested)
+                {
+                    interrupted = true;
+                    break;
+                }
+        }
+        return failure;
+    }
+
     private IObservable<FrameTimings> Stages()
     {
         var captured = FrameCapture.Observe(_source, _options, _pool, _log, Metrics, Health);
@@ -105,7 +126,7 @@ public sealed class FramePipeline : IDisposable
             var t = _stages.Run(frame.Image, frame.Input, frame.CaptureNs);
             var timings = new FrameTimings(frame.Index, t.FrameId, frame.CaptureNs, dequeued, t.Preprocessed, t.Inferred, t.Published, frame.SourceMs);
             Metrics.RecordPublished(timings, GC.GetAllocatedBytesForCurrentThread() - allocatedBefore);
-            _observer?.Invoke(frame.Index, frame.Image, _stages.Output.Mask(_stages.Output.LastSlot), timings);
+            _observer?.Invoke(frame, _stages.Output.Mask(_stages.Output.LastSlot), timings);
             return timings;
         }
         finally

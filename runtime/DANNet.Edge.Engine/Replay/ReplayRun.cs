@@ -35,6 +35,19 @@ public sealed record ReplayOptions(string Input)
 
     /// <summary>The labels hold Cityscapes trainIds (0..18, 255) instead of labelIds.</summary>
     public bool LabelsAreTrainIds { get; init; }
+
+    /// <summary>The size of the mask PNGs: the model's output (default) or each source frame's (nearest neighbour).</summary>
+    public MaskSize MaskSize { get; init; } = MaskSize.Model;
+}
+
+/// <summary>The size replay writes masks at.</summary>
+public enum MaskSize
+{
+    /// <summary>The model's output size, as published to the ring.</summary>
+    Model,
+
+    /// <summary>Each source frame's size, scaled by nearest neighbour (class ids are never blended).</summary>
+    Source,
 }
 
 /// <summary>What a replay did: frames in and out, how it ended, and where the outputs are.</summary>
@@ -45,13 +58,12 @@ public sealed record ReplaySummary(long Frames, long Dropped, double Seconds, st
 /// in order, by default (the capture waits for inference), or paced like a camera with <see cref="ReplayOptions.Realtime"/>
 /// (then frames are dropped as the daemon drops them, and counted). Each processed frame can go to an overlay video (the
 /// frame with the colour mask blended, a legend and a status line), trainId PNGs named by frame index, and a JSON-lines
-/// report (stage latencies, class shares) ending in a summary. Outputs are closed properly whatever ends the run:
+/// report (stage latencies, class shares) ending in a summary. Frames of an image folder are named after their files: the mask of
+/// <c>a/b/img_0007.jpg</c> is <c>img_0007.png</c>, its label is found by that name (<see cref="FrameLabels"/>), its report line says the file. Outputs are closed properly whatever ends the run:
 /// a damaged file is played to its end (exit code 3), a fault stops it (exit code 1) with everything so far kept.
 /// </summary>
 public sealed class ReplayRun(ReplayOptions options, ILogger log)
 {
-    public const string OverlayCodec = "MJPG";
-
     /// <summary>The exit code of a replay stopped by SIGINT or SIGTERM (its outputs complete up to the frame it reached).</summary>
     public const int Interrupted = 130;
 
@@ -59,17 +71,17 @@ public sealed class ReplayRun(ReplayOptions options, ILogger log)
     {
         if (options.Every < 1) throw new ArgumentException("--every must be at least 1.");
         if (!(options.Alpha is >= 0 and <= 1)) throw new ArgumentException("--alpha must be between 0 and 1.");
-        if (options.LabelsDir is { } l && !Directory.Exists(l)) throw new ArgumentException($"--labels '{l}' is not a folder.");
-        if (options.Overlay is { } o && Path.GetExtension(o).ToLowerInvariant() is not ".avi")
-            throw new ArgumentException($"--overlay '{o}': this OpenCV build writes {OverlayCodec} video into .avi files; give a name ending in .avi.");
+        var labels = options.LabelsDir is { } l ? new FrameLabels(l, options.LabelsAreTrainIds) : null;
+        var (total, sourceFps) = Recording(options.Input);
+        // The overlay's name is checked (and ffmpeg looked for) before any model is loaded or frame read.
+        using var video = options.Overlay is { } o ? new OverlayVideo(o, sourceFps) : null;
         var sourceOptions = new SourceOptions { Uri = options.Input, Loop = false, Realtime = options.Realtime };
         using var source = FrameSourceFactory.Create(sourceOptions);
-        var (total, sourceFps) = Recording(options.Input);
         string modelPath = options.ModelPath.Length > 0 ? options.ModelPath : EdgeDefaults.ModelPath;
         using var session = SegmentationSession.Open(modelPath, options.Model, log);
         var info = session.Info;
-        var writer = new Outputs(options, info, log, sourceFps);
-        var scoring = options.LabelsDir is { } labels ? new Scoring(labels, options.LabelsAreTrainIds) : null;
+        var writer = new Outputs(options, info, video);
+        var scoring = labels is null ? null : new Scoring(labels);
         var latencies = new List<double>();
         var frameShares = new List<double[]>();
         var classPixels = new long[256];
@@ -85,8 +97,9 @@ public sealed class ReplayRun(ReplayOptions options, ILogger log)
                 : null;
             var ring = temporary?.Writer ?? given!;
             using var pipeline = new FramePipeline(source, session, ring, sourceOptions, log, options.Model.Resize, everyFrame: !options.Realtime,
-                observer: (long index, Mat frame, ReadOnlySpan<byte> mask, in FrameTimings t) =>
+                observer: (CapturedFrame frame, ReadOnlySpan<byte> mask, in FrameTimings t) =>
                 {
+                    long index = frame.Index;
                     frames++;
                     latencies.Add(t.TotalMs);
                     var counts = new long[256];
@@ -95,22 +108,16 @@ public sealed class ReplayRun(ReplayOptions options, ILogger log)
                     double pixels = mask.Length;
                     var shares = counts.Take(info.Classes.Count).Select(c => c / pixels).ToArray();
                     frameShares.Add(shares);
-                    double? miou = scoring?.Score(index, mask, info.Width, info.Height);
-                    if (index % options.Every == 0) writer.Write(index, frame, mask, t, info, miou, shares);
+                    double? miou = scoring?.Score(index, frame.Name, mask, info.Width, info.Height);
+                    if (index % options.Every == 0) writer.Write(frame, mask, t, info, miou, shares);
                     progress?.Report((frames, total, frames / Math.Max(1e-3, clock.Elapsed.TotalSeconds)));
                 });
-            var done = new ManualResetEventSlim();
-            Exception? failure = null;
-            using (pipeline.Frames().Subscribe(_ => { }, ex => { failure = ex; done.Set(); }, done.Set))
+            // The frame in flight finishes on a stop (the subscription ends after it); the outputs are closed and complete.
+            var failure = pipeline.RunToEnd(cancel, out bool interrupted);
+            if (interrupted)
             {
-                while (!done.Wait(100))
-                    if (cancel.IsCancellationRequested)
-                    {
-                        // The frame in flight finishes (the subscription ends after it); the outputs are closed and complete.
-                        ending = $"interrupted at frame {frames}";
-                        exitCode = Interrupted;
-                        break;
-                    }
+                ending = $"interrupted at frame {frames}";
+                exitCode = Interrupted;
             }
             if (failure is not null)
             {
@@ -118,7 +125,7 @@ public sealed class ReplayRun(ReplayOptions options, ILogger log)
                 exitCode = 1;
                 log.LogError("Replay stopped: {Message}", failure.Message);
             }
-            else if (pipeline.Health.DamagedInput > 0)
+            else if (!interrupted && pipeline.Health.DamagedInput > 0)
             {
                 ending = $"end of input, over damaged frames ({pipeline.Health.DamagedInput} time(s) skipped)";
                 exitCode = 3;
@@ -172,32 +179,17 @@ public sealed class ReplayRun(ReplayOptions options, ILogger log)
         };
     }
 
-    /// <summary>
-    /// Masks against labels named by frame index, with dannet-train eval's confusion matrix: the mask (model size) is scaled to the
-    /// label by nearest neighbour, as eval does for an exported model. Frames without a label are not scored.
-    /// </summary>
-    private sealed class Scoring(string dir, bool trainIds)
+    /// <summary>Masks against the drive's labels (<see cref="FrameLabels"/>), with dannet-train eval's confusion matrix.</summary>
+    private sealed class Scoring(FrameLabels labels)
     {
         private readonly ConfusionMatrix _total = new();
         public int Scored { get; private set; }
 
-        public double? Score(long index, ReadOnlySpan<byte> mask, int width, int height)
+        public double? Score(long index, string? name, ReadOnlySpan<byte> mask, int width, int height)
         {
-            string? path = new[] { $"{index:D6}.png", $"{index:D6}_gt_labelIds.png", $"{index:D6}_labelIds.png", $"{index}.png" }
-                .Select(n => Path.Combine(dir, n)).FirstOrDefault(File.Exists);
-            if (path is null) return null;
-            using var read = ImageFiles.ReadLabel(path);
-            using var label = trainIds ? read.Clone() : LabelMapping.ToTrainIds(read, path);
-            using var small = new Mat(height, width, MatType.CV_8UC1);
-            unsafe { mask.CopyTo(new Span<byte>((void*)small.DataPointer, mask.Length)); }
-            using var scaled = small.Resize(label.Size(), 0, 0, InterpolationFlags.Nearest);
-            var truth = new byte[label.Rows * label.Cols];
-            var predicted = new byte[truth.Length];
-            System.Runtime.InteropServices.Marshal.Copy(label.Data, truth, 0, truth.Length);
-            System.Runtime.InteropServices.Marshal.Copy(scaled.Data, predicted, 0, predicted.Length);
-            var frame = new ConfusionMatrix();
-            frame.Add(truth, predicted);
-            _total.Add(truth, predicted);
+            if (labels.Load(index, name) is not { } label) return null;
+            var frame = label.Score(mask, width, height);
+            _total.Add(frame);
             Scored++;
             return frame.MeanIoU();
         }
@@ -219,31 +211,35 @@ public sealed class ReplayRun(ReplayOptions options, ILogger log)
     /// after the video is read back and counted. A run that fails leaves no half-written output and never
     /// writes through a link another user planted at an output's name.
     /// </summary>
-    private sealed class Outputs(ReplayOptions options, ModelInfo info, ILogger log, double fps) : IDisposable
+    private sealed class Outputs(ReplayOptions options, ModelInfo info, OverlayVideo? video) : IDisposable
     {
-        private VideoWriter? _video;
-        private string? _videoTemp;
-        private long _videoFrames;
-        private Size _videoSize;
         private StreamWriter? _report;
         private string? _reportTemp;
         private readonly Mat _colour = new(), _maskMat = new(), _big = new(), _blend = new();
+        private readonly HashSet<string> _names = new(StringComparer.Ordinal);
 
-        public void Write(long index, Mat frame, ReadOnlySpan<byte> mask, in FrameTimings t, ModelInfo model, double? miou, double[] frameShares)
+        public void Write(CapturedFrame captured, ReadOnlySpan<byte> mask, in FrameTimings t, ModelInfo model, double? miou, double[] frameShares)
         {
+            long index = captured.Index;
+            var frame = captured.Image;
             if (options.MasksDir is { } dir)
             {
+                string name = MaskName(index, captured.Name);
                 _maskMat.Create(model.Height, model.Width, MatType.CV_8UC1);
                 unsafe { mask.CopyTo(new Span<byte>((void*)_maskMat.DataPointer, mask.Length)); }
+                if (options.MaskSize == MaskSize.Source && _maskMat.Size() != frame.Size())
+                    Cv2.Resize(_maskMat, _maskMat, frame.Size(), 0, 0, InterpolationFlags.Nearest);
                 Directory.CreateDirectory(dir);
-                WritePng(Path.Combine(dir, $"{index:D6}.png"), _maskMat);
+                WritePng(Path.Combine(dir, $"{name}.png"), _maskMat);
                 if (options.Colour)
                 {
                     Colourise(mask, _colour);
-                    WritePng(Path.Combine(dir, $"{index:D6}_colour.png"), _colour);
+                    if (options.MaskSize == MaskSize.Source && _colour.Size() != frame.Size())
+                        Cv2.Resize(_colour, _colour, frame.Size(), 0, 0, InterpolationFlags.Nearest);
+                    WritePng(Path.Combine(dir, $"{name}_colour.png"), _colour);
                 }
             }
-            if (options.Overlay is { } overlay) WriteOverlay(overlay, index, frame, mask, t);
+            if (video is not null) WriteOverlay(video, index, frame, mask, t);
             if (options.Report is { } report)
             {
                 _report ??= OpenReport(report);
@@ -252,7 +248,7 @@ public sealed class ReplayRun(ReplayOptions options, ILogger log)
                     shares[model.Classes[c]] = Math.Round(frameShares[c], 5);
                 var line = new JsonObject
                 {
-                    ["frame"] = index, ["source_ms"] = double.IsNaN(t.SourceMs) ? null : Math.Round(t.SourceMs, 3), ["capture_ns"] = t.CaptureNs,
+                    ["frame"] = index, ["file"] = captured.Name, ["source_ms"] = double.IsNaN(t.SourceMs) ? null : Math.Round(t.SourceMs, 3), ["capture_ns"] = t.CaptureNs,
                     ["ms"] = new JsonObject
                     {
                         ["queue"] = Math.Round(t.QueueMs, 3), ["preprocess"] = Math.Round(t.PreprocessMs, 3), ["infer"] = Math.Round(t.InferMs, 3),
@@ -269,25 +265,25 @@ public sealed class ReplayRun(ReplayOptions options, ILogger log)
 
         private void Colourise(ReadOnlySpan<byte> mask, Mat colour) => MaskColours.Paint(mask, info.Height, info.Width, _palette, colour);
 
-        private void WriteOverlay(string path, long index, Mat frame, ReadOnlySpan<byte> mask, in FrameTimings t)
+        /// <summary>
+        /// A frame's mask name: its index (000123) for a video, its file's name without the extension for an image folder
+        /// (the whole file name when two images share a stem, as img.png and img.jpg do).
+        /// </summary>
+        private string MaskName(long index, string? file)
+        {
+            if (file is null) return $"{index:D6}";
+            string stem = Path.GetFileNameWithoutExtension(file);
+            return _names.Add(stem) ? stem : file;
+        }
+
+        private void WriteOverlay(OverlayVideo video, long index, Mat frame, ReadOnlySpan<byte> mask, in FrameTimings t)
         {
             Colourise(mask, _colour);
             Cv2.Resize(_colour, _big, frame.Size(), 0, 0, InterpolationFlags.Nearest);
             if (options.SideBySide) Cv2.HConcat([frame, _big], _blend);
             else Cv2.AddWeighted(frame, 1 - options.Alpha, _big, options.Alpha, 0, _blend);
             Legend(_blend, index, t);
-            if (_video is null)
-            {
-                _videoTemp = AtomicFile.CreateTemp(path);
-                _videoSize = _blend.Size();
-                _video = new VideoWriter(_videoTemp, FourCC.FromString(OverlayCodec), fps, _videoSize);
-                if (!_video.IsOpened()) throw new IOException($"--overlay '{path}': OpenCV cannot write {OverlayCodec} video there.");
-                log.LogInformation("Overlay video {Path}: {Codec}, {Width}x{Height} at {Fps:F1} fps", path, OverlayCodec, _blend.Width, _blend.Height, fps);
-            }
-            // A folder of images of several sizes: every frame goes into the video at its first frame's size (OpenCV drops others silently).
-            if (_blend.Size() != _videoSize) Cv2.Resize(_blend, _blend, _videoSize, 0, 0, InterpolationFlags.Area);
-            _video.Write(_blend);
-            _videoFrames++;
+            video.Write(_blend);
         }
 
         private void Legend(Mat image, long index, in FrameTimings t)
@@ -353,24 +349,11 @@ public sealed class ReplayRun(ReplayOptions options, ILogger log)
                 File.Move(_reportTemp!, Path.GetFullPath(report), overwrite: true);
                 _reportTemp = null;
             }
-            if (_video is not null && options.Overlay is { } overlay)
-            {
-                _video.Release();
-                _video.Dispose();
-                _video = null;
-                long written;
-                using (var check = new VideoCapture(_videoTemp!)) written = check.IsOpened() ? (long)check.Get(VideoCaptureProperties.FrameCount) : -1;
-                if (written != _videoFrames)
-                    throw new IOException($"--overlay '{overlay}': the video holds {written} of the {_videoFrames} frames written (is the disk full?); not kept.");
-                File.Move(_videoTemp!, Path.GetFullPath(overlay), overwrite: true);
-                _videoTemp = null;
-            }
+            video?.Finish();
         }
 
         public void Dispose()
         {
-            _video?.Release();
-            _video?.Dispose();
             try
             {
                 _report?.Dispose();
@@ -380,7 +363,8 @@ public sealed class ReplayRun(ReplayOptions options, ILogger log)
                 // Closing flushes; on a full disk that fails too. The file is incomplete and goes below.
             }
             // Whatever was not completed goes: an output is complete or absent.
-            foreach (var temp in new[] { _videoTemp, _reportTemp }) if (temp is not null) File.Delete(temp);
+            // (the video deletes its own; its owner disposes it.)
+            if (_reportTemp is not null) File.Delete(_reportTemp);
             foreach (var m in new[] { _colour, _maskMat, _big, _blend }) m.Dispose();
         }
     }

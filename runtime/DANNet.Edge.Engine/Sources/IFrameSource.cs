@@ -26,4 +26,7 @@ public interface IFrameSource : IDisposable
 
     /// <summary>The media timestamp of the frame the last <see cref="Read"/> gave (ms into a recording), when the source has one.</summary>
     double? TimestampMs => null;
+
+    /// <summary>The name of the frame the last <see cref="Read"/> gave (an image folder's file name), when frames have names.</summary>
+    string? FrameName => null;
 }

@@ -65,6 +65,7 @@ public sealed class ImageFolderSource(string uri, string folder, SourceOptions o
             Skipped += skipped.Count;
             problem = Skipping(skipped);
             image.CopyTo(frame);
+            FrameName = Path.GetFileName(file);
             return Served();
         }
         problem = $"no image of '{folder}' can be read ({Skipping(skipped)})";
@@ -84,6 +85,9 @@ public sealed class ImageFolderSource(string uri, string folder, SourceOptions o
         }
         return FrameReadStatus.Frame;
     }
+
+    /// <summary>The file name of the image the last <see cref="Read"/> gave.</summary>
+    public string? FrameName { get; private set; }
 
     public void Dispose() { }
 }

@@ -22,12 +22,9 @@ internal static class BenchCommand
         var model = new Option<FileInfo?>("--model", "-m") { Description = "Exported .onnx model (default: the embedded one)." };
         var compare = new Option<FileInfo?>("--compare") { Description = "A second model to time in the same run on the same frames (e.g. float vs int8)." };
         var video = new Option<FileInfo?>("--video") { Description = "Frames to feed (default: the embedded night drive)." };
-        var providers = new Option<string>("--providers") { Description = "Execution providers in order (tensorrt,cuda,cpu); the first that loads is " +
-            "measured.", DefaultValueFactory = _ => "tensorrt,cuda,cpu" };
         var frames = new Option<int>("--frames", "-n") { Description = "Timed frames (with --seconds: at most).", DefaultValueFactory = _ => 50 };
         var seconds = new Option<double>("--seconds") { Description = "A time budget instead of a frame count (0: use --frames).", DefaultValueFactory = _ => 0 };
         var warmup = new Option<int>("--warmup") { Description = "Untimed frames first.", DefaultValueFactory = _ => 5 };
-        var threads = new Option<int>("--threads") { Description = "CPU intra-op threads (0: ONNX Runtime's default).", DefaultValueFactory = _ => 0 };
         var json = new Option<FileInfo?>("--json") { Description = "Also write the report as JSON here." };
         var resize = SharedOptions.Resize;
         var publishSize = new Option<string?>("--publish") { Description = "Instead: time publishing alone (write a mask into a ring slot and commit it, " +
@@ -38,7 +35,7 @@ internal static class BenchCommand
         var command = new Command("bench", "Measure the pipeline per stage (decode, preprocess, inference, publish to a ring) and end to end, and a bare " +
             "inference loop in the same run: min/mean/p50/p90/p95/p99/max, fps, managed bytes per frame, GC counts; --compare times two models.")
         {
-            model, compare, video, providers, frames, seconds, warmup, threads, resize, json, publishSize, cameras,
+            model, compare, video, SharedOptions.Providers, frames, seconds, warmup, SharedOptions.Threads, resize, json, publishSize, cameras,
         };
         command.SetAction(parse =>
         {
@@ -46,8 +43,8 @@ internal static class BenchCommand
             {
                 var options = new ModelOptions
                 {
-                    Providers = parse.GetValue(providers)!.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries),
-                    Threads = parse.GetValue(threads),
+                    Providers = SharedOptions.ProviderList(parse),
+                    Threads = parse.GetValue(SharedOptions.Threads),
                     Resize = parse.GetValue(resize),
                 };
                 var problems = EdgeOptionsValidator.Problems(new EdgeOptions { Model = options });

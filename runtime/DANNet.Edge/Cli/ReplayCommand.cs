@@ -15,26 +15,28 @@ internal static class ReplayCommand
     {
         var input = new Argument<string>("input") { Description = "A recorded drive: a video file (mp4/h264, avi/MJPG…), a folder of images, or a URI as for 'run'." };
         var model = new Option<string?>("--model", "-m") { Description = "Exported .onnx model (default: the embedded SynthNight model)." };
-        var overlay = new Option<string?>("--overlay") { Description = $"Write an overlay video here (.avi, {ReplayRun.OverlayCodec}, the one codec this OpenCV build " +
-            "writes): each frame with its colour mask blended, a class legend and a status line, at the source's frame rate." };
+        var overlay = new Option<string?>("--overlay") { Description = "Write an overlay video here — .mp4 (H.264, encoded by ffmpeg) or .avi (MJPG, by OpenCV): " +
+            "each frame with its colour mask blended, a class legend and a status line, at the source's frame rate." };
         var alpha = new Option<double>("--alpha") { Description = "Mask opacity in the overlay (0..1).", DefaultValueFactory = _ => 0.5 };
         var side = new Option<bool>("--side-by-side") { Description = "Overlay as frame | mask next to each other instead of blended." };
-        var masks = new Option<string?>("--masks") { Description = "Write each mask as a trainId PNG named by frame index (000123.png) into this folder." };
+        var masks = new Option<string?>("--masks") { Description = "Write each mask as a trainId PNG into this folder, named by frame index (000123.png) for a " +
+            "video, after its image (img_0042.jpg → img_0042.png) for a folder." };
+        var maskSize = new Option<MaskSize>("--mask-size") { Description = "Mask PNGs at the model's output size or each source frame's (nearest neighbour).",
+            DefaultValueFactory = _ => MaskSize.Model };
         var colour = new Option<bool>("--colour") { Description = "With --masks: also a colour PNG per frame." };
         var report = new Option<string?>("--report") { Description = "JSON lines: one per frame (index, source timestamp, stage latencies, class shares), then a summary; " +
             "and a PNG plot of latency and class shares over the frames next to it (report.png)." };
         var realtime = new Option<bool>("--realtime") { Description = "Pace the input like a camera and drop frames as 'run' does (counted); default: every frame, in order." };
         var every = new Option<int>("--every") { Description = "Write every N-th frame to the overlay, masks and report.", DefaultValueFactory = _ => 1 };
         var ring = new Option<string?>("--ring") { Description = "Also publish to this ring (its folder must be yours); default: a private temporary ring." };
-        var labels = new Option<string?>("--labels") { Description = "Labels named by frame index (000123.png or 000123_gt_labelIds.png): per-frame " +
+        var labels = new Option<string?>("--labels") { Description = "Labels for the frames — by file name for an image folder (img.png, img_gt_labelIds.png, " +
+            "and Dark Zurich's _rgb_anon / Cityscapes' _leftImg8bit pairs), by index for a video (000123.png, 000123_gt_labelIds.png): per-frame " +
             "and total mIoU in the report, with dannet-train eval's code (the mask scaled to the label by nearest neighbour)." };
         var labelTrainIds = new Option<bool>("--label-trainids") { Description = "The labels hold trainIds (0..18, 255), not Cityscapes labelIds." };
-        var providers = new Option<string>("--providers") { Description = "Execution providers in order, comma-separated.", DefaultValueFactory = _ => "tensorrt,cuda,cpu" };
-        var threads = new Option<int>("--threads") { Description = "ONNX Runtime intra-op threads (0: its default).", DefaultValueFactory = _ => 0 };
         var command = new Command("replay", "Replay a recorded drive through the daemon's pipeline: every frame in order (or --realtime), an overlay video, " +
             "mask PNGs and a per-frame latency and class report; a progress line with fps and ETA.")
         {
-            input, model, overlay, alpha, side, masks, colour, report, realtime, every, ring, labels, labelTrainIds, providers, threads, SharedOptions.Resize,
+            input, model, overlay, alpha, side, masks, maskSize, colour, report, realtime, every, ring, labels, labelTrainIds, SharedOptions.Providers, SharedOptions.Threads, SharedOptions.Resize,
         };
         command.SetAction((parse, cancel) =>
         {
@@ -44,11 +46,11 @@ internal static class ReplayCommand
                 ModelPath = parse.GetValue(model) ?? "",
                 Model = new ModelOptions
                 {
-                    Providers = parse.GetValue(providers)!.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries),
-                    Threads = parse.GetValue(threads),
+                    Providers = SharedOptions.ProviderList(parse),
+                    Threads = parse.GetValue(SharedOptions.Threads),
                     Resize = parse.GetValue(SharedOptions.Resize),
                 },
-                Overlay = parse.GetValue(overlay), Alpha = parse.GetValue(alpha), SideBySide = parse.GetValue(side), MasksDir = parse.GetValue(masks),
+                Overlay = parse.GetValue(overlay), Alpha = parse.GetValue(alpha), SideBySide = parse.GetValue(side), MasksDir = parse.GetValue(masks), MaskSize = parse.GetValue(maskSize),
                 Colour = parse.GetValue(colour), Report = parse.GetValue(report), Realtime = parse.GetValue(realtime), Every = parse.GetValue(every), RingPath = parse.GetValue(ring),
                 LabelsDir = parse.GetValue(labels), LabelsAreTrainIds = parse.GetValue(labelTrainIds),
             };

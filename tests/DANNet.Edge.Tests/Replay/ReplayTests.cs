@@ -199,4 +199,80 @@ public sealed class ReplayTests() : RingFolderTests("dannet-replay-")
         Assert.Contains("--labels", Assert.Throws<ArgumentException>(() => new ReplayRun(new ReplayOptions(clip) { LabelsDir = Path.Combine(Dir, "none") },
             NullLogger.Instance).Run()).Message);
     }
+
+    [Fact]
+    public void An_image_folder_gives_masks_named_after_its_files_at_the_source_size_and_labels_found_by_name()
+    {
+        // Dark Zurich's naming: image x_rgb_anon.png, label x_gt_labelIds.png; and two images sharing a stem (side.jpg, side.png).
+        string folder = Path.Combine(Dir, "stills");
+        Directory.CreateDirectory(folder);
+        using (var capture = new VideoCapture(EdgeDefaults.VideoPath))
+        using (var frame = new Mat())
+        {
+            capture.Read(frame);
+            Cv2.ImWrite(Path.Combine(folder, "GOPR0001_frame_000010_rgb_anon.png"), frame);
+            using var half = frame.Resize(new Size(320, 180));
+            Cv2.ImWrite(Path.Combine(folder, "side.jpg"), half);
+            Cv2.ImWrite(Path.Combine(folder, "side.png"), half);
+        }
+        string labels = Path.Combine(Dir, "labels");
+        Directory.CreateDirectory(labels);
+        // All road, as Cityscapes labelIds (road is labelId 7): the frame with this label scores road only.
+        using (var road = new Mat(360, 640, MatType.CV_8UC1, Scalar.All(7))) Cv2.ImWrite(Path.Combine(labels, "GOPR0001_frame_000010_gt_labelIds.png"), road);
+        string masks = Path.Combine(Dir, "masks");
+        var result = new ReplayRun(new ReplayOptions(folder)
+        {
+            Model = new ModelOptions { Providers = ["cpu"], Threads = 1 }, MasksDir = masks, MaskSize = MaskSize.Source, Colour = true,
+            Report = Path.Combine(Dir, "report.jsonl"), LabelsDir = labels,
+        }, NullLogger.Instance).Run();
+        Assert.Equal(3, result.Frames);
+        // In name order side.jpg comes first and gets the stem; side.png keeps its whole name.
+        Assert.Equal(["GOPR0001_frame_000010_rgb_anon.png", "GOPR0001_frame_000010_rgb_anon_colour.png", "side.png", "side.png.png", "side.png_colour.png",
+            "side_colour.png"], Directory.GetFiles(masks).Select(Path.GetFileName).Order(StringComparer.Ordinal));
+        // Each mask at its own image's size; its classes are the model-size mask's, scaled by nearest neighbour.
+        using (var big = Cv2.ImRead(Path.Combine(masks, "GOPR0001_frame_000010_rgb_anon.png"), ImreadModes.Unchanged))
+            Assert.Equal((new Size(640, 360), 1), (big.Size(), big.Channels()));
+        using (var small = Cv2.ImRead(Path.Combine(masks, "side.png"), ImreadModes.Unchanged)) Assert.Equal(new Size(320, 180), small.Size());
+        using (var colour = Cv2.ImRead(Path.Combine(masks, "side_colour.png"))) Assert.Equal(new Size(320, 180), colour.Size());
+        var lines = File.ReadAllLines(Path.Combine(Dir, "report.jsonl")).Select(l => JsonDocument.Parse(l).RootElement).ToList();
+        var scored = lines.Take(3).Where(l => l.TryGetProperty("miou", out _)).ToList();
+        Assert.Equal("GOPR0001_frame_000010_rgb_anon.png", Assert.Single(scored).GetProperty("file").GetString());
+        Assert.Equal(1, (int)result.Report["evaluation"]!["frames_scored"]!);
+        // Only road is in the label: road's IoU is the share of the mask that is road, every other class the mask holds scores 0
+        // (predicted, never labelled), and the mean is over road and those classes.
+        using var mask = Cv2.ImRead(Path.Combine(masks, "GOPR0001_frame_000010_rgb_anon.png"), ImreadModes.Unchanged);
+        Assert.True(mask.GetArray(out byte[] values));
+        var classes = values.Distinct().Append((byte)0).Distinct().Count();
+        Assert.Equal(Math.Round(values.Count(v => v == 0) / (640.0 * 360) / classes, 5), (double)result.Report["evaluation"]!["miou"]!);
+    }
+
+    [Fact]
+    public void The_overlay_is_h264_mp4_when_asked_and_says_what_to_install_without_ffmpeg()
+    {
+        string clip = Clip(5), video = Path.Combine(Dir, "overlay.mp4");
+        if (DANNet.Edge.Sources.FfmpegSource.Available())
+        {
+            var (code, output) = RingProcesses.Edge("replay", clip, "--providers", "cpu", "--overlay", video);
+            Assert.True(code == 0, output);
+            using var check = new VideoCapture(video);
+            Assert.Equal(5, (int)check.Get(VideoCaptureProperties.FrameCount));
+            Assert.Contains(Codec(check).ToLowerInvariant(), new[] { "avc1", "h264" });
+            Assert.Empty(Directory.GetFiles(Dir, ".overlay.part-*"));
+        }
+        // Without ffmpeg on PATH the command refuses before any frame, naming the file and the fix.
+        var info = new System.Diagnostics.ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        foreach (var a in new[] { RingProcesses.EdgeDll, "replay", clip, "--providers", "cpu", "--overlay", Path.Combine(Dir, "none.mp4") }) info.ArgumentList.Add(a);
+        info.Environment["PATH"] = "/nonexistent";
+        var (refused, message) = RingProcesses.Finish(System.Diagnostics.Process.Start(info)!);
+        Assert.Equal(2, refused);
+        Assert.Contains("--overlay '", message);
+        Assert.Contains("ffmpeg, which is not installed (apt install ffmpeg); or name a .avi", message);
+        Assert.False(File.Exists(Path.Combine(Dir, "none.mp4")));
+    }
+
+    private static string Codec(VideoCapture capture)
+    {
+        int code = (int)capture.Get(VideoCaptureProperties.FourCC);
+        return new string([(char)(code & 255), (char)((code >> 8) & 255), (char)((code >> 16) & 255), (char)((code >> 24) & 255)]);
+    }
 }

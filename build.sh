@@ -35,6 +35,15 @@ install_system_packages() {
     $sudo apt-get update -qq
     DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
   fi
+  # Node.js checks the Kubernetes manifests against the Kubernetes schema (deploy/k8s, pinned by its package-lock.json).
+  if ! command -v npm >/dev/null; then
+    echo "==> installing system packages: nodejs npm"
+    $sudo apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends nodejs npm >/dev/null
+  fi
+  if [ ! -d deploy/k8s/node_modules ] || [ deploy/k8s/package-lock.json -nt deploy/k8s/node_modules ]; then
+    (cd deploy/k8s && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
+  fi
   # binfmt_misc may be absent (a container): then the arm64 tests say so and skip.
   if [ -d /proc/sys/fs/binfmt_misc ] && [ ! -e /proc/sys/fs/binfmt_misc/qemu-aarch64 ]; then
     $sudo update-binfmts --enable qemu-aarch64 >/dev/null 2>&1 || true

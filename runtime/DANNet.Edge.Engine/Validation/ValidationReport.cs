@@ -273,7 +273,7 @@ public static class ValidationReport
             {
                 var agreement = chart.Bars(new Rect(630, 4, 320, rowsHeight - 4), "agreement per class", [.. classes.Select(_ => "")], 0, 100, "IoU of the masks, %");
                 for (int c = 0; c < classes.Count; c++)
-                    if (totals["class_agreement"]![classes[c]] is { } v) agreement.Bar(c, 0, 100 * v.GetValue<double>(), new Scalar(90, 160, 90));
+                    if (totals["class_agreement"]?[classes[c]] is { } v) agreement.Bar(c, 0, 100 * v.GetValue<double>(), new Scalar(90, 160, 90));
                 chart.Legend(new Point(400, 4), [("baseline", baseColour), ("new", newColour)], across: true);
             }
             Save("classes.png", "class shares and per-class agreement", chart);

@@ -21,43 +21,11 @@ public sealed class ValidationTests() : RingFolderTests("dannet-validate-")
 {
     private static readonly ModelOptions Cpu = new() { Providers = ["cpu"], Threads = 1 };
 
-    /// <summary>The embedded model with the re-weighting's weight of <paramref name="trainId"/> scaled by <paramref name="factor"/>.</summary>
-    private string Reweighted(int trainId = 0, float factor = 0.6f)
-    {
-        var model = OnnxModels.Read(EdgeDefaults.ModelPath);
-        var weights = model.Graph.Initializer.Single(t => t.Name == "postprocess.class_weights");
-        var (shape, values) = TensorProtos.Floats(weights, "class weights");
-        values[trainId] *= factor;
-        int at = model.Graph.Initializer.IndexOf(weights);
-        model.Graph.Initializer[at] = TensorProtos.Create(weights.Name, values, shape);
-        string path = Path.Combine(Dir, "new.onnx");
-        File.WriteAllBytes(path, model.ToByteArray());
-        return path;
-    }
+    private string Reweighted() => ValidationInputs.Reweighted(Dir);
 
-    /// <summary>Frames <paramref name="from"/> .. from + count − 1 of the night drive.</summary>
-    private static void Frames(int from, int count, Action<int, Mat> each)
-    {
-        using var capture = new VideoCapture(EdgeDefaults.VideoPath);
-        using var frame = new Mat();
-        for (int i = 0; i < from + count && capture.Read(frame); i++)
-            if (i >= from) each(i - from, frame);
-    }
+    private static string Video(string path, int from, int count, string fourcc = "MJPG") => ValidationInputs.Video(path, from, count, fourcc);
 
-    private string Video(string path, int from, int count, string fourcc = "MJPG")
-    {
-        Directory.CreateDirectory(Path.GetDirectoryName(path)!);
-        using var writer = new VideoWriter(path, FourCC.FromString(fourcc), 15, new Size(640, 360));
-        Frames(from, count, (_, f) => writer.Write(f));
-        return path;
-    }
-
-    private string Stills(string folder, int from, int count)
-    {
-        Directory.CreateDirectory(folder);
-        Frames(from, count, (i, f) => Cv2.ImWrite(Path.Combine(folder, $"shot_{i:D3}.jpg"), f));
-        return folder;
-    }
+    private static string Stills(string folder, int from, int count) => ValidationInputs.Stills(folder, from, count);
 
     /// <summary>Three drives: two recordings (MJPG .avi, MPEG-4 .mp4) and a folder of stills.</summary>
     private string Drives()

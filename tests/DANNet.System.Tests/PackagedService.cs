@@ -35,7 +35,8 @@ public sealed class PackagedService : IDisposable
         DebFile = Directory.GetFiles(_debs, "*.deb").Single();
         try
         {
-            Container = DebianContainer.Boot(new Dictionary<string, string> { [_debs] = "/debs", [Path.Combine(RepositoryRoot, "assets")] = "/srv/drive" },
+            Container = DebianContainer.Boot(new Dictionary<string, string> { [_debs] = "/debs", [Path.Combine(RepositoryRoot, "assets")] = "/srv/drive",
+                [Path.Combine(RepositoryRoot, "deploy", "validator")] = "/srv/validator" },
                 TimeSpan.FromSeconds(90));
         }
         catch (ContainerCannotBootException ex)

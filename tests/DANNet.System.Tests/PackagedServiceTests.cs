@@ -143,6 +143,20 @@ public sealed class PackagedServiceTests(PackagedService service, ITestOutputHel
         Assert.True(traces.Count == 0, "stack trace lines in the journal:\n" + string.Join('\n', traces.Take(10)));
     }
 
+    /// <summary>
+    /// The validator image's recipe (deploy/validator/Dockerfile: Debian 12, this package, ffmpeg, then its self-check) on the same
+    /// Debian 12 — no Docker engine runs here, so the image's steps run in this container, the self-check as the image's user.
+    /// </summary>
+    [SkippableFact]
+    public void Step7b_the_validator_image_recipe_passes_its_self_check_as_an_unprivileged_user()
+    {
+        var box = Box;
+        box.Must("DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends ffmpeg 2>&1", 900);
+        string output = box.Must("setpriv --reuid=65532 --regid=65532 --clear-groups sh /srv/validator/smoke.sh 2>&1", 300);
+        log.WriteLine(output.Trim());
+        Assert.Contains("validator self-check: ok", output);
+    }
+
     [SkippableFact]
     public void Step8_purge_leaves_no_unit_user_or_state()
     {

@@ -257,10 +257,10 @@ public static class ValidationReport
             AtomicFile.WriteAllBytes(Path.Combine(folder, PlotsFolder, name), chart.Png());
             plots.Add((title, $"{PlotsFolder}/{name}"));
         }
-        int rowsHeight = 80 + 18 * classes.Count;
+        int rowsHeight = 100 + 18 * classes.Count;
         using (var chart = new Chart(960, rowsHeight))
         {
-            var shares = chart.Bars(new Rect(0, 4, hasBaseline ? 620 : 940, rowsHeight - 4), "class share of all mask pixels", classes, 0,
+            var shares = chart.Bars(new Rect(0, 24, hasBaseline ? 620 : 940, rowsHeight - 24), "class share of all mask pixels", classes, 0,
                 Chart.Range(classes.SelectMany(c => new[] { totals["class_shares"]![c]!["new"], totals["class_shares"]![c]!["baseline"] })
                     .Where(v => v is not null).Select(v => 100 * v!.GetValue<double>())).Max, "% of pixels");
             for (int c = 0; c < classes.Count; c++)
@@ -271,20 +271,20 @@ public static class ValidationReport
             }
             if (hasBaseline)
             {
-                var agreement = chart.Bars(new Rect(630, 4, 320, rowsHeight - 4), "agreement per class", [.. classes.Select(_ => "")], 0, 100, "IoU of the masks, %");
+                var agreement = chart.Bars(new Rect(630, 24, 320, rowsHeight - 24), "agreement per class", [.. classes.Select(_ => "")], 0, 100, "IoU of the masks, %");
                 for (int c = 0; c < classes.Count; c++)
                     if (totals["class_agreement"]?[classes[c]] is { } v) agreement.Bar(c, 0, 100 * v.GetValue<double>(), new Scalar(90, 160, 90));
-                chart.Legend(new Point(400, 4), [("baseline", baseColour), ("new", newColour)], across: true);
+                chart.Legend(new Point(8, 4), [("baseline", baseColour), ("new", newColour)], across: true);
             }
             Save("classes.png", "class shares and per-class agreement", chart);
         }
         var drives = results.Select(r => r.Drive).ToList();
-        int driveHeight = 80 + 24 * Math.Max(1, drives.Count);
+        int driveHeight = 100 + 24 * Math.Max(1, drives.Count);
         using (var chart = new Chart(960, driveHeight))
         {
             var latencyMax = Chart.Range(results.SelectMany(r => r.NewLatencyMs.Concat(r.BaselineLatencyMs)).DefaultIfEmpty(1)
                 .Select(v => v)).Max;
-            var latency = chart.Bars(new Rect(0, 4, hasBaseline ? 620 : 940, driveHeight - 4), "latency per drive: p50 (dark), to p99 (light)", drives, 0,
+            var latency = chart.Bars(new Rect(0, 24, hasBaseline ? 620 : 940, driveHeight - 24), "latency per drive: p50 (dark) to p99 (light)", drives, 0,
                 latencyMax, "ms (preprocess + infer + publish)");
             for (int d = 0; d < results.Count; d++)
             {
@@ -294,8 +294,8 @@ public static class ValidationReport
             }
             if (hasBaseline)
             {
-                chart.Legend(new Point(420, 4), [("baseline", baseColour), ("new", newColour)], across: true);
-                var agreement = chart.Bars(new Rect(630, 4, 320, driveHeight - 4), "mask agreement per drive", [.. drives.Select(_ => "")], 0, 100, "% of pixels");
+                chart.Legend(new Point(8, 4), [("baseline", baseColour), ("new", newColour)], across: true);
+                var agreement = chart.Bars(new Rect(630, 24, 320, driveHeight - 24), "mask agreement per drive", [.. drives.Select(_ => "")], 0, 100, "% of pixels");
                 for (int d = 0; d < results.Count; d++)
                     if (results[d].Agreement is { } a) agreement.Bar(d, 0, 100 * ConfusionMatrix.FromCounts(a).Agreement(), new Scalar(90, 160, 90));
             }

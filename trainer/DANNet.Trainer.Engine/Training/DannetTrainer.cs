@@ -15,6 +15,9 @@ using static TorchSharp.torch;
 
 namespace DANNet.Trainer.Training;
 
+/// <summary>A dry run: <see cref="Iterations"/> iterations, then <see cref="EvaluationImages"/> night val images, timed.</summary>
+public sealed record DryRun(int Iterations, int EvaluationImages);
+
 /// <summary>
 /// The training loop: checks the data before anything else, writes the resolved config and code
 /// version next to the outputs, builds and initialises the nets, resumes exactly from the latest
@@ -27,7 +30,11 @@ public sealed class DannetTrainer(TrainingConfig config, string outDir)
     public const string ConfigFile = "config.json", MetricsFile = "metrics.jsonl", CurvesFile = "curves.png", CheckpointsFolder = "checkpoints",
         PretrainedFile = "pretrained.json";
 
-    public TrainingSummary Run(bool resume, IProgress<TrainingProgress>? progress = null, CancellationToken cancel = default)
+    /// <summary>
+    /// Trains (or with <paramref name="dryRun"/>, times: that many iterations in this folder, then a few night val images; no checkpoint,
+    /// no final evaluation — the caller gives a scratch folder and reads the summary's timings).
+    /// </summary>
+    public TrainingSummary Run(bool resume, IProgress<TrainingProgress>? progress = null, CancellationToken cancel = default, DryRun? dryRun = null)
     {
         TrainingConfigLoader.Validate(config);
         var device = TrainingDevice.Resolve(config.Run.Device); // a device that is not here fails before anything is read or written
@@ -92,7 +99,15 @@ public sealed class DannetTrainer(TrainingConfig config, string outDir)
         double? lastMiou = null;
         var clock = Stopwatch.StartNew();
         long timedFrom = start;
-        for (long it = start; it < o.Iterations; it++)
+        long interval = config.Run.EvaluationInterval(o.Iterations);
+        int validationImages = data.Validation?.Samples.Count ?? 0;
+        // Evaluations after iteration 'done': the interval's multiples before the end, and the one at the end.
+        long EvaluationsLeft(long done) => validationImages == 0 ? 0 : (interval > 0 ? (o.Iterations - 1) / interval - done / interval : 0) + 1;
+        var pace = new TrainingClock(o.Iterations, EvaluationsLeft);
+        var seconds = new List<double>();
+        double? evaluationPerImage = null;
+        long stopAt = dryRun is null ? o.Iterations : Math.Min(o.Iterations, start + dryRun.Iterations);
+        for (long it = start; it < stopAt; it++)
         {
             cancel.ThrowIfCancellationRequested();
             random.manual_seed(unchecked((long)(config.Run.Seed * 1_000_003UL) + it));
@@ -101,37 +116,80 @@ public sealed class DannetTrainer(TrainingConfig config, string outDir)
             if (dOpt is not null) foreach (var g in dOpt.ParamGroups) g.LearningRate = o.DiscriminatorLr * decay;
 
             Dictionary<string, double> terms;
+            long began = Stopwatch.GetTimestamp();
+            double dataSeconds;
             using (var labelled = data.Labelled.Next(it, o.BatchSize).To(device))
             using (var pairs = data.Pairs?.Next(it, o.BatchSize).To(device))
+            {
+                dataSeconds = Stopwatch.GetElapsedTime(began).TotalSeconds;
                 terms = iteration.Run(it, labelled, pairs, gOpt, dOpt);
+            }
+            double took = Stopwatch.GetElapsedTime(began).TotalSeconds;
+            seconds.Add(took);
 
             long done = it + 1;
+            pace.Finished(done);
+            string? note = it == start ? FirstIterationNote(took, dataSeconds, device) : null;
             double itPerSec = (done - timedFrom) / Math.Max(1e-9, clock.Elapsed.TotalSeconds);
             if (done % config.Run.LogEvery == 0 || done == o.Iterations)
                 metrics.Append(MetricsLog.Step(done, o.GeneratorLr * decay, o.DiscriminatorLr * decay, itPerSec, terms));
-            if (done % config.Run.CheckpointEvery == 0 || done == o.Iterations)
+            if (dryRun is null && (done % config.Run.CheckpointEvery == 0 || done == o.Iterations))
                 lastCheckpoint = store.Save(new TrainingState(done, arch.ToString(), config.Mode, relighting, hash, CodeVersion.Current, inference), nets, gOpt, dOpt);
-            if (data.Validation is not null && config.Run.EvalEvery > 0 && done % config.Run.EvalEvery == 0 && done != o.Iterations)
-                lastMiou = EvaluateInto(metrics, done, nets, data.Validation, testWeights, cancel).MeanIoU;
-            progress?.Report(new TrainingProgress(done, o.Iterations, terms, itPerSec, lastMiou));
+            progress?.Report(new TrainingProgress(done, o.Iterations, terms, pace.ItPerSec, lastMiou) { Eta = pace.Eta(done), Note = note });
+            if (dryRun is null && data.Validation is not null && interval > 0 && done % interval == 0 && done != o.Iterations)
+            {
+                lastMiou = EvaluateInto(metrics, done, nets, data.Validation, testWeights, pace, progress, cancel).MeanIoU;
+                progress?.Report(new TrainingProgress(done, o.Iterations, terms, pace.ItPerSec, lastMiou) { Eta = pace.Eta(done) });
+            }
         }
 
+        if (dryRun is not null)
+        {
+            if (data.Validation is { } set && dryRun.EvaluationImages > 0)
+            {
+                var sample = set.Samples.Take(dryRun.EvaluationImages).ToList();
+                long began = Stopwatch.GetTimestamp();
+                Evaluator.Evaluate(nets, $"{set.Root} ({set.Split})", sample, config.Run.EvalHeight, config.Run.EvalWidth, testWeights, cancel: cancel);
+                evaluationPerImage = Stopwatch.GetElapsedTime(began).TotalSeconds / sample.Count;
+            }
+            return new TrainingSummary(stopAt, outDir, null, null, null)
+            {
+                IterationSeconds = seconds, EvaluationSecondsPerImage = evaluationPerImage, ValidationImages = validationImages,
+                Evaluations = (int)EvaluationsLeft(0),
+            };
+        }
         double? finalMiou = null;
         if (data.Validation is not null)
         {
-            var result = EvaluateInto(metrics, o.Iterations, nets, data.Validation, testWeights, cancel);
+            var result = EvaluateInto(metrics, o.Iterations, nets, data.Validation, testWeights, pace, progress, cancel);
             finalMiou = result.MeanIoU;
             EvaluationReport.Write(Path.Combine(outDir, "eval"), result);
-            progress?.Report(new TrainingProgress(o.Iterations, o.Iterations, new Dictionary<string, double>(), 0, finalMiou));
         }
+        progress?.Report(new TrainingProgress(o.Iterations, o.Iterations, new Dictionary<string, double>(), pace.ItPerSec, finalMiou) { Phase = TrainingPhase.Done });
         string curves = Path.Combine(outDir, CurvesFile);
         WriteCurves(metrics, curves);
-        return new TrainingSummary(o.Iterations, outDir, lastCheckpoint, finalMiou, curves);
+        return new TrainingSummary(o.Iterations, outDir, lastCheckpoint, finalMiou, curves)
+        {
+            IterationSeconds = seconds, ValidationImages = validationImages, Evaluations = (int)EvaluationsLeft(0),
+        };
     }
 
-    private EvaluationResult EvaluateInto(MetricsLog metrics, long iteration, DannetNets nets, LabelledSet set, float[] testWeights, CancellationToken cancel)
+    /// <summary>What made the first iteration slow: reading the batch, or libtorch's first pass.</summary>
+    private static string FirstIterationNote(double seconds, double dataSeconds, Device device) =>
+        string.Create(System.Globalization.CultureInfo.InvariantCulture,
+            $"first iteration: {seconds:F1} s — {dataSeconds:F1} s reading, augmenting and moving the batch to {device.type.ToString().ToLowerInvariant()}, " +
+            $"{seconds - dataSeconds:F1} s in the step (the first pass allocates memory and picks kernels; the speed shown from the second on is the steady one)");
+
+    private EvaluationResult EvaluateInto(MetricsLog metrics, long iteration, DannetNets nets, LabelledSet set, float[] testWeights, TrainingClock pace,
+        IProgress<TrainingProgress>? progress, CancellationToken cancel)
     {
-        var result = Evaluator.Evaluate(nets, $"{set.Root} ({set.Split})", set.Samples, config.Run.EvalHeight, config.Run.EvalWidth, testWeights, cancel: cancel);
+        long began = Stopwatch.GetTimestamp();
+        var result = Evaluator.Evaluate(nets, $"{set.Root} ({set.Split})", set.Samples, config.Run.EvalHeight, config.Run.EvalWidth, testWeights,
+            progress: (done, total) => progress?.Report(new TrainingProgress(iteration, config.Optim.Iterations, new Dictionary<string, double>(), pace.ItPerSec, null)
+            {
+                Phase = TrainingPhase.Evaluating, Evaluated = (done, total),
+            }), cancel: cancel);
+        pace.Evaluated(Stopwatch.GetElapsedTime(began).TotalSeconds);
         metrics.Append(MetricsLog.Evaluation(iteration, result));
         return result;
     }

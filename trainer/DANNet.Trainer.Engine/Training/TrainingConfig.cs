@@ -112,8 +112,24 @@ public sealed record RunConfig
     public int CheckpointEvery { get; init; } = 1000;
     public int KeepCheckpoints { get; init; } = 3;
     public int LogEvery { get; init; } = 10;
-    /// <summary>Evaluate on the target's night val set every N iterations (0: only at the end).</summary>
+    /// <summary>
+    /// Evaluate on the target's night val set every N iterations — 0 (the default): about ten times over a run of 100 iterations or
+    /// more, at a multiple of <see cref="LogEvery"/>, so the curve exists (shorter runs: at the end only); −1: only at the end
+    /// (<see cref="EvaluationInterval"/>).
+    /// </summary>
     public int EvalEvery { get; init; } = 0;
+
+    /// <summary>Runs shorter than this evaluate only at the end unless <see cref="EvalEvery"/> says otherwise.</summary>
+    public const long AutoEvaluationMinimum = 100;
+
+    /// <summary>Iterations between evaluations for a run of <paramref name="iterations"/>, or 0 for none but the last.</summary>
+    public long EvaluationInterval(long iterations)
+    {
+        if (EvalEvery > 0) return EvalEvery;
+        if (EvalEvery < 0 || iterations < AutoEvaluationMinimum) return 0;
+        long tenth = Math.Max(1, iterations / 10);
+        return Math.Max(LogEvery, (tenth + LogEvery - 1) / LogEvery * LogEvery);
+    }
     public int EvalHeight { get; init; } = Models.InferenceSettings.Reference.Height;
     public int EvalWidth { get; init; } = Models.InferenceSettings.Reference.Width;
     public ulong Seed { get; init; } = 1;

@@ -3,6 +3,7 @@ using DANNet.Trainer.Data;
 using System.CommandLine;
 using System.Globalization;
 using DANNet.Trainer.Evaluation;
+using DANNet.Trainer.Torch;
 using DANNet.Trainer.Training;
 using Spectre.Console;
 
@@ -33,12 +34,14 @@ internal static class TrainCommand
     public static readonly Option<bool> NoAdv = new("--no-adv") { Description = "Ablation: no discriminators, no adversarial losses." };
     public static readonly Option<bool> Resume = new("--resume") { Description = "Continue from the latest checkpoint in --out (same config), exactly where it stopped." };
     public static readonly Option<bool> PrintConfig = new("--print-config") { Description = "Print the resolved config and exit." };
+    public static readonly Option<bool> DryRun = new("--dry-run") { Description = "Time this run without doing it: a few iterations and night val images " +
+        "in a scratch folder (deleted), then the estimated total for the requested iterations and evaluations." };
 
     public static Command Create()
     {
         var command = new Command("train", "Train DANNet (or its ablations, a source-only baseline or a night-label oracle) with checkpoints, metrics, curves and evaluation on the night val set.")
         {
-            Config, Out, Set, Mode, Arch, Iterations, Source, Target, Pretrained, Init, Device, NoLight, NoStatic, NoAdv, Resume, PrintConfig,
+            Config, Out, Set, Mode, Arch, Iterations, Source, Target, Pretrained, Init, Device, NoLight, NoStatic, NoAdv, Resume, PrintConfig, DryRun,
         };
         command.SetAction((parse, cancel) => Task.FromResult(CommandErrors.Run(Console.Error, () =>
         {
@@ -48,6 +51,7 @@ internal static class TrainCommand
                 Console.WriteLine(TrainingConfigLoader.ToJson(config));
                 return 0;
             }
+            if (parse.GetValue(DryRun)) return Estimate(config, AnsiConsole.Console, cancel);
             return Run(config, parse.GetValue(Out)!.FullName, parse.GetValue(Resume), AnsiConsole.Console, cancel);
         })));
         return command;
@@ -72,26 +76,108 @@ internal static class TrainCommand
         return list;
     }
 
+    /// <summary>
+    /// "it 120/1200 (10 %) seg 0.512 light 0.031 … 0.42 it/s, ETA 43 min 10 s, night val mIoU 7.3" while training;
+    /// "evaluating night val 12/25 (after it 600)" while evaluating.
+    /// </summary>
+    internal static string ProgressLine(TrainingProgress p)
+    {
+        var inv = CultureInfo.InvariantCulture;
+        string miou = p.LastMeanIoU is { } v ? string.Create(inv, $", night val mIoU {100 * v:F1}") : "";
+        return p.Phase switch
+        {
+            TrainingPhase.Evaluating => $"evaluating night val {p.Evaluated.Done}/{p.Evaluated.Total} (after it {p.Iteration})",
+            TrainingPhase.Done => $"done: {p.Iteration} iterations{miou}",
+            _ => string.Create(inv, $"it {p.Iteration}/{p.Total} ({100.0 * p.Iteration / Math.Max(1, p.Total):F0} %) ") +
+                string.Join(" ", p.Terms.Select(kv => string.Create(inv, $"{kv.Key} {kv.Value:F3}"))) +
+                (p.ItPerSec > 0 ? string.Create(inv, $" | {p.ItPerSec:F2} it/s") : " | measuring speed") +
+                (p.Eta is { } eta ? $", ETA {TrainingClock.Format(eta)}" : "") + miou,
+        };
+    }
+
+    /// <summary>
+    /// <c>train --dry-run</c>: the run's own set-up and <see cref="DryRunIterations"/> of its iterations in a scratch folder, two night val
+    /// images, then the estimate — the first iteration apart (warm-up), the others' median per iteration.
+    /// </summary>
+    internal static int Estimate(TrainingConfig config, IAnsiConsole console, CancellationToken cancel)
+    {
+        var device = TrainingDevice.Resolve(config.Run.Device);
+        string scratch = Directory.CreateTempSubdirectory("dannet-train-dry-run-").FullName;
+        try
+        {
+            console.MarkupLineInterpolated($"dry run of [bold]{config.Model.Architecture}[/] ({config.Mode}) on {device}: {DryRunIterations} iterations and 2 night val images…");
+            var summary = new DannetTrainer(config, scratch).Run(false, new Diagnostics.InlineProgress<TrainingProgress>(p =>
+            {
+                if (p.Note is { } note) console.Profile.Out.Writer.WriteLine(note);
+            }), cancel, new DryRun(DryRunIterations, 2));
+            console.Profile.Out.Writer.WriteLine(DryRunReport(config, device.ToString(), summary));
+            return 0;
+        }
+        finally
+        {
+            Directory.Delete(scratch, true);
+        }
+    }
+
+    public const int DryRunIterations = 5;
+
+    internal static string DryRunReport(TrainingConfig config, string device, TrainingSummary s)
+    {
+        var inv = CultureInfo.InvariantCulture;
+        var steady = s.IterationSeconds.Skip(1).Order().ToList();
+        double perIteration = steady.Count == 0 ? s.IterationSeconds.DefaultIfEmpty(0).Single() : steady[steady.Count / 2];
+        double training = perIteration * config.Optim.Iterations;
+        double evaluating = (s.EvaluationSecondsPerImage ?? 0) * s.ValidationImages * s.Evaluations;
+        string threads = config.Run.Threads > 0 ? $", {config.Run.Threads} thread{(config.Run.Threads == 1 ? "" : "s")}" : "";
+        var lines = new List<string>
+        {
+            string.Create(inv, $"first iteration {s.IterationSeconds.FirstOrDefault():F2} s (warm-up); then {perIteration:F2} s per iteration (median of {steady.Count})"),
+            $"training: {config.Optim.Iterations} iterations × {perIteration.ToString("F2", inv)} s ≈ {TrainingClock.Format(TimeSpan.FromSeconds(training))}",
+            s.ValidationImages > 0
+                ? string.Create(inv, $"evaluation: {s.Evaluations} × {s.ValidationImages} night val images × {s.EvaluationSecondsPerImage:F2} s ≈ {TrainingClock.Format(TimeSpan.FromSeconds(evaluating))}")
+                : "evaluation: none (the target has no gt/val/night)",
+            $"estimated total ≈ {TrainingClock.Format(TimeSpan.FromSeconds(training + evaluating))} on {device}{threads} (checkpoints not included)",
+        };
+        return string.Join(Environment.NewLine, lines);
+    }
+
     internal static int Run(TrainingConfig config, string outDir, bool resume, IAnsiConsole console, CancellationToken cancel)
     {
-        console.MarkupLineInterpolated($"training [bold]{config.Model.Architecture}[/] ({config.Mode}) for {config.Optim.Iterations} iterations → {outDir}");
+        var device = TrainingDevice.Resolve(config.Run.Device); // a device that is not here is refused before anything is said or written
+        console.MarkupLineInterpolated($"training [bold]{config.Model.Architecture}[/] ({config.Mode}) on {device} for {config.Optim.Iterations} iterations → {outDir}");
         TrainingSummary? summary = null;
         try
         {
-            console.Progress()
-                .Columns(new TaskDescriptionColumn { Alignment = Justify.Left }, new ProgressBarColumn(), new PercentageColumn(), new ElapsedTimeColumn(), new RemainingTimeColumn())
-                .Start(ctx =>
-                {
-                    var task = ctx.AddTask("starting", maxValue: config.Optim.Iterations);
-                    var trainer = new DannetTrainer(config, outDir);
-                    summary = trainer.Run(resume, new Diagnostics.InlineProgress<TrainingProgress>(p =>
+            var trainer = new DannetTrainer(config, outDir);
+            if (console.Profile.Capabilities.Interactive)
+                console.Progress()
+                    .Columns(new TaskDescriptionColumn { Alignment = Justify.Left }, new ProgressBarColumn(), new PercentageColumn(), new ElapsedTimeColumn())
+                    .Start(ctx =>
                     {
-                        task.Value = p.Iteration;
-                        string terms = string.Join(" ", p.Terms.Select(kv => $"{kv.Key} {kv.Value:F3}"));
-                        string miou = p.LastMeanIoU is { } v ? $" mIoU {100 * v:F1}" : "";
-                        task.Description = Markup.Escape($"it {p.Iteration}/{p.Total} {terms} {p.ItPerSec:F2} it/s{miou}");
-                    }), cancel);
-                });
+                        var task = ctx.AddTask("reading the data and building the nets", maxValue: config.Optim.Iterations);
+                        summary = trainer.Run(resume, new Diagnostics.InlineProgress<TrainingProgress>(p =>
+                        {
+                            if (p.Note is { } note) console.MarkupLineInterpolated($"[grey]{note}[/]");
+                            task.Value = p.Iteration;
+                            task.Description = Markup.Escape(ProgressLine(p));
+                        }), cancel);
+                    });
+            else
+            {
+                // Redirected (a log file, CI): plain lines, at most one every 30 s besides notes and evaluations — no redrawn bar.
+                var plain = console.Profile.Out.Writer; // whole lines, not wrapped at the console's width
+                var last = DateTime.MinValue;
+                var phase = TrainingPhase.Training;
+                summary = trainer.Run(resume, new Diagnostics.InlineProgress<TrainingProgress>(p =>
+                {
+                    if (p.Note is { } note) plain.WriteLine(note);
+                    bool changed = p.Phase != phase;
+                    phase = p.Phase;
+                    if (!changed && p.Phase != TrainingPhase.Done && DateTime.UtcNow - last < TimeSpan.FromSeconds(30)) return;
+                    last = DateTime.UtcNow;
+                    plain.WriteLine(ProgressLine(p));
+                }), cancel);
+            }
         }
         catch (NonFiniteLossException ex)
         {

@@ -8,7 +8,7 @@ PRETRAINED=${PRETRAINED:-imagenet}
 # iterations (200-iteration probe, pretrained source-only: segmentation loss 0.71 vs 1.00 at
 # iteration 130). The random-init table used 2.5e-4.
 LR=${LR:-2.5e-3}
-# Night val mIoU every EVAL_EVERY iterations, so the curves picture has a curve (0: at the end only).
+# Night val mIoU every EVAL_EVERY iterations, so the curves picture has a curve (0: about ten over the run; -1: at the end only).
 EVAL_EVERY=${EVAL_EVERY:-200}
 BIN=${BIN:-trainer/DANNet.Trainer/bin/Release/net10.0}
 [ -n "${NO_BUILD:-}" ] || dotnet build trainer/DANNet.Trainer -c Release -v q -nologo >/dev/null

@@ -31,8 +31,13 @@ public sealed class FramePipelineTests : IDisposable
         public IFrameSource Source { get; }
         public FramePipeline Pipeline { get; }
 
+        private bool _disposed;
+
+        /// <summary>Waits for the pipeline to stop, then frees everything; a second call does nothing.</summary>
         public void Dispose()
         {
+            if (_disposed) return;
+            _disposed = true;
             Pipeline.Dispose();
             Source.Dispose();
             Ring.Dispose();
@@ -85,11 +90,16 @@ public sealed class FramePipelineTests : IDisposable
         listener.Start();
 
         var frames = pipeline.Frames().Take(3).ToList().Wait();
+        rig.Dispose(); // the pipeline stopped: nothing more is recorded
 
-        Assert.Equal(3, Interlocked.Read(ref published));
-        Assert.True(Interlocked.Read(ref captured) >= 3);
-        Assert.Equal(frames.Select(f => f.InferMs), inferMs);
-        Assert.Equal(3, pipeline.Stats.Published);
+        // Rx's Take ends the subscription after the third mask; under load a frame already taken by the inference thread may still
+        // be published first. Whatever the count, the instruments hold exactly what the pipeline published, in order.
+        long count = Interlocked.Read(ref published);
+        Assert.True(count >= 3, $"{count} published");
+        Assert.Equal(pipeline.Stats.Published, count);
+        Assert.True(Interlocked.Read(ref captured) >= count);
+        Assert.Equal(count, inferMs.Count);
+        Assert.Equal(frames.Select(f => f.InferMs), inferMs.Take(3));
         Assert.Contains(" fps, ", pipeline.Stats.Report(MonotonicClock.NowNs, 0));
     }
 }

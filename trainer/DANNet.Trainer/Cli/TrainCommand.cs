@@ -134,7 +134,8 @@ internal static class TrainCommand
             string.Create(inv, $"first iteration {s.IterationSeconds.FirstOrDefault():F2} s (warm-up); then {perIteration:F2} s per iteration (median of {steady.Count})"),
             $"training: {config.Optim.Iterations} iterations × {perIteration.ToString("F2", inv)} s ≈ {TrainingClock.Format(TimeSpan.FromSeconds(training))}",
             s.ValidationImages > 0
-                ? string.Create(inv, $"evaluation: {s.Evaluations} × {s.ValidationImages} night val images × {s.EvaluationSecondsPerImage:F2} s ≈ {TrainingClock.Format(TimeSpan.FromSeconds(evaluating))}")
+                ? string.Create(inv, $"evaluation: {s.Evaluations} × {s.ValidationImages} night val images × {s.EvaluationSecondsPerImage:F2} s") +
+                    $" ≈ {TrainingClock.Format(TimeSpan.FromSeconds(evaluating))}"
                 : "evaluation: none (the target has no gt/val/night)",
             $"estimated total ≈ {TrainingClock.Format(TimeSpan.FromSeconds(training + evaluating))} on {device}{threads} (checkpoints not included)",
         };

@@ -32,7 +32,7 @@ public static class ImageTensors
         int h = images[0].Rows, w = images[0].Cols, per = 3 * h * w;
         var data = new float[images.Count * per];
         for (int i = 0; i < images.Count; i++) NormaliseInto(images[i], data.AsSpan(i * per, per));
-        return tensor(data, [images.Count, 3, h, w]);
+        return tensor(data, [images.Count, 3, h, w], device: CPU); // staged on the host whatever the default device
     }
 
     /// <summary>Stacks same-size trainId masks into an N×H×W int64 tensor.</summary>
@@ -45,6 +45,6 @@ public static class ImageTensors
             labels[i].GetArray(out byte[] bytes);
             for (int j = 0; j < per; j++) data[i * per + j] = bytes[j];
         }
-        return tensor(data, [labels.Count, h, w]);
+        return tensor(data, [labels.Count, h, w], device: CPU);
     }
 }

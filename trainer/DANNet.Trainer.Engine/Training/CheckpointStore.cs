@@ -1,3 +1,4 @@
+using DANNet.Trainer.Torch;
 using DANNet.Model.IO;
 using DANNet.Trainer.Models;
 using System.Globalization;
@@ -71,7 +72,11 @@ public sealed class CheckpointStore(string root, int keep)
     {
         foreach (var (file, net) in nets.Named())
             Checkpoint.Load(net, Path.Combine(dir, file));
-        generatorOptimizer?.load_state_dict(Path.Combine(dir, GeneratorOptimizerFile));
-        discriminatorOptimizer?.load_state_dict(Path.Combine(dir, DiscriminatorOptimizerFile));
+        // TorchSharp's loader makes the saved state's tensors on the default device before copying them into the optimiser's.
+        HostStaging.Run(() =>
+        {
+            generatorOptimizer?.load_state_dict(Path.Combine(dir, GeneratorOptimizerFile));
+            discriminatorOptimizer?.load_state_dict(Path.Combine(dir, DiscriminatorOptimizerFile));
+        });
     }
 }

@@ -27,6 +27,9 @@ public sealed record DryRun(int Iterations, int EvaluationImages);
 /// </summary>
 public sealed class DannetTrainer(TrainingConfig config, string outDir)
 {
+    /// <summary>Called once the nets are on the run's device, before the optimisers, a resume and the loop (a test's hook).</summary>
+    internal Action? OnDevice { get; init; }
+
     public const string ConfigFile = "config.json", MetricsFile = "metrics.jsonl", CurvesFile = "curves.png", CheckpointsFolder = "checkpoints",
         PretrainedFile = "pretrained.json";
 
@@ -66,6 +69,7 @@ public sealed class DannetTrainer(TrainingConfig config, string outDir)
         if (config.Model.InitSegmentation is { } seg) Checkpoint.Load(nets.Segmentation, seg);
         if (config.Model.InitLight is { } light && nets.Light is not null) Checkpoint.Load(nets.Light, light);
         nets.To(device); // before the optimisers, whose state follows the parameters' device
+        OnDevice?.Invoke();
 
         var o = config.Optim;
         var gOpt = new StableSgd(nets.GeneratorParameters(), o.GeneratorLr, momentum: o.Momentum, weightDecay: o.WeightDecay);

@@ -82,7 +82,7 @@ public static class Checkpoint
     /// </summary>
     public static StateDictReport LoadTensors(nn.Module model, string source, IReadOnlyDictionary<string, (long[] Shape, float[] Data)> tensors, bool requireEveryFileKey)
     {
-        var file = tensors.ToDictionary(kv => kv.Key, kv => tensor(kv.Value.Data, kv.Value.Shape), StringComparer.Ordinal);
+        var file = tensors.ToDictionary(kv => kv.Key, kv => tensor(kv.Value.Data, kv.Value.Shape, device: CPU), StringComparer.Ordinal);
         try
         {
             var report = Compare(model, source, file, null);

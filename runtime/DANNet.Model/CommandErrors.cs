@@ -14,12 +14,20 @@ public static class CommandErrors
         ex is IOException or InvalidDataException or UnauthorizedAccessException or ArgumentException or FixableException
             or Microsoft.ML.OnnxRuntime.OnnxRuntimeException or Google.Protobuf.InvalidProtocolBufferException;
 
-    /// <summary>Runs <paramref name="action"/>, reporting a fixable error or a cancellation on <paramref name="error"/> as described above.</summary>
-    public static int Run(TextWriter error, Func<int> action)
+    /// <summary>
+    /// Runs <paramref name="action"/>, reporting a fixable error or a cancellation on <paramref name="error"/> as described above; an error
+    /// <paramref name="describe"/> has a line for (a tool's own, e.g. the trainer's CUDA failures) is that line and exit code 1.
+    /// </summary>
+    public static int Run(TextWriter error, Func<int> action, Func<Exception, string?>? describe = null)
     {
         try
         {
             return action();
+        }
+        catch (Exception ex) when (describe?.Invoke(ex) is { } line)
+        {
+            error.WriteLine($"error: {line}");
+            return 1;
         }
         catch (Exception ex) when (IsFixable(ex))
         {

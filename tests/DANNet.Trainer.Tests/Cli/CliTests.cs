@@ -48,6 +48,10 @@ public sealed class CliTests
         Assert.Contains("torch     ok", output.ToString());
         Assert.Contains("opencv    ok", output.ToString());
         Assert.Contains("FFMPEG: YES", output.ToString());
+        // A convolution's forward and backward on every device libtorch lists: the CPU here, each CUDA device where there are some.
+        int devices = 1 + DANNet.Trainer.Torch.TrainingDevice.CudaDevices();
+        Assert.Equal(devices, output.ToString().Split('\n').Count(l => l.StartsWith("conv      ok    ", StringComparison.Ordinal)));
+        Assert.Contains("conv      ok    cpu: a 3x3 convolution's forward and backward (gradient norm ", output.ToString());
         Assert.Equal("", error.ToString());
     }
 }

@@ -36,6 +36,10 @@ public sealed class DeviceTests(TinySynthNightFixture data)
         var cuda = TrainingConfigLoader.Load(null, ["run.device=\"cuda:1\""]);
         var other = TrainingConfigLoader.Load(null, ["run.device=\"cpu\"", "optim.iterations=7"]);
         Assert.Equal(TrainingConfigLoader.Hash(cpu), TrainingConfigLoader.Hash(cuda));
+        // The GPU determinism switch is how to run, not what is trained: a run resumes with or without it.
+        var deterministic = TrainingConfigLoader.Load(null, ["run.device=\"cuda\"", "run.deterministic=true"]);
+        Assert.True(deterministic.Run.Deterministic);
+        Assert.Equal(TrainingConfigLoader.Hash(cpu), TrainingConfigLoader.Hash(deterministic));
         Assert.NotEqual(TrainingConfigLoader.Hash(cpu), TrainingConfigLoader.Hash(other));
     }
 
@@ -48,12 +52,22 @@ public sealed class DeviceTests(TinySynthNightFixture data)
         if (TrainingDevice.CudaDevices() == 0)
         {
             var ex = Assert.Throws<ArgumentException>(() => new DannetTrainer(config, dir).Run(resume: false));
-            Assert.StartsWith("--device cuda:", ex.Message);
+            Assert.StartsWith("run.device cuda:", ex.Message);
             Assert.Contains("--device cpu", ex.Message);
             Assert.Contains(TrainingDevice.Backend == TrainingDevice.Cuda ? "nvidia-smi" : "-p:TorchBackend=cuda", ex.Message);
             Assert.False(Directory.Exists(dir), "nothing is written before the device is known");
-            var beyond = Assert.Throws<ArgumentException>(() => TrainingDevice.Resolve("cuda:3"));
+            var beyond = Assert.Throws<ArgumentException>(() => TrainingDevice.Resolve("cuda:3", "--device"));
             Assert.StartsWith("--device cuda:3:", beyond.Message);
+            // The command names where the device came from (a config file: run.device) and says nothing before refusing it.
+            var output = new StringWriter();
+            var console = Spectre.Console.AnsiConsole.Create(new Spectre.Console.AnsiConsoleSettings
+            {
+                Out = new Spectre.Console.AnsiConsoleOutput(output), Interactive = Spectre.Console.InteractionSupport.No,
+            });
+            var refused = Assert.Throws<ArgumentException>(() => DANNet.Trainer.Cli.TrainCommand.Run(config, dir, false, console, CancellationToken.None));
+            Assert.StartsWith("run.device cuda:", refused.Message);
+            Assert.Equal("", output.ToString());
+            Assert.False(Directory.Exists(dir));
             return;
         }
         // A CUDA machine: the run trains there and its checkpoint loads on the CPU.

@@ -45,4 +45,20 @@ public static class TorchCheck
             return new TrainStepReport(__version__, get_num_threads(), first, after, change);
         }
     }
+
+    /// <summary>
+    /// A 3x3 convolution's forward and backward on <paramref name="device"/> (2x3x16x16 in, 8 channels out): the first kernels a
+    /// training step needs, so a GPU this libtorch has no kernels for, or a broken driver, shows up here rather than in a run.
+    /// Returns the gradient's norm (finite when it worked); libtorch's failure is thrown as it comes (<see cref="TorchErrors"/> words it).
+    /// </summary>
+    public static double ConvForwardBackward(Device device)
+    {
+        using var scope = NewDisposeScope();
+        var conv = nn.Conv2d(3, 8, 3, padding: 1).to(device);
+        var x = ones(2, 3, 16, 16, device: device);
+        conv.call(x).square().mean().backward();
+        double norm = conv.weight!.grad!.norm().item<float>();
+        if (!double.IsFinite(norm)) throw new InvalidOperationException($"{device}: a convolution's gradient came out {norm}.");
+        return norm;
+    }
 }

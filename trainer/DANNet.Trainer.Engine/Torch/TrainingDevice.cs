@@ -29,22 +29,25 @@ public static partial class TrainingDevice
         catch (Exception ex) when (ex is DllNotFoundException or NotSupportedException or InvalidOperationException) { return 0; }
     }
 
-    /// <summary>The device for <paramref name="spec"/>, or an error that says why it is not usable here and what to do.</summary>
-    public static Device Resolve(string spec)
+    /// <summary>
+    /// The device for <paramref name="spec"/>, or an error that says why it is not usable here and what to do; <paramref name="given"/> names
+    /// where the value came from (<c>--device</c> on the command line, else the config's <c>run.device</c>).
+    /// </summary>
+    public static Device Resolve(string spec, string given = "run.device")
     {
         var m = Pattern().Match(spec);
-        if (!m.Success) throw new ArgumentException($"run.device '{spec}': expected cpu, cuda, cuda:N or auto.");
+        if (!m.Success) throw new ArgumentException($"{given} '{spec}': expected cpu, cuda, cuda:N or auto.");
         if (spec == Cpu) return CPU;
         int count = CudaDevices();
         if (spec == Auto) return count > 0 ? CUDA : CPU;
         int index = m.Groups["index"].Success ? int.Parse(m.Groups["index"].Value, CultureInfo.InvariantCulture) : 0;
         if (count == 0)
             throw new ArgumentException(Backend == Cuda
-                ? $"--device {spec}: libtorch (CUDA build) finds no usable CUDA device here: check the NVIDIA driver (nvidia-smi) and CUDA_VISIBLE_DEVICES, or train with --device cpu."
-                : $"--device {spec}: this trainer is built with the CPU libtorch, which has no CUDA. Rebuild it with -p:TorchBackend=cuda on a machine " +
+                ? $"{given} {spec}: libtorch (CUDA build) finds no usable CUDA device here: check the NVIDIA driver (nvidia-smi) and CUDA_VISIBLE_DEVICES, or train with --device cpu."
+                : $"{given} {spec}: this trainer is built with the CPU libtorch, which has no CUDA. Rebuild it with -p:TorchBackend=cuda on a machine " +
                   "that can restore the CUDA libtorch packages (docs/gpu-training.md), or train with --device cpu.");
         if (index >= count)
-            throw new ArgumentException($"--device {spec}: there {(count == 1 ? "is 1 CUDA device (cuda:0)" : $"are {count} CUDA devices (cuda:0..cuda:{count - 1})")}.");
+            throw new ArgumentException($"{given} {spec}: there {(count == 1 ? "is 1 CUDA device (cuda:0)" : $"are {count} CUDA devices (cuda:0..cuda:{count - 1})")}.");
         return new Device(DeviceType.CUDA, index);
     }
 

@@ -49,7 +49,8 @@ public sealed class DannetTrainer(TrainingConfig config, string outDir)
         AtomicFile.WriteAllText(Path.Combine(outDir, "version.txt"), $"code {CodeVersion.Current}\nconfig {hash}\n");
         if (config.Run.Threads > 0) set_num_threads(config.Run.Threads);
 
-        random.manual_seed(unchecked((long)config.Run.Seed)); // weight initialisation
+        Seeds.Determinism(device, config.Run.Deterministic);
+        Seeds.All(unchecked((long)config.Run.Seed), device); // weight initialisation
         bool relighting = config.Mode != TrainingMode.SourceOnly && config.Loss.UseLight;
         bool withDiscriminators = config.Mode == TrainingMode.Dannet && config.Loss.UseAdversarial;
         using var nets = DannetNets.Create(arch, relighting, withDiscriminators, config.Model.DiscriminatorChannels);
@@ -114,7 +115,7 @@ public sealed class DannetTrainer(TrainingConfig config, string outDir)
         for (long it = start; it < stopAt; it++)
         {
             cancel.ThrowIfCancellationRequested();
-            random.manual_seed(unchecked((long)(config.Run.Seed * 1_000_003UL) + it));
+            Seeds.All(unchecked((long)(config.Run.Seed * 1_000_003UL) + it), device);
             double decay = Math.Pow(1 - (double)it / o.Iterations, o.Power);
             foreach (var g in gOpt.ParamGroups) g.LearningRate = o.GeneratorLr * decay;
             if (dOpt is not null) foreach (var g in dOpt.ParamGroups) g.LearningRate = o.DiscriminatorLr * decay;

@@ -139,6 +139,12 @@ public sealed record RunConfig
     /// </summary>
     public string Device { get; init; } = "auto";
 
+    /// <summary>
+    /// On CUDA: no TF32 and cuBLAS's fixed workspace, so a GPU run repeats itself as closely as TorchSharp allows (cuDNN's algorithm
+    /// choice is not switchable there; docs/gpu-training.md). Not part of the config hash, like the device. No effect on the CPU.
+    /// </summary>
+    public bool Deterministic { get; init; }
+
     /// <summary>Torch intra-op threads (0: libtorch's choice).</summary>
     public int Threads { get; init; }
 }

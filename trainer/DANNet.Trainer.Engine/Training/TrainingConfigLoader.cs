@@ -155,6 +155,7 @@ public static class TrainingConfigLoader
         };
         var node = JsonSerializer.SerializeToNode(located, Json)!;
         node["run"]!.AsObject().Remove("device");
+        node["run"]!.AsObject().Remove("deterministic");
         return Convert.ToHexString(SHA256.HashData(Encoding.UTF8.GetBytes(node.ToJsonString(Json))))[..12].ToLower(CultureInfo.InvariantCulture);
     }
 }

@@ -14,6 +14,29 @@ internal static class DoctorCommand
         return command;
     }
 
+    /// <summary>A convolution's forward and backward on the CPU and on each CUDA device: one line each; the failures counted.</summary>
+    private static int Convolutions(TextWriter output, TextWriter error)
+    {
+        int failures = 0;
+        var devices = new List<TorchSharp.torch.Device> { TorchSharp.torch.CPU };
+        devices.AddRange(Enumerable.Range(0, Torch.TrainingDevice.CudaDevices()).Select(i => new TorchSharp.torch.Device(TorchSharp.DeviceType.CUDA, i)));
+        foreach (var device in devices)
+        {
+            string name = device.type == TorchSharp.DeviceType.CPU ? "cpu" : $"cuda:{device.index}";
+            try
+            {
+                double norm = TorchCheck.ConvForwardBackward(device);
+                output.WriteLine($"conv      ok    {name}: a 3x3 convolution's forward and backward (gradient norm {norm:F4})");
+            }
+            catch (Exception ex) when (ex is System.Runtime.InteropServices.ExternalException or InvalidOperationException)
+            {
+                failures++;
+                error.WriteLine($"conv      FAIL  {Torch.TorchErrors.Describe(ex, name) ?? $"{name}: {ex.Message.Split('\n')[0]}"}");
+            }
+        }
+        return failures;
+    }
+
     internal static int Run(TextWriter output, TextWriter error)
     {
         int failures = 0;
@@ -23,6 +46,7 @@ internal static class DoctorCommand
             output.WriteLine($"torch     ok    libtorch {r.TorchVersion}, {r.Threads} threads; tiny net loss {r.LossBefore:F4} -> {r.LossAfter:F4} " +
                 $"after 3 SGD steps, max weight change {r.MaxWeightChange:E2}");
             output.WriteLine($"devices   ok    {Torch.TrainingDevice.Describe()}");
+            failures += Convolutions(output, error);
         }
         catch (Exception ex) when (ex is TypeInitializationException or DllNotFoundException or NotSupportedException)
         {

@@ -43,17 +43,23 @@ internal static class TrainCommand
         {
             Config, Out, Set, Mode, Arch, Iterations, Source, Target, Pretrained, Init, Device, NoLight, NoStatic, NoAdv, Resume, PrintConfig, DryRun,
         };
-        command.SetAction((parse, cancel) => Task.FromResult(CommandErrors.Run(Console.Error, () =>
+        command.SetAction((parse, cancel) =>
+        {
+            string device = "the GPU";
+            return Task.FromResult(CommandErrors.Run(Console.Error, () =>
         {
             var config = TrainingConfigLoader.Load(parse.GetValue(Config)?.FullName, Overrides(parse));
+            device = config.Run.Device;
+            string given = parse.GetValue(Device) is null ? "run.device" : "--device";
             if (parse.GetValue(PrintConfig))
             {
                 Console.WriteLine(TrainingConfigLoader.ToJson(config));
                 return 0;
             }
-            if (parse.GetValue(DryRun)) return Estimate(config, AnsiConsole.Console, cancel);
-            return Run(config, parse.GetValue(Out)!.FullName, parse.GetValue(Resume), AnsiConsole.Console, cancel);
-        })));
+            if (parse.GetValue(DryRun)) return Estimate(config, AnsiConsole.Console, cancel, given);
+            return Run(config, parse.GetValue(Out)!.FullName, parse.GetValue(Resume), AnsiConsole.Console, cancel, given);
+        }, ex => TorchErrors.Describe(ex, device)));
+        });
         return command;
     }
 
@@ -99,9 +105,9 @@ internal static class TrainCommand
     /// <c>train --dry-run</c>: the run's own set-up and <see cref="DryRunIterations"/> of its iterations in a scratch folder, two night val
     /// images, then the estimate — the first iteration apart (warm-up), the others' median per iteration.
     /// </summary>
-    internal static int Estimate(TrainingConfig config, IAnsiConsole console, CancellationToken cancel)
+    internal static int Estimate(TrainingConfig config, IAnsiConsole console, CancellationToken cancel, string given = "run.device")
     {
-        var device = TrainingDevice.Resolve(config.Run.Device);
+        var device = TrainingDevice.Resolve(config.Run.Device, given);
         string scratch = Directory.CreateTempSubdirectory("dannet-train-dry-run-").FullName;
         try
         {
@@ -142,9 +148,9 @@ internal static class TrainCommand
         return string.Join(Environment.NewLine, lines);
     }
 
-    internal static int Run(TrainingConfig config, string outDir, bool resume, IAnsiConsole console, CancellationToken cancel)
+    internal static int Run(TrainingConfig config, string outDir, bool resume, IAnsiConsole console, CancellationToken cancel, string given = "run.device")
     {
-        var device = TrainingDevice.Resolve(config.Run.Device); // a device that is not here is refused before anything is said or written
+        var device = TrainingDevice.Resolve(config.Run.Device, given); // a device that is not here is refused before anything is said or written
         console.MarkupLineInterpolated($"training [bold]{config.Model.Architecture}[/] ({config.Mode}) on {device} for {config.Optim.Iterations} iterations → {outDir}");
         TrainingSummary? summary = null;
         try

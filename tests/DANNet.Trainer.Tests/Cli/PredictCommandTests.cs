@@ -101,6 +101,15 @@ public sealed class PredictCommandTests : IDisposable
             File.WriteAllText(text, "x");
             Assert.Equal(1, EvalCommands.Predict().Parse(["--onnx", model, "--input", text, "--out", _dir]).Invoke());
             Assert.Contains("'.txt' is neither an image", error.ToString());
+            Assert.Equal(1, EvalCommands.Predict().Parse(["--onnx", model, "--device", "cpu", "--input", model, "--out", _dir]).Invoke());
+            Assert.Contains("leave out --device", error.ToString());
+            // A checkpoint's nets on a device this machine lacks: refused first, named as the option given.
+            string images = Path.Combine(_dir, "one");
+            Directory.CreateDirectory(images);
+            using (var picture = Picture(3)) Cv2.ImWrite(Path.Combine(images, "a.png"), picture);
+            Assert.Equal(1, EvalCommands.Predict().Parse(["--segmentation", Path.Combine(_dir, "none.pth"), "--arch", "pspnet-r18-w0.25-l4",
+                "--device", "cuda:7", "--input", images, "--out", _dir]).Invoke());
+            Assert.Contains("error: --device cuda:7: ", error.ToString());
         }
         finally { Console.SetError(original); }
     }

@@ -28,7 +28,7 @@ public sealed class DeviceSlipTests(TinySynthNightFixture data)
                 using var stray = zeros(2);
                 Assert.Equal(TorchSharp.DeviceType.META, stray.device_type);
                 using var real = zeros(2, device: CPU);
-                Assert.ThrowsAny<Exception>(() => stray.add(real).Dispose());
+                Assert.ThrowsAny<Exception>(() => DANNet.Trainer.Torch.HeldScalars.Plus(stray, real).Dispose());
             }
             finally
             {

@@ -56,7 +56,8 @@ public static class TorchCheck
         using var scope = NewDisposeScope();
         var conv = nn.Conv2d(3, 8, 3, padding: 1).to(device);
         var x = ones(2, 3, 16, 16, device: device);
-        conv.call(x).square().mean().backward();
+        var y = conv.call(x);
+        y.mul(y).mean().backward();
         double norm = conv.weight!.grad!.norm().item<float>();
         if (!double.IsFinite(norm)) throw new InvalidOperationException($"{device}: a convolution's gradient came out {norm}.");
         return norm;

@@ -31,9 +31,15 @@ public static class Evaluator
             cancel.ThrowIfCancellationRequested();
             using var sample = samples[i].Load();
             using var scope = NewDisposeScope();
-            using var prediction = Predict(nets, sample.Image, evalHeight, evalWidth, weights, sample.TrainIds.Rows, sample.TrainIds.Cols, resize);
-            confusion.Add(ImageTensors.StackLabels([sample.TrainIds]), prediction);
-            if (colourDir is not null) WritePrediction(colourDir, sample.Name, prediction);
+            // Counted where the prediction is: only the class-pair counts come back to the host (and the mask when it is written).
+            using var prediction = Predict(nets, sample.Image, evalHeight, evalWidth, weights, sample.TrainIds.Rows, sample.TrainIds.Cols, resize, toHost: false);
+            using var labels = ImageTensors.StackLabels([sample.TrainIds]).to(nets.Device);
+            confusion.AddCounted(labels, prediction);
+            if (colourDir is not null)
+            {
+                using var onHost = prediction.cpu();
+                WritePrediction(colourDir, sample.Name, onHost);
+            }
             progress?.Invoke(i + 1, samples.Count);
         }
         return new EvaluationResult(setName, samples.Count, confusion.MeanIoU(), confusion.IoU(), confusion);
@@ -44,7 +50,7 @@ public static class Evaluator
     /// resized to the evaluation size as the reference does (PIL's antialiased bilinear) unless <paramref name="resize"/> says otherwise.
     /// </summary>
     public static Tensor Predict(DannetNets nets, Mat bgr, int evalHeight, int evalWidth, Tensor weights, int outHeight, int outWidth,
-        InputResize resize = InputResize.Antialiased)
+        InputResize resize = InputResize.Antialiased, bool toHost = true)
     {
         using var scope = NewDisposeScope();
         using var noGrad = no_grad();
@@ -52,7 +58,8 @@ public static class Evaluator
         var x = ImageTensors.Stack([resized]).to(nets.Device);
         var (_, logits) = nets.Forward(x);
         var up = DannetNets.Upsample(logits * weights, outHeight, outWidth);
-        return up.argmax(1).cpu().MoveToOuterDisposeScope();
+        var ids = up.argmax(1);
+        return (toHost ? ids.cpu() : ids).MoveToOuterDisposeScope();
     }
 
     /// <summary>An 8-bit BGR image resized with <paramref name="resize"/> by the runtime's resizer (a copy when the size already matches).</summary>

@@ -3,6 +3,7 @@ using System.CommandLine;
 using DANNet.Edge.Contracts;
 using DANNet.Trainer.Data;
 using DANNet.Trainer.Evaluation;
+using DANNet.Trainer.Torch;
 using DANNet.Trainer.IO;
 using DANNet.Trainer.Losses;
 using DANNet.Trainer.Models;
@@ -26,6 +27,8 @@ internal static class EvalCommands
     public static readonly Option<InputResize?> Resize = new("--resize") { Description = "How images are resized to the model's input: antialiased " +
         "(PIL's antialiased bilinear, the reference's), linear (OpenCV's plain bilinear) or area (OpenCV's pixel-area average). Default: antialiased " +
         "for checkpoints; for --onnx the model's own (its dannet.resize, as dannet-edge uses it).", HelpName = "antialiased|linear|area" };
+    public static readonly Option<string?> Device = new("--device") { Description = "Where a checkpoint's nets run: cpu, cuda, cuda:N or auto " +
+        "(CUDA when this build and machine have it; the default). --onnx runs on ONNX Runtime's CPU provider.", HelpName = "cpu|cuda[:N]|auto" };
     public static readonly Option<string[]> Inputs = new("--input", "-i") { Description = "Images, folders (searched recursively for colour " +
         ".png/.jpg) or videos (.avi, .mp4, .mkv, .mov, .webm: every frame).", Required = true, AllowMultipleArgumentsPerToken = true };
 
@@ -33,7 +36,7 @@ internal static class EvalCommands
     {
         var command = new Command("eval", "Evaluate a checkpoint with the reference protocol (relight, re-weight s=0.16, bilinear upsample, argmax): per-class IoU, mIoU, confusion matrix CSV.")
         {
-            Data, SharedOptions.DataLayout, SharedOptions.Split, Height, Width, Resize, Onnx, Out, Colour,
+            Data, SharedOptions.DataLayout, SharedOptions.Split, Height, Width, Resize, Onnx, Out, Colour, Device,
         };
         foreach (var option in ModelSourceOptions.All) command.Options.Add(option);
         command.SetAction((parse, cancel) => Task.FromResult(CommandErrors.Run(Console.Error, () =>
@@ -50,9 +53,11 @@ internal static class EvalCommands
             }
             else
             {
+                var device = TrainingDevice.Resolve(parse.GetValue(Device) ?? TrainingDevice.Auto, "--device"); // before any file is read
                 var source = ModelSourceOptions.Resolve(parse);
                 var settings = source.Inference.WithSize(parse.GetValue(Height), parse.GetValue(Width));
                 using var nets = source.Load();
+                nets.To(device);
                 result = Evaluator.Evaluate(nets, $"{root} ({split})", samples, settings.Height, settings.Width, settings.ClassWeights(),
                     parse.GetValue(Colour) && outDir is not null ? Path.Combine(outDir, "predictions") : null,
                     (i, n) => Console.Error.Write($"\r  {i}/{n} images"), cancel, parse.GetValue(Resize) ?? InputResize.Antialiased);
@@ -70,7 +75,7 @@ internal static class EvalCommands
         var command = new Command("predict", "Segment images, folders (recursively) or videos with a checkpoint or an exported model (--onnx): " +
             "a trainId PNG and a colour PNG per image, named after it.")
         {
-            Inputs, Height, Width, Resize, Onnx, PredictOut,
+            Inputs, Height, Width, Resize, Onnx, PredictOut, Device,
         };
         foreach (var option in ModelSourceOptions.All) command.Options.Add(option);
         command.SetAction((parse, cancel) => Task.FromResult(CommandErrors.Run(Console.Error, () =>
@@ -88,10 +93,12 @@ internal static class EvalCommands
             }
             else
             {
+                var device = TrainingDevice.Resolve(parse.GetValue(Device) ?? TrainingDevice.Auto, "--device"); // before any file is read
                 var source = ModelSourceOptions.Resolve(parse);
                 var settings = source.Inference.WithSize(parse.GetValue(Height), parse.GetValue(Width));
                 var nets = source.Load();
-                var weights = tensor(settings.ClassWeights()).view(1, -1, 1, 1);
+                nets.To(device);
+                var weights = tensor(settings.ClassWeights(), device: device).view(1, -1, 1, 1);
                 var resize = parse.GetValue(Resize) ?? InputResize.Antialiased;
                 segment = image =>
                 {
@@ -122,7 +129,7 @@ internal static class EvalCommands
     /// <summary>--onnx runs the exported model as it is: checkpoint options and an evaluation size have nothing to act on.</summary>
     private static void RefuseCheckpointOptionsWithOnnx(ParseResult parse)
     {
-        var given = ModelSourceOptions.All.Append(Height).Append(Width).Where(o => parse.GetResult(o) is { Implicit: false }).Select(o => o.Name).ToList();
+        var given = ModelSourceOptions.All.Append(Height).Append(Width).Append(Device).Where(o => parse.GetResult(o) is { Implicit: false }).Select(o => o.Name).ToList();
         if (given.Count > 0)
             throw new ArgumentException($"--onnx runs the exported model at its own input size with its own weights: leave out {string.Join(", ", given)}.");
     }

@@ -56,17 +56,31 @@ public static class ExposureLoss
 
     public static Tensor Compute(Tensor relit, double target, int patch = Patch)
     {
+        using var e = tensor((float)target, device: relit.device);
+        return Compute(relit, e, patch);
+    }
+
+    /// <summary>The loss against E given as a 0-dimensional tensor on the images' device (the training loop's: no trip to the host).</summary>
+    public static Tensor Compute(Tensor relit, Tensor target, int patch = Patch)
+    {
         using var scope = NewDisposeScope();
         using var s = new ScalarScope();
         var mean = relit.mean([1], keepdim: true);
         var pooled = functional.avg_pool2d(mean, patch, stride: patch);
-        return pooled.sub(s[target]).pow(s[2]).mean().MoveToOuterDisposeScope();
+        return pooled.sub(target).pow(s[2]).mean().MoveToOuterDisposeScope();
     }
 
     /// <summary>E: the mean of the (normalised) night batch, as a plain number (no gradient flows into it).</summary>
     public static double Target(Tensor nightBatch)
     {
-        using (no_grad()) return nightBatch.mean().item<float>();
+        using var e = TargetOnDevice(nightBatch);
+        return e.item<float>();
+    }
+
+    /// <summary>E as a detached 0-dimensional tensor where the batch is (the caller disposes it).</summary>
+    public static Tensor TargetOnDevice(Tensor nightBatch)
+    {
+        using (no_grad()) return nightBatch.mean();
     }
 }
 
@@ -81,6 +95,13 @@ public static class LightLoss
     private static readonly Scalar TotalVariationScalar = TotalVariationWeight.ToScalar();
 
     public static LightLossTerms Compute(Tensor x, Tensor r, double exposureTarget)
+    {
+        using var e = tensor((float)exposureTarget, device: x.device);
+        return Compute(x, r, e);
+    }
+
+    /// <summary>The light loss with E as a 0-dimensional tensor on the images' device.</summary>
+    public static LightLossTerms Compute(Tensor x, Tensor r, Tensor exposureTarget)
     {
         var relit = x.Plus(r);
         var tv = TotalVariationLoss.Compute(r);

@@ -76,8 +76,10 @@ public static class StaticLoss
         var prob = functional.softmax(staticLogits, 1);
         var p = (prob * staticWeights.view(1, -1, 1, 1) * occurs).amax([1]);
         var focal = p.neg().Plus(s[1]).pow(s[gamma]).neg() * log(p.clamp_min(s[1e-12]));
-        var validCount = valid.sum();
-        var loss = validCount.item<long>() == 0 ? focal.mul(s[0]).sum() : focal.masked_select(valid).mean();
+        // The mean over valid pixels, computed where the tensors are (no count read back to the host, no masked_select, whose output
+        // size the host must learn): Σ focal·valid / max(#valid, 1) — 0, with a zero gradient, when no pixel is valid.
+        var validCount = valid.sum().to(focal.dtype).clamp_min(s[1]);
+        var loss = focal.mul(valid.to(focal.dtype)).sum().div(validCount);
         return loss.MoveToOuterDisposeScope();
     }
 }

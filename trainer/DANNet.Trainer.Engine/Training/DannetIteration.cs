@@ -25,16 +25,19 @@ public sealed class DannetIteration(DannetNets nets, TrainingConfig config, Tens
     private readonly Scalar _adversarialWeight = config.Loss.AdversarialWeight.ToScalar();
     private readonly Scalar _staticWeight = config.Loss.StaticWeight.ToScalar();
 
-    /// <summary>Runs the iteration and returns every loss term by name (values already checked finite).</summary>
-    public Dictionary<string, double> Run(long iteration, LabelledBatch labelled, PairBatch? pairs, OptimizerHelper generatorOptimizer, OptimizerHelper? discriminatorOptimizer)
+    /// <summary>
+    /// Runs the iteration and returns every loss term, still on the device (no value is read back here: the caller reads many iterations'
+    /// terms at once and checks them finite; it owns the result).
+    /// </summary>
+    public IterationTerms Run(long iteration, LabelledBatch labelled, PairBatch? pairs, OptimizerHelper generatorOptimizer, OptimizerHelper? discriminatorOptimizer)
     {
-        var terms = new LossTerms(iteration);
+        var terms = new LossTerms();
         nets.Train();
         nets.DayDiscriminator?.SetRequiresGrad(false);
         nets.NightDiscriminator?.SetRequiresGrad(false);
         generatorOptimizer.zero_grad();
-        var step = new Step(terms, nets.Light is not null && _loss.UseLight,
-            pairs is null ? ExposureLoss.Target(labelled.Images) : ExposureLoss.Target(pairs.Night), labelled.Labels.device);
+        using var exposureTarget = ExposureLoss.TargetOnDevice(pairs is null ? labelled.Images : pairs.Night);
+        var step = new Step(terms, nets.Light is not null && _loss.UseLight, exposureTarget, labelled.Labels.device);
 
         Tensor sourceProb = SourcePass(step, labelled);
         Tensor? dayProb = null, nightProb = null;
@@ -50,24 +53,33 @@ public sealed class DannetIteration(DannetNets nets, TrainingConfig config, Tens
         sourceProb.Dispose();
         dayProb?.Dispose();
         nightProb?.Dispose();
-        return terms.Values;
+        return terms.Stack();
     }
 
-    /// <summary>The loss terms of one iteration by name, each checked finite as it is read.</summary>
-    private sealed class LossTerms(long iteration)
+    /// <summary>The loss terms of one iteration, kept (detached, one value each) until they are stacked into one tensor.</summary>
+    private sealed class LossTerms
     {
-        public Dictionary<string, double> Values { get; } = [];
+        private readonly List<string> _names = [];
+        private readonly List<Tensor> _values = [];
 
-        public void Check(string name, Tensor t)
+        public void Keep(string name, Tensor t)
         {
-            double v = t.item<float>();
-            if (!double.IsFinite(v)) throw new NonFiniteLossException(name, iteration, v);
-            Values[name] = v;
+            _names.Add(name);
+            var value = t.detach().reshape(1);
+            value.DetachFromDisposeScope();
+            _values.Add(value);
+        }
+
+        public IterationTerms Stack()
+        {
+            var stacked = cat(_values, 0);
+            foreach (var v in _values) v.Dispose();
+            return new IterationTerms(_names, stacked);
         }
     }
 
-    /// <summary>What every pass of one iteration shares: its terms, whether it relights with the light loss on, the exposure target e, the device.</summary>
-    private sealed record Step(LossTerms Terms, bool Relighting, double ExposureTarget, Device Device);
+    /// <summary>What every pass of one iteration shares: its terms, whether it relights with the light loss on, the exposure target E (on the device), the device.</summary>
+    private sealed record Step(LossTerms Terms, bool Relighting, Tensor ExposureTarget, Device Device);
 
     /// <summary>Segmentation (and source light) loss on the labelled batch (the oracle's labelled night batch takes this place); its probabilities.</summary>
     private Tensor SourcePass(Step step, LabelledBatch labelled)
@@ -77,12 +89,12 @@ public sealed class DannetIteration(DannetNets nets, TrainingConfig config, Tens
         var (r, logits) = nets.Forward(labelled.Images);
         var up = DannetNets.Upsample(logits, h, w);
         var seg = WeightedCrossEntropy.Compute(up, labelled.Labels, trainWeights);
-        step.Terms.Check("seg", seg);
+        step.Terms.Keep("seg", seg);
         var total = seg;
         if (step.Relighting && r is not null)
         {
             var light = LightLoss.Compute(labelled.Images, r, step.ExposureTarget).Total;
-            step.Terms.Check("light_source", light);
+            step.Terms.Keep("light_source", light);
             total = total.Plus(light.mul(_sourceLightWeight));
         }
         total.backward();
@@ -104,13 +116,13 @@ public sealed class DannetIteration(DannetNets nets, TrainingConfig config, Tens
             if (_loss.UseAdversarial)
             {
                 var adv = LsganLoss.Generator(nets.DayDiscriminator!.call(prob));
-                step.Terms.Check("adv_day", adv);
+                step.Terms.Keep("adv_day", adv);
                 total = total.Plus(adv.mul(_adversarialWeight));
             }
             if (step.Relighting && r is not null)
             {
                 var light = LightLoss.Compute(pairs.Day, r, step.ExposureTarget).Total;
-                step.Terms.Check("light_day", light);
+                step.Terms.Keep("light_day", light);
                 total = total.Plus(light.mul(_targetLightWeight));
             }
             total.backward();
@@ -130,7 +142,7 @@ public sealed class DannetIteration(DannetNets nets, TrainingConfig config, Tens
         if (_loss.UseAdversarial)
         {
             var adv = LsganLoss.Generator(nets.NightDiscriminator!.call(prob));
-            step.Terms.Check("adv_night", adv);
+            step.Terms.Keep("adv_night", adv);
             total = total.Plus(adv.mul(_adversarialWeight));
             any = true;
         }
@@ -138,14 +150,14 @@ public sealed class DannetIteration(DannetNets nets, TrainingConfig config, Tens
         {
             var pseudo = PseudoLabelFusion.Fuse(dayProb, prob.detach(), trainWeights);
             var stat = StaticLoss.Compute(up[.., ..CityscapesClasses.StaticCount], pseudo, trainWeights[..CityscapesClasses.StaticCount]);
-            step.Terms.Check("static", stat);
+            step.Terms.Keep("static", stat);
             total = total.Plus(stat.mul(_staticWeight));
             any = true;
         }
         if (step.Relighting && r is not null)
         {
             var light = LightLoss.Compute(pairs.Night, r, step.ExposureTarget).Total;
-            step.Terms.Check("light_night", light);
+            step.Terms.Keep("light_night", light);
             total = total.Plus(light.mul(_targetLightWeight));
             any = true;
         }
@@ -164,9 +176,53 @@ public sealed class DannetIteration(DannetNets nets, TrainingConfig config, Tens
         optimizer.zero_grad();
         var dDay = LsganLoss.Discriminator(dayD.call(sourceProb), dayD.call(dayProb));
         var dNight = LsganLoss.Discriminator(nightD.call(sourceProb), nightD.call(nightProb));
-        terms.Check("d_day", dDay);
-        terms.Check("d_night", dNight);
+        terms.Keep("d_day", dDay);
+        terms.Keep("d_night", dNight);
         dDay.Plus(dNight).backward();
         optimizer.step();
+    }
+}
+
+/// <summary>One iteration's loss terms: their names in order and their values, one float each, in one tensor on the run's device.</summary>
+public sealed class IterationTerms(IReadOnlyList<string> names, Tensor values) : IDisposable
+{
+    public IReadOnlyList<string> Names { get; } = names;
+
+    public Tensor Values { get; } = values;
+
+    public void Dispose() => Values.Dispose();
+
+    /// <summary>
+    /// Reads the terms of several iterations back in one copy (the only wait for the device), checks every value finite in iteration order
+    /// — the first that is not stops the run, naming its term and iteration — and returns the last iteration's terms by name. Disposes them.
+    /// </summary>
+    public static Dictionary<string, double> ReadBack(List<(long Iteration, IterationTerms Terms)> pending)
+    {
+        try
+        {
+            if (pending.Count == 0) return [];
+            float[] values;
+            using (var all = cat(pending.Select(p => p.Terms.Values).ToList(), 0))
+            using (var host = all.cpu())
+                values = host.data<float>().ToArray();
+            int at = 0;
+            var last = new Dictionary<string, double>();
+            foreach (var (iteration, terms) in pending)
+            {
+                last = [];
+                foreach (var name in terms.Names)
+                {
+                    double v = values[at++];
+                    if (!double.IsFinite(v)) throw new NonFiniteLossException(name, iteration, v);
+                    last[name] = v;
+                }
+            }
+            return last;
+        }
+        finally
+        {
+            foreach (var (_, terms) in pending) terms.Dispose();
+            pending.Clear();
+        }
     }
 }

@@ -112,40 +112,53 @@ public sealed class DannetTrainer(TrainingConfig config, string outDir)
         var seconds = new List<double>();
         double? evaluationPerImage = null;
         long stopAt = dryRun is null ? o.Iterations : Math.Min(o.Iterations, start + dryRun.Iterations);
-        for (long it = start; it < stopAt; it++)
+        // Loss terms stay on the device until a logging, checkpoint or evaluation point reads them all back at once (and checks them
+        // finite): one wait for the device per interval instead of one per term. Progress shows the terms last read.
+        var pending = new List<(long Iteration, IterationTerms Terms)>();
+        var terms = new Dictionary<string, double>();
+        try
         {
-            cancel.ThrowIfCancellationRequested();
-            Seeds.All(unchecked((long)(config.Run.Seed * 1_000_003UL) + it), device);
-            double decay = Math.Pow(1 - (double)it / o.Iterations, o.Power);
-            foreach (var g in gOpt.ParamGroups) g.LearningRate = o.GeneratorLr * decay;
-            if (dOpt is not null) foreach (var g in dOpt.ParamGroups) g.LearningRate = o.DiscriminatorLr * decay;
-
-            Dictionary<string, double> terms;
-            long began = Stopwatch.GetTimestamp();
-            double dataSeconds;
-            using (var labelled = data.Labelled.Next(it, o.BatchSize).To(device))
-            using (var pairs = data.Pairs?.Next(it, o.BatchSize).To(device))
+            for (long it = start; it < stopAt; it++)
             {
-                dataSeconds = Stopwatch.GetElapsedTime(began).TotalSeconds;
-                terms = iteration.Run(it, labelled, pairs, gOpt, dOpt);
-            }
-            double took = Stopwatch.GetElapsedTime(began).TotalSeconds;
-            seconds.Add(took);
+                cancel.ThrowIfCancellationRequested();
+                Seeds.All(unchecked((long)(config.Run.Seed * 1_000_003UL) + it), device);
+                double decay = Math.Pow(1 - (double)it / o.Iterations, o.Power);
+                foreach (var g in gOpt.ParamGroups) g.LearningRate = o.GeneratorLr * decay;
+                if (dOpt is not null) foreach (var g in dOpt.ParamGroups) g.LearningRate = o.DiscriminatorLr * decay;
 
-            long done = it + 1;
-            pace.Finished(done);
-            string? note = it == start ? FirstIterationNote(took, dataSeconds, device) : null;
-            double itPerSec = (done - timedFrom) / Math.Max(1e-9, clock.Elapsed.TotalSeconds);
-            if (done % config.Run.LogEvery == 0 || done == o.Iterations)
-                metrics.Append(MetricsLog.Step(done, o.GeneratorLr * decay, o.DiscriminatorLr * decay, itPerSec, terms));
-            if (dryRun is null && (done % config.Run.CheckpointEvery == 0 || done == o.Iterations))
-                lastCheckpoint = store.Save(new TrainingState(done, arch.ToString(), config.Mode, relighting, hash, CodeVersion.Current, inference), nets, gOpt, dOpt);
-            progress?.Report(new TrainingProgress(done, o.Iterations, terms, pace.ItPerSec, lastMiou) { Eta = pace.Eta(done), Note = note });
-            if (dryRun is null && data.Validation is not null && interval > 0 && done % interval == 0 && done != o.Iterations)
-            {
-                lastMiou = EvaluateInto(metrics, done, nets, data.Validation, testWeights, pace, progress, cancel).MeanIoU;
-                progress?.Report(new TrainingProgress(done, o.Iterations, terms, pace.ItPerSec, lastMiou) { Eta = pace.Eta(done) });
+                long began = Stopwatch.GetTimestamp();
+                double dataSeconds;
+                using (var labelled = data.Labelled.Next(it, o.BatchSize).To(device))
+                using (var pairs = data.Pairs?.Next(it, o.BatchSize).To(device))
+                {
+                    dataSeconds = Stopwatch.GetElapsedTime(began).TotalSeconds;
+                    pending.Add((it, iteration.Run(it, labelled, pairs, gOpt, dOpt)));
+                }
+                double took = Stopwatch.GetElapsedTime(began).TotalSeconds;
+                seconds.Add(took);
+
+                long done = it + 1;
+                pace.Finished(done);
+                string? note = it == start ? FirstIterationNote(took, dataSeconds, device) : null;
+                double itPerSec = (done - timedFrom) / Math.Max(1e-9, clock.Elapsed.TotalSeconds);
+                bool evaluating = dryRun is null && data.Validation is not null && interval > 0 && done % interval == 0 && done != o.Iterations;
+                if (done % config.Run.LogEvery == 0 || done % config.Run.CheckpointEvery == 0 || done == stopAt || evaluating || it == start)
+                    terms = IterationTerms.ReadBack(pending);
+                if (done % config.Run.LogEvery == 0 || done == o.Iterations)
+                    metrics.Append(MetricsLog.Step(done, o.GeneratorLr * decay, o.DiscriminatorLr * decay, itPerSec, terms));
+                if (dryRun is null && (done % config.Run.CheckpointEvery == 0 || done == o.Iterations))
+                    lastCheckpoint = store.Save(new TrainingState(done, arch.ToString(), config.Mode, relighting, hash, CodeVersion.Current, inference), nets, gOpt, dOpt);
+                progress?.Report(new TrainingProgress(done, o.Iterations, terms, pace.ItPerSec, lastMiou) { Eta = pace.Eta(done), Note = note });
+                if (evaluating)
+                {
+                    lastMiou = EvaluateInto(metrics, done, nets, data.Validation!, testWeights, pace, progress, cancel).MeanIoU;
+                    progress?.Report(new TrainingProgress(done, o.Iterations, terms, pace.ItPerSec, lastMiou) { Eta = pace.Eta(done) });
+                }
             }
+        }
+        finally
+        {
+            foreach (var (_, t) in pending) t.Dispose();
         }
 
         if (dryRun is not null)

@@ -47,4 +47,17 @@ public static class ImageTensors
         }
         return tensor(data, [labels.Count, h, w], device: CPU);
     }
+
+    /// <summary>Stacks same-size trainId masks into an N×H×W uint8 tensor on the host (a training batch's labels until they are on the device).</summary>
+    public static Tensor StackLabelBytes(IReadOnlyList<Mat> labels)
+    {
+        int h = labels[0].Rows, w = labels[0].Cols, per = h * w;
+        var data = new byte[labels.Count * per];
+        for (int i = 0; i < labels.Count; i++)
+        {
+            labels[i].GetArray(out byte[] bytes);
+            bytes.AsSpan(0, per).CopyTo(data.AsSpan(i * per, per));
+        }
+        return tensor(data, [labels.Count, h, w], device: CPU);
+    }
 }

@@ -116,6 +116,8 @@ public sealed class DannetTrainer(TrainingConfig config, string outDir)
         // finite): one wait for the device per interval instead of one per term. Progress shows the terms last read.
         var pending = new List<(long Iteration, IterationTerms Terms)>();
         var terms = new Dictionary<string, double>();
+        using var batches = new BatchPrefetcher(it => (data.Labelled.Next(it, o.BatchSize), data.Pairs?.Next(it, o.BatchSize)), start, stopAt,
+            config.Run.Prefetch, pin: device.type == DeviceType.CUDA);
         try
         {
             for (long it = start; it < stopAt; it++)
@@ -128,8 +130,9 @@ public sealed class DannetTrainer(TrainingConfig config, string outDir)
 
                 long began = Stopwatch.GetTimestamp();
                 double dataSeconds;
-                using (var labelled = data.Labelled.Next(it, o.BatchSize).To(device))
-                using (var pairs = data.Pairs?.Next(it, o.BatchSize).To(device))
+                var (hostLabelled, hostPairs) = batches.Take(it);
+                using (var labelled = hostLabelled.To(device))
+                using (var pairs = hostPairs?.To(device))
                 {
                     dataSeconds = Stopwatch.GetElapsedTime(began).TotalSeconds;
                     pending.Add((it, iteration.Run(it, labelled, pairs, gOpt, dOpt)));

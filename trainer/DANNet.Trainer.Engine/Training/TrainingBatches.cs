@@ -10,18 +10,40 @@ using static TorchSharp.torch;
 
 namespace DANNet.Trainer.Training;
 
-/// <summary>A batch of labelled images: N×3×H×W normalised float, N×H×W int64 trainIds (255 ignored).</summary>
+/// <summary>
+/// A batch of labelled images: N×3×H×W normalised float and N×H×W trainIds (255 ignored) — uint8 as the sampler makes them on the host
+/// (an eighth of int64's bytes to copy), int64 once on the training device (<see cref="To"/>), as the losses take them.
+/// </summary>
 public sealed record LabelledBatch(Tensor Images, Tensor Labels) : IDisposable
 {
     public void Dispose() { Images.Dispose(); Labels.Dispose(); }
 
-    /// <summary>This batch on <paramref name="device"/> (itself when it is there already; else a copy, and this one is disposed).</summary>
+    /// <summary>
+    /// This batch on <paramref name="device"/> with int64 labels (itself when it is so already; else a copy, and this one is disposed).
+    /// Pinned host tensors (<see cref="Pinned"/>) are copied without waiting.
+    /// </summary>
     public LabelledBatch To(Device device)
     {
-        if (TrainingDevice.IsOn(Images, device)) return this;
-        var moved = new LabelledBatch(Images.to(device), Labels.to(device));
+        if (TrainingDevice.IsOn(Images, device))
+        {
+            if (Labels.dtype == ScalarType.Int64) return this;
+            var widened = Labels.to(ScalarType.Int64);
+            Labels.Dispose();
+            return this with { Labels = widened }; // the images are already where they belong
+        }
+        bool async = device.type == TorchSharp.DeviceType.CUDA;
+        using var labels = Labels.to(device, non_blocking: async);
+        var moved = new LabelledBatch(Images.to(device, non_blocking: async), labels.to(ScalarType.Int64));
         Dispose();
         return moved;
+    }
+
+    /// <summary>This batch in page-locked host memory, so that the copy to a GPU can overlap the computation (CUDA only; disposes this one).</summary>
+    public LabelledBatch Pinned()
+    {
+        var pinned = new LabelledBatch(Images.pin_memory(), Labels.pin_memory());
+        Dispose();
+        return pinned;
     }
 }
 
@@ -34,9 +56,18 @@ public sealed record PairBatch(Tensor Day, Tensor Night) : IDisposable
     public PairBatch To(Device device)
     {
         if (TrainingDevice.IsOn(Day, device)) return this;
-        var moved = new PairBatch(Day.to(device), Night.to(device));
+        bool async = device.type == TorchSharp.DeviceType.CUDA;
+        var moved = new PairBatch(Day.to(device, non_blocking: async), Night.to(device, non_blocking: async));
         Dispose();
         return moved;
+    }
+
+    /// <summary>This batch in page-locked host memory (CUDA only; disposes this one).</summary>
+    public PairBatch Pinned()
+    {
+        var pinned = new PairBatch(Day.pin_memory(), Night.pin_memory());
+        Dispose();
+        return pinned;
     }
 }
 
@@ -66,7 +97,7 @@ public sealed class LabelledSampler(IReadOnlyList<LabelledSample> samples, doubl
                 images.Add(Augment.CropFlip(paddedImage, new Rect(x, y, crop, crop), mirror));
                 labels.Add(Augment.CropFlip(paddedLabel, new Rect(x, y, crop, crop), mirror));
             }
-            return new LabelledBatch(ImageTensors.Stack(images), ImageTensors.StackLabels(labels));
+            return new LabelledBatch(ImageTensors.Stack(images), ImageTensors.StackLabelBytes(labels));
         }
         finally
         {

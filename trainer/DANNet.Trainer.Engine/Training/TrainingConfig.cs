@@ -145,6 +145,12 @@ public sealed record RunConfig
     /// </summary>
     public bool Deterministic { get; init; }
 
+    /// <summary>
+    /// Iterations whose batches a background thread prepares ahead (decode, augment, stack; page-locked for a CUDA run), so the device
+    /// need not wait for the CPU; 0: made in the loop. The run is the same either way (not part of the config hash).
+    /// </summary>
+    public int Prefetch { get; init; } = 2;
+
     /// <summary>Torch intra-op threads (0: libtorch's choice).</summary>
     public int Threads { get; init; }
 }

@@ -130,6 +130,7 @@ public static class TrainingConfigLoader
         Check(c.Run.CheckpointEvery >= 1, "run.checkpointEvery", "must be at least 1");
         Check(c.Run.KeepCheckpoints >= 1, "run.keepCheckpoints", "must be at least 1");
         Check(c.Run.LogEvery >= 1, "run.logEvery", "must be at least 1");
+        Check(c.Run.Prefetch is >= 0 and <= 16, "run.prefetch", "must be 0 (batches made in the loop) to 16 iterations ahead");
         Check(c.Run.EvalEvery >= -1, "run.evalEvery", "must be N > 0 (every N iterations), 0 (about ten times over the run) or -1 (only at the end)");
         Check(c.Run.EvalHeight % 4 == 0 && c.Run.EvalWidth % 4 == 0 && c.Run.EvalHeight >= 32 && c.Run.EvalWidth >= 32, "run.evalHeight/evalWidth", "must be multiples of 4 (LightNet), at least 32");
         Check(Torch.TrainingDevice.IsValid(c.Run.Device), "run.device", $"must be cpu, cuda, cuda:N or auto (is '{c.Run.Device}')");
@@ -156,6 +157,7 @@ public static class TrainingConfigLoader
         var node = JsonSerializer.SerializeToNode(located, Json)!;
         node["run"]!.AsObject().Remove("device");
         node["run"]!.AsObject().Remove("deterministic");
+        node["run"]!.AsObject().Remove("prefetch");
         return Convert.ToHexString(SHA256.HashData(Encoding.UTF8.GetBytes(node.ToJsonString(Json))))[..12].ToLower(CultureInfo.InvariantCulture);
     }
 }

@@ -148,7 +148,7 @@ public sealed class ReplayRun(ReplayOptions options, ILogger log)
     }
 
     /// <summary>A recording's length in frames and its frame rate (0 and 10 fps when unknown: a folder has no rate, a stream no length).</summary>
-    private static (long Frames, double Fps) Recording(string input)
+    internal static (long Frames, double Fps) Recording(string input)
     {
         string path = input.StartsWith("file://", StringComparison.Ordinal) ? input["file://".Length..] : input;
         if (Directory.Exists(path))

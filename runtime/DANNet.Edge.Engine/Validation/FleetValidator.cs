@@ -80,9 +80,12 @@ public sealed class FleetValidator(ValidationOptions options, ILogger log)
             throw new ArgumentException($"--baseline '{options.BaselinePath}' has classes ({string.Join(", ", baseline.Info.Classes)}) other than --model's " +
                 $"({string.Join(", ", model.Info.Classes)}): their masks cannot be compared.");
         var run = RunInfo(all, model.Info, baseline?.Info);
+        string runPath = Path.Combine(folder, RunFile);
+        // Whether the results already in the folder are of these model files: read before this run's description replaces the earlier one.
+        bool sameModels = options.Resume && EarlierModels(runPath) == run["models"]!.ToJsonString();
         Directory.CreateDirectory(Path.Combine(folder, DrivesFolder));
         Directory.CreateDirectory(Path.Combine(folder, WorstFolder));
-        AtomicFile.WriteAllText(Path.Combine(folder, RunFile), run.ToJsonString(ValidationReport.Indented));
+        AtomicFile.WriteAllText(runPath, run.ToJsonString(ValidationReport.Indented));
         log.LogInformation("Validating {Count} of {All} drives (shard {Shard}) into {Folder}", mine.Count, all.Count, options.Shard, folder);
 
         using var modelRing = TemporaryRing.For(model.Info);
@@ -94,7 +97,7 @@ public sealed class FleetValidator(ValidationOptions options, ILogger log)
         {
             var drive = mine[k];
             string resultPath = Path.Combine(folder, DrivesFolder, drive.Id + ".json");
-            if (options.Resume && File.Exists(resultPath) && Kept(resultPath, drive) is { } kept)
+            if (sameModels && File.Exists(resultPath) && Kept(resultPath, drive) is { } kept)
             {
                 log.LogInformation("Drive {Drive}: kept from an earlier run ({Frames} frames)", drive.Id, kept.Frames);
                 results.Add(kept);
@@ -123,15 +126,26 @@ public sealed class FleetValidator(ValidationOptions options, ILogger log)
         return session;
     }
 
-    /// <summary>A result kept from an earlier run of the same models, or null when it is not one (then the drive is played again).</summary>
-    private DriveResult? Kept(string path, Drive drive)
+    /// <summary>The models (as JSON) of the run that wrote <paramref name="runPath"/> earlier, or null when there is none to read.</summary>
+    private static string? EarlierModels(string runPath)
+    {
+        try
+        {
+            return File.Exists(runPath) ? JsonNode.Parse(File.ReadAllText(runPath))?["models"]?.ToJsonString() : null;
+        }
+        catch (Exception ex) when (ex is IOException or System.Text.Json.JsonException)
+        {
+            return null;
+        }
+    }
+
+    /// <summary>A drive's result from an earlier run of the same models, or null when it is not a complete one of this drive (then it is played again).</summary>
+    private static DriveResult? Kept(string path, Drive drive)
     {
         try
         {
             var result = DriveResult.Read(path);
-            var earlier = JsonNode.Parse(File.ReadAllText(Path.Combine(Path.GetDirectoryName(Path.GetDirectoryName(path))!, RunFile)));
-            bool same = earlier?["models"]?.ToJsonString() == ModelsJson().ToJsonString() && result.Input == drive.Input && result.Status == "ok";
-            return same ? result : null;
+            return result.Input == drive.Input && result.Status == "ok" ? result : null;
         }
         catch (Exception ex) when (ex is IOException or InvalidDataException or System.Text.Json.JsonException)
         {
@@ -139,18 +153,14 @@ public sealed class FleetValidator(ValidationOptions options, ILogger log)
         }
     }
 
-    private JsonObject? _models;
-
-    private JsonObject ModelsJson() => (JsonObject)_models!.DeepClone();
-
     private JsonObject RunInfo(IReadOnlyList<Drive> all, ModelInfo model, ModelInfo? baseline)
     {
-        _models = new JsonObject { ["new"] = Describe(model) };
-        if (baseline is not null) _models["baseline"] = Describe(baseline);
+        var models = new JsonObject { ["new"] = Describe(model) };
+        if (baseline is not null) models["baseline"] = Describe(baseline);
         return new JsonObject
         {
             ["format"] = ValidationReport.Format,
-            ["models"] = ModelsJson(),
+            ["models"] = models,
             ["classes"] = new JsonArray([.. model.Classes.Select(c => (JsonNode)c)]),
             ["drives"] = new JsonArray([.. all.Select(d => (JsonNode)d.Id)]),
             ["shard"] = new JsonObject { ["index"] = options.Shard.Index, ["count"] = options.Shard.Count },
@@ -191,7 +201,7 @@ public sealed class FleetValidator(ValidationOptions options, ILogger log)
         };
         var worst = new WorstFrames(options.WorstFrames, drive.Id, info, folder);
         var sourceOptions = new SourceOptions { Uri = drive.Input, Loop = false, Realtime = false };
-        long total = FrameCount(drive.Input);
+        long total = ReplayRun.Recording(drive.Input).Frames;
         using var source = FrameSourceFactory.Create(sourceOptions);
         using var pipeline = new FramePipeline(source, model, ring, sourceOptions, log, options.Model.Resize, everyFrame: true,
             observer: (CapturedFrame frame, ReadOnlySpan<byte> mask, in FrameTimings t) =>
@@ -244,13 +254,6 @@ public sealed class FleetValidator(ValidationOptions options, ILogger log)
     {
         foreach (byte v in mask)
             if (v < pixels.Length) pixels[v]++;
-    }
-
-    private static long FrameCount(string input)
-    {
-        if (Directory.Exists(input)) return Directory.EnumerateFiles(input).Count(ImageFiles.IsImage);
-        using var capture = new VideoCapture(input);
-        return capture.IsOpened() ? Math.Max(0, (long)capture.Get(VideoCaptureProperties.FrameCount)) : 0;
     }
 
     /// <summary>

@@ -204,6 +204,9 @@ public sealed class ValidationTests() : RingFolderTests("dannet-validate-")
         var again = Validate(drives, EdgeDefaults.ModelPath, null, output, resume: true);
         Assert.Equal(new DateTime(2020, 1, 1, 0, 0, 0, DateTimeKind.Utc), File.GetLastWriteTimeUtc(good));
         Assert.Equal(Deterministic(outcome.Report), Deterministic(again.Report));
+        // Results of other model files are never kept: with another model, --resume plays the good drive again.
+        Validate(drives, Reweighted(), null, output, resume: true);
+        Assert.NotEqual(new DateTime(2020, 1, 1, 0, 0, 0, DateTimeKind.Utc), File.GetLastWriteTimeUtc(good));
     }
 
     [Fact]

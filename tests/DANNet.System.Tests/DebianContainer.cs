@@ -85,7 +85,10 @@ public sealed class DebianContainer : IDisposable
         while (true)
         {
             (code, output) = container.Exec("systemctl is-system-running --wait", Math.Max(1, (int)(timeout - clock.Elapsed).TotalSeconds));
-            bool early = output.Contains("Failed to connect to bus", StringComparison.Ordinal) || output.Trim() == "offline";
+            // nspawn's first child can also be a short-lived intermediate that forks the real PID 1 and exits: a PID that is gone
+            // ("nsenter: cannot open /proc/N/ns/…") is that moment too.
+            bool early = output.Contains("Failed to connect to bus", StringComparison.Ordinal) || output.Trim() == "offline"
+                || !Directory.Exists($"/proc/{container.Pid1}");
             if (!early || clock.Elapsed >= timeout) break;
             Thread.Sleep(250);
             if (ChildOf(nspawn.Id) is var again && again != 0 && again != container.Pid1) container = new DebianContainer(nspawn, root, again);

@@ -6,6 +6,7 @@ var root = new RootCommand("dannet-train — DANNet night-time segmentation: dat
     SynthCommand.Create(),
     DemoCommand.Create(),
     DoctorCommand.Create(),
+    ConformanceCommand.Create(),
     ModelCommands.ArchInfo(),
     PretrainedCommand.Create(),
     ModelCommands.BenchStep(),

@@ -1,5 +1,6 @@
 using DANNet.Trainer.Losses;
 using DANNet.Trainer.Models;
+using DANNet.Trainer.Diagnostics;
 using DANNet.Trainer.Torch;
 using TorchSharp;
 using static TorchSharp.torch;
@@ -8,7 +9,7 @@ namespace DANNet.Trainer.Tests.Models;
 
 /// <summary>
 /// The three segmentation nets of the paper behind the reference's LightNet, on the same seeded
-/// weights (<see cref="ReferenceWeights"/>) and a real night image, against what the official code
+/// weights (<see cref="SeededWeights"/>) and a real night image, against what the official code
 /// computed (<c>tests/data/reference/segmentation_goldens.json</c>, made by the script beside it).
 /// </summary>
 /// <remarks>
@@ -87,7 +88,7 @@ public sealed class ReferenceForwardTests
     private static ((Tensor R, Tensor Logits, Tensor Mask) F32, (Tensor R, Tensor Logits, Tensor Mask) F64) ForwardInBothPrecisions(string architecture, Tensor x32)
     {
         using var nets = DannetNets.Create(ArchitectureSpec.Parse(architecture), relighting: true, withDiscriminators: false);
-        foreach (var (_, net) in nets.Named()) ReferenceWeights.Fill(net);
+        foreach (var (_, net) in nets.Named()) SeededWeights.Fill(net);
         nets.Eval();
         var f32 = Forward(nets, x32);
         foreach (var (_, net) in nets.Named()) net.to(ScalarType.Float64);

@@ -5,7 +5,7 @@ ResNet-101, each behind the reference's LightNet), for tests/DANNet.Trainer.Test
 The weights are not stored: three ResNet-101 state dicts are 520 MB. Every tensor of every state
 dict is filled by a counter-based generator keyed by the tensor's state-dict key (FNV-1a of the key
 seeds SplitMix64 over the element index; 24 bits per value, exact in float32), which the C# test
-(ReferenceWeights.cs) implements bit for bit, so both sides hold the same weights without a file.
+(SeededWeights.cs) implements bit for bit, so both sides hold the same weights without a file.
 
 Run with Debian's PyTorch (apt-get install python3-torch python3-pil) on the official code:
     /usr/bin/python3 tests/data/reference/make_segmentation_goldens.py <DANNet checkout> <RGB image>
@@ -49,7 +49,7 @@ def unit_values(key, n):
 
 
 def seeded_value(key, shape):
-    """The value of one state-dict entry (see ReferenceWeights.cs: the same rules)."""
+    """The value of one state-dict entry (see SeededWeights.cs: the same rules)."""
     n = int(np.prod(shape)) if len(shape) else 1
     u = unit_values(key, n)
     name = key.rsplit(".", 1)[-1]
@@ -113,7 +113,7 @@ def main():
     std = np.array([0.229, 0.224, 0.225], dtype=np.float32)
     x32 = torch.from_numpy(((image - mean) / std).transpose(2, 0, 1).copy()).unsqueeze(0)
     out = {"input": tensor_json(x32), "image": Path(sys.argv[2]).name,
-           "torch": torch.__version__, "weights": "ReferenceWeights (FNV-1a key seed, SplitMix64, 24 bits)"}
+           "torch": torch.__version__, "weights": "SeededWeights (FNV-1a key seed, SplitMix64, 24 bits)"}
     torch.set_num_threads(2)
     light = LightNet()
     seed_weights(light)

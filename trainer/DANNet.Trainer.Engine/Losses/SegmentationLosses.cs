@@ -17,11 +17,12 @@ public static class WeightedCrossEntropy
 }
 
 /// <summary>
-/// Pseudo labels for the static loss from the day and night predictions of a pair. For the 11
-/// static classes m = a·day + (1 − a)·night with a = 0.8 where the day value exceeds 0.4, else 0.2;
-/// the 8 dynamic channels take the night values; multiply by the class weights, argmax, and
-/// every label ≥ 11 becomes 255. DANNet applies it to softmax probabilities (the inputs here are
-/// whatever the caller passes: the rule is the same).
+/// Pseudo labels for the static loss from the day and night <em>logits</em> of a pair (upsampled,
+/// before softmax, as the reference's training loop passes them). For the 11 static classes
+/// m = a·day + (1 − a)·night with a = 0.8 where the day logit exceeds 0.4, else 0.2; the 8 dynamic
+/// channels take the night logits; multiply by the class weights, argmax, and every label ≥ 11
+/// becomes 255. Given probabilities instead, the 0.4 threshold would select other pixels and the
+/// weighted argmax other classes: the caller must pass logits.
 /// </summary>
 public static class PseudoLabelFusion
 {

@@ -10,11 +10,12 @@ using static TorchSharp.torch.nn;
 namespace DANNet.Trainer.Training;
 
 /// <summary>
-/// One DANNet iteration, as in the reference: the source pass (segmentation + light), the day pass
-/// (adversarial + 0.01·light), the night pass (adversarial + static + 0.01·light), one SGD step for
-/// the generator with the discriminators frozen, then one Adam step for both discriminators on
-/// detached predictions. Each pass back-propagates on its own to free its graph early. The
-/// ablation switches drop terms; source-only and oracle run the first pass alone.
+/// One DANNet iteration, in the reference's order: the day pass (adversarial + 0.01·light), the night
+/// pass (adversarial + static on pseudo labels fused from the day and night logits + 0.01·light), the
+/// source pass (segmentation + light), one SGD step for the generator with the discriminators frozen,
+/// then one Adam step for both discriminators on the detached predictions. Each pass back-propagates
+/// on its own to free its graph early. The ablation switches drop terms; source-only and oracle run
+/// the source pass alone.
 /// </summary>
 public sealed class DannetIteration(DannetNets nets, TrainingConfig config, Tensor trainWeights)
 {
@@ -39,20 +40,22 @@ public sealed class DannetIteration(DannetNets nets, TrainingConfig config, Tens
         using var exposureTarget = ExposureLoss.TargetOnDevice(pairs is null ? labelled.Images : pairs.Night);
         var step = new Step(terms, nets.Light is not null && _loss.UseLight, exposureTarget, labelled.Labels.device);
 
-        Tensor sourceProb = SourcePass(step, labelled);
-        Tensor? dayProb = null, nightProb = null;
+        // Passes return their upsampled logits, detached: the night pass fuses pseudo labels from the day logits, the discriminators
+        // see the softmax of all three.
+        Tensor? dayLogits = null, nightLogits = null;
         if (pairs is not null && config.Mode == TrainingMode.Dannet)
         {
-            dayProb = DayPass(step, pairs);
-            nightProb = NightPass(step, pairs, dayProb);
+            dayLogits = DayPass(step, pairs);
+            nightLogits = NightPass(step, pairs, dayLogits);
         }
+        Tensor sourceLogits = SourcePass(step, labelled);
         generatorOptimizer.step();
 
-        if (discriminatorOptimizer is not null && dayProb is not null && nightProb is not null && _loss.UseAdversarial)
-            DiscriminatorStep(terms, discriminatorOptimizer, sourceProb, dayProb, nightProb);
-        sourceProb.Dispose();
-        dayProb?.Dispose();
-        nightProb?.Dispose();
+        if (discriminatorOptimizer is not null && dayLogits is not null && nightLogits is not null && _loss.UseAdversarial)
+            DiscriminatorStep(terms, discriminatorOptimizer, sourceLogits, dayLogits, nightLogits);
+        sourceLogits.Dispose();
+        dayLogits?.Dispose();
+        nightLogits?.Dispose();
         return terms.Stack();
     }
 
@@ -81,7 +84,7 @@ public sealed class DannetIteration(DannetNets nets, TrainingConfig config, Tens
     /// <summary>What every pass of one iteration shares: its terms, whether it relights with the light loss on, the exposure target E (on the device), the device.</summary>
     private sealed record Step(LossTerms Terms, bool Relighting, Tensor ExposureTarget, Device Device);
 
-    /// <summary>Segmentation (and source light) loss on the labelled batch (the oracle's labelled night batch takes this place); its probabilities.</summary>
+    /// <summary>Segmentation (and source light) loss on the labelled batch (the oracle's labelled night batch takes this place); its upsampled logits (detached).</summary>
     private Tensor SourcePass(Step step, LabelledBatch labelled)
     {
         using var scope = NewDisposeScope();
@@ -98,10 +101,10 @@ public sealed class DannetIteration(DannetNets nets, TrainingConfig config, Tens
             total = total.Plus(light.mul(_sourceLightWeight));
         }
         total.backward();
-        return functional.softmax(up.detach(), 1).MoveToOuterDisposeScope();
+        return up.detach().MoveToOuterDisposeScope();
     }
 
-    /// <summary>The day image: adversarial loss against the day discriminator and the light loss; its probabilities (detached).</summary>
+    /// <summary>The day image: adversarial loss against the day discriminator and the light loss; its upsampled logits (detached).</summary>
     private Tensor DayPass(Step step, PairBatch pairs)
     {
         using var scope = NewDisposeScope();
@@ -127,11 +130,14 @@ public sealed class DannetIteration(DannetNets nets, TrainingConfig config, Tens
             }
             total.backward();
         }
-        return prob.detach().MoveToOuterDisposeScope();
+        return up.detach().MoveToOuterDisposeScope();
     }
 
-    /// <summary>The night image: adversarial, static (pseudo labels fused with the day prediction) and light losses; its probabilities (detached).</summary>
-    private Tensor NightPass(Step step, PairBatch pairs, Tensor dayProb)
+    /// <summary>
+    /// The night image: adversarial, static and light losses; its upsampled logits (detached). The pseudo labels fuse the day and night
+    /// <em>logits</em>, as the reference does (its threshold 0.4 is on the day logit; on probabilities it would mean something else).
+    /// </summary>
+    private Tensor NightPass(Step step, PairBatch pairs, Tensor dayLogits)
     {
         using var scope = NewDisposeScope();
         var (r, logits) = nets.Forward(pairs.Night);
@@ -148,7 +154,7 @@ public sealed class DannetIteration(DannetNets nets, TrainingConfig config, Tens
         }
         if (_loss.UseStatic)
         {
-            var pseudo = PseudoLabelFusion.Fuse(dayProb, prob.detach(), trainWeights);
+            var pseudo = PseudoLabelFusion.Fuse(dayLogits, up.detach(), trainWeights);
             var stat = StaticLoss.Compute(up[.., ..CityscapesClasses.StaticCount], pseudo, trainWeights[..CityscapesClasses.StaticCount]);
             step.Terms.Keep("static", stat);
             total = total.Plus(stat.mul(_staticWeight));
@@ -162,13 +168,16 @@ public sealed class DannetIteration(DannetNets nets, TrainingConfig config, Tens
             any = true;
         }
         if (any) total.backward();
-        return prob.detach().MoveToOuterDisposeScope();
+        return up.detach().MoveToOuterDisposeScope();
     }
 
-    /// <summary>One Adam step for both discriminators on the detached predictions: source as "real", day and night as "fake".</summary>
-    private void DiscriminatorStep(LossTerms terms, OptimizerHelper optimizer, Tensor sourceProb, Tensor dayProb, Tensor nightProb)
+    /// <summary>One Adam step for both discriminators on the softmax of the detached logits: source as "real" (0), day and night as "fake" (1).</summary>
+    private void DiscriminatorStep(LossTerms terms, OptimizerHelper optimizer, Tensor sourceLogits, Tensor dayLogits, Tensor nightLogits)
     {
         using var scope = NewDisposeScope();
+        var sourceProb = functional.softmax(sourceLogits, 1);
+        var dayProb = functional.softmax(dayLogits, 1);
+        var nightProb = functional.softmax(nightLogits, 1);
         var dayD = nets.DayDiscriminator!;
         var nightD = nets.NightDiscriminator!;
         dayD.SetRequiresGrad(true);
@@ -201,10 +210,10 @@ public sealed class IterationTerms(IReadOnlyList<string> names, Tensor values) :
         try
         {
             if (pending.Count == 0) return [];
-            float[] values;
+            double[] values;
             using (var all = cat(pending.Select(p => p.Terms.Values).ToList(), 0))
-            using (var host = all.cpu())
-                values = host.data<float>().ToArray();
+            using (var host = all.to(ScalarType.Float64, CPU))
+                values = host.data<double>().ToArray();
             int at = 0;
             var last = new Dictionary<string, double>();
             foreach (var (iteration, terms) in pending)

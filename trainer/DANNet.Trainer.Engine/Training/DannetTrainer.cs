@@ -73,8 +73,7 @@ public sealed class DannetTrainer(TrainingConfig config, string outDir)
         OnDevice?.Invoke();
 
         var o = config.Optim;
-        var gOpt = new StableSgd(nets.GeneratorParameters(), o.GeneratorLr, momentum: o.Momentum, weightDecay: o.WeightDecay);
-        OptimizerHelper? dOpt = withDiscriminators ? new StableAdam(nets.DiscriminatorParameters(), o.DiscriminatorLr, beta1: o.Beta1, beta2: o.Beta2) : null;
+        var (gOpt, dOpt) = Optimizers(nets, o, withDiscriminators);
 
         var store = new CheckpointStore(Path.Combine(outDir, CheckpointsFolder), config.Run.KeepCheckpoints);
         var metrics = new MetricsLog(Path.Combine(outDir, MetricsFile));
@@ -124,9 +123,7 @@ public sealed class DannetTrainer(TrainingConfig config, string outDir)
             {
                 cancel.ThrowIfCancellationRequested();
                 Seeds.All(unchecked((long)(config.Run.Seed * 1_000_003UL) + it), device);
-                double decay = Math.Pow(1 - (double)it / o.Iterations, o.Power);
-                foreach (var g in gOpt.ParamGroups) g.LearningRate = o.GeneratorLr * decay;
-                if (dOpt is not null) foreach (var g in dOpt.ParamGroups) g.LearningRate = o.DiscriminatorLr * decay;
+                double decay = Schedule(o, it, gOpt, dOpt);
 
                 long began = Stopwatch.GetTimestamp();
                 double dataSeconds;
@@ -249,5 +246,19 @@ public sealed class DannetTrainer(TrainingConfig config, string outDir)
             : null;
         double[] frequencies = config.Data.ClassFrequencies is { } f ? ClassFrequencyFile.Read(f) : [.. ClassWeights.CityscapesFrequencies];
         return new RunData(labelled, pairs, validation, frequencies);
+    }
+
+    /// <summary>The reference's optimisers: SGD with momentum and weight decay for LightNet + the segmentation net (one group), Adam for the discriminators.</summary>
+    public static (StableSgd Generator, OptimizerHelper? Discriminators) Optimizers(DannetNets nets, OptimConfig o, bool withDiscriminators) =>
+        (new StableSgd(nets.GeneratorParameters(), o.GeneratorLr, momentum: o.Momentum, weightDecay: o.WeightDecay),
+         withDiscriminators ? new StableAdam(nets.DiscriminatorParameters(), o.DiscriminatorLr, beta1: o.Beta1, beta2: o.Beta2) : null);
+
+    /// <summary>The poly schedule at iteration <paramref name="it"/> (0-based): base rate × (1 − it/iterations)^power for both optimisers; the factor.</summary>
+    public static double Schedule(OptimConfig o, long it, OptimizerHelper generator, OptimizerHelper? discriminators)
+    {
+        double decay = Math.Pow(1 - (double)it / o.Iterations, o.Power);
+        foreach (var g in generator.ParamGroups) g.LearningRate = o.GeneratorLr * decay;
+        if (discriminators is not null) foreach (var g in discriminators.ParamGroups) g.LearningRate = o.DiscriminatorLr * decay;
+        return decay;
     }
 }

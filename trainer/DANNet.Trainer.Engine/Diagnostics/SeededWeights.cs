@@ -2,27 +2,40 @@ using System.Text;
 using TorchSharp;
 using static TorchSharp.torch;
 
-namespace DANNet.Trainer.Tests.Models;
+namespace DANNet.Trainer.Diagnostics;
 
 /// <summary>
 /// Seeded weights that need no file: every state-dict entry is a function of its key, computed bit
 /// for bit as <c>tests/data/reference/make_segmentation_goldens.py</c> computes it for the reference's
-/// nets (three ResNet-101 state dicts would be 520 MB in the repository). FNV-1a (64 bit) of the key
+/// nets (three ResNet-101 state dicts would be 520 MB in the repository); `dannet-train conformance` runs our training loop on them. FNV-1a (64 bit) of the key
 /// seeds SplitMix64 over the element index; the top 24 bits give a value in [−1, 1) that float32
 /// holds exactly, then scaled per kind of entry (the same rules as the script's <c>seeded_value</c>).
 /// </summary>
-public static class ReferenceWeights
+public static class SeededWeights
 {
-    /// <summary>Fills every floating-point entry of <paramref name="module"/>'s state dict (integer counters are left).</summary>
-    public static void Fill(nn.Module module)
+    /// <summary>
+    /// Fills every floating-point entry of <paramref name="module"/>'s state dict (integer counters are left); each is keyed by
+    /// <paramref name="prefix"/> + its state-dict key (a prefix gives two nets of one kind different weights).
+    /// </summary>
+    public static void Fill(nn.Module module, string prefix = "")
     {
         using var noGrad = no_grad();
         foreach (var (key, t) in module.state_dict())
         {
             if (!t.is_floating_point()) continue;
-            using var value = tensor(Values(key, t.shape), t.shape);
+            using var value = tensor(Values(prefix + key, t.shape), t.shape);
             t.copy_(value);
         }
+    }
+
+    /// <summary>The unscaled values in [−1, 1) for <paramref name="key"/>, as a float32 tensor of <paramref name="shape"/> (the script's <c>unit_values</c>).</summary>
+    public static Tensor Units(string key, params long[] shape)
+    {
+        long n = shape.Aggregate(1L, (a, b) => a * b);
+        var values = new float[n];
+        ulong seed = KeySeed(key);
+        for (long i = 0; i < n; i++) values[i] = Unit(seed, (ulong)i + 1);
+        return tensor(values, shape);
     }
 
     /// <summary>The value of one entry, row-major.</summary>

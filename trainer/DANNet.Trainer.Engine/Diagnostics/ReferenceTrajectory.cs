@@ -1,0 +1,180 @@
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using DANNet.Trainer.Losses;
+using DANNet.Trainer.Models;
+using DANNet.Trainer.Torch;
+using DANNet.Trainer.Training;
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
+namespace DANNet.Trainer.Diagnostics;
+
+/// <summary>
+/// Our DANNet iteration (<see cref="DannetIteration"/>, the trainer's optimisers and poly schedule) on the seeded nets and inputs of
+/// <c>trainer/benchmarks/reference_trajectory.py</c>, which runs the reference's training loop on the same: PSPNet (ResNet-101) behind
+/// LightNet (its last convolution × 2^-6), two discriminators (keys prefixed "day." and "night." for their seeded weights), Dropout2d at
+/// p = 0 on both sides, every input drawn from the key "it{k}.source" etc. The result has the script's JSON shape (loss terms per iteration, parameter moments).
+/// </summary>
+public static class ReferenceTrajectory
+{
+    /// <summary>LightNet's last convolution, scaled by 2^-6 (exact) after seeding so the residual starts small — as the script does.</summary>
+    private static readonly string[] LightOutput = ["model.20.weight", "model.20.bias"];
+    private static readonly Scalar LightOutputScale = Math.Pow(2, -6).ToScalar();
+
+    public sealed record Options(int Iterations, int Size, int Batch, ScalarType DType, int SnapshotEvery, double AdversarialWeight = 0.01);
+
+    /// <summary>The iteration's inputs, as the script's <c>batch</c> makes them.</summary>
+    public static (LabelledBatch Labelled, PairBatch Pairs) Inputs(long it, int n, int size, ScalarType dtype)
+    {
+        Tensor Unit(string what, params long[] shape) => SeededWeights.Units($"it{it}.{what}", shape).to(dtype);
+        using var s = new ScalarScope();
+        var source = Unit("source", n, 3, size, size).mul(s[1.5]);
+        var day = Unit("day", n, 3, size, size).mul(s[1.5]);
+        var night = Unit("night", n, 3, size, size).mul(s[0.5]).sub(s[1.2]);
+        var labels = Unit("labels", n, size, size).add(s[1]).mul(s[9.5]).floor().to(ScalarType.Int64).clamp(s[0], s[18]);
+        labels.masked_fill_(Unit("ignore", n, size, size).lt(s[-0.8]), s[255]);
+        return (new LabelledBatch(source, labels), new PairBatch(day, night));
+    }
+
+    /// <summary>Runs our loop; <paramref name="progress"/> hears after each iteration (its index, 1-based, and its terms).</summary>
+    public static JsonObject Run(Options o, Action<long, IReadOnlyDictionary<string, double>>? progress = null)
+    {
+        using var scope = NewDisposeScope();
+        var config = new TrainingConfig
+        {
+            Optim = new OptimConfig { Iterations = o.Iterations },
+            Loss = new LossConfig { AdversarialWeight = o.AdversarialWeight },
+        };
+        using var nets = DannetNets.Create(ArchitectureSpec.Parse("pspnet-r101"), relighting: true, withDiscriminators: true);
+        SeededWeights.Fill(nets.Segmentation);
+        SeededWeights.Fill(nets.Light!);
+        SeededWeights.Fill(nets.DayDiscriminator!, "day.");
+        SeededWeights.Fill(nets.NightDiscriminator!, "night.");
+        using (no_grad())
+            foreach (var (name, p) in nets.Light!.named_parameters())
+                if (LightOutput.Contains(name)) p.mul_(LightOutputScale);
+        foreach (var (_, net) in nets.Named()) net.to(o.DType);
+        foreach (var dropout in nets.Segmentation.modules().OfType<Dropout2d>()) dropout.p = 0;
+        // The reference computes its class weights in float32 (torch.FloatTensor of the frequencies).
+        using var weights = tensor(ClassWeights.FromFrequencies(ClassWeights.CityscapesFrequencies, config.Loss.TrainStrength)).to(o.DType);
+        var (generator, discriminators) = DannetTrainer.Optimizers(nets, config.Optim, withDiscriminators: true);
+        var iteration = new DannetIteration(nets, config, weights);
+
+        var iterations = new JsonArray();
+        var snapshots = new JsonArray();
+        for (long it = 0; it < o.Iterations; it++)
+        {
+            using var step = NewDisposeScope();
+            DannetTrainer.Schedule(config.Optim, it, generator, discriminators);
+            var (labelled, pairs) = Inputs(it, o.Batch, o.Size, o.DType);
+            var terms = IterationTerms.ReadBack([(it, iteration.Run(it, labelled, pairs, generator, discriminators))]);
+            var t = new JsonObject();
+            foreach (var (name, value) in terms) t[name] = value;
+            iterations.Add(new JsonObject { ["it"] = it, ["terms"] = t });
+            progress?.Invoke(it + 1, terms);
+            if ((it + 1) % o.SnapshotEvery == 0 || it + 1 == o.Iterations)
+                snapshots.Add(new JsonObject
+                {
+                    ["after"] = it + 1,
+                    ["segmentation"] = Moments(nets.Segmentation),
+                    ["light"] = Moments(nets.Light!),
+                    ["dayDiscriminator"] = Moments(nets.DayDiscriminator!),
+                    ["nightDiscriminator"] = Moments(nets.NightDiscriminator!),
+                });
+        }
+        return new JsonObject
+        {
+            ["settings"] = new JsonObject
+            {
+                ["iterations"] = o.Iterations, ["size"] = o.Size, ["batch"] = o.Batch, ["dtype"] = o.DType.ToString().ToLowerInvariant(),
+                ["adversarialWeight"] = o.AdversarialWeight,
+            },
+            ["iterations"] = iterations,
+            ["snapshots"] = snapshots,
+        };
+    }
+
+    /// <summary>Sum and sum of squares of a net's parameters, in the run's precision (the script's <c>moments</c>).</summary>
+    private static JsonObject Moments(nn.Module net)
+    {
+        using var scope = NewDisposeScope();
+        using var noGrad = no_grad();
+        var ps = net.parameters().ToList();
+        double sum = ps.Select(p => p.sum()).Aggregate((a, b) => a + b).to(ScalarType.Float64).item<double>();
+        double sumsq = ps.Select(p => (p * p).sum()).Aggregate((a, b) => a + b).to(ScalarType.Float64).item<double>();
+        return new JsonObject { ["sum"] = sum, ["sumsq"] = sumsq };
+    }
+
+    /// <summary>A trajectory file (the script's output or <see cref="Run"/>'s).</summary>
+    public static JsonObject Read(string path) =>
+        JsonNode.Parse(File.ReadAllText(path))?.AsObject() ?? throw new InvalidDataException($"{path}: not a JSON object");
+
+    public static void Write(JsonObject trajectory, string path) =>
+        File.WriteAllText(path, trajectory.ToJsonString(new JsonSerializerOptions { WriteIndented = true }) + "\n");
+
+    /// <summary>The options a trajectory file was run with (its <c>settings</c>).</summary>
+    public static Options SettingsOf(JsonObject trajectory, string path)
+    {
+        var settings = trajectory["settings"]?.AsObject() ?? throw new InvalidDataException($"{path}: no 'settings' (not a trajectory file)");
+        int Int(string name) => settings[name]?.GetValue<int>() ?? throw new InvalidDataException($"{path}: settings.{name} is missing");
+        var dtype = settings["dtype"]?.GetValue<string>() switch
+        {
+            "float32" => ScalarType.Float32,
+            "float64" => ScalarType.Float64,
+            var other => throw new InvalidDataException($"{path}: settings.dtype '{other}' is neither float32 nor float64"),
+        };
+        return new Options(Int("iterations"), Int("size"), Int("batch"), dtype, SnapshotEvery: 10);
+    }
+
+    /// <summary>One loss term's largest relative difference |ours − reference| / |reference| within each window of iterations.</summary>
+    public sealed record TermDifference(string Term, IReadOnlyList<double> PerWindow, double Last);
+
+    /// <summary>The windows the comparison reports: iterations 1–10, 11–100, 101–1000, … up to the run's length.</summary>
+    public static List<(long From, long To)> Windows(long iterations)
+    {
+        var windows = new List<(long, long)>();
+        for (long from = 1, to = 10; from <= iterations; from = to + 1, to *= 10) windows.Add((from, Math.Min(to, iterations)));
+        return windows;
+    }
+
+    /// <summary>Term by term, iteration by iteration: how far our trajectory is from the reference's (both of the same settings).</summary>
+    public static List<TermDifference> Compare(JsonObject reference, JsonObject ours)
+    {
+        var refIts = reference["iterations"]!.AsArray();
+        var ourIts = ours["iterations"]!.AsArray();
+        if (refIts.Count != ourIts.Count) throw new InvalidDataException($"the reference has {refIts.Count} iterations, ours {ourIts.Count}");
+        var windows = Windows(refIts.Count);
+        var names = refIts[0]!["terms"]!.AsObject().Select(kv => kv.Key).ToList();
+        var result = new List<TermDifference>();
+        foreach (var name in names)
+        {
+            var perWindow = new double[windows.Count];
+            double last = 0;
+            for (int k = 0; k < refIts.Count; k++)
+            {
+                double r = refIts[k]!["terms"]![name]!.GetValue<double>();
+                double o = ourIts[k]!["terms"]![name]?.GetValue<double>() ?? throw new InvalidDataException($"iteration {k + 1}: our run has no term '{name}'");
+                last = Math.Abs(o - r) / Math.Max(Math.Abs(r), 1e-30);
+                int w = windows.FindIndex(x => k + 1 >= x.From && k + 1 <= x.To);
+                perWindow[w] = Math.Max(perWindow[w], last);
+            }
+            result.Add(new TermDifference(name, perWindow, last));
+        }
+        return result;
+    }
+
+    /// <summary>The relative differences of each net's parameter sum and sum of squares at the last snapshot both runs have.</summary>
+    public static List<(string Net, double Sum, double SumSq)> CompareParameters(JsonObject reference, JsonObject ours)
+    {
+        var r = reference["snapshots"]!.AsArray().Last()!.AsObject();
+        var o = ours["snapshots"]!.AsArray().LastOrDefault(x => x!["after"]!.GetValue<long>() == r["after"]!.GetValue<long>())?.AsObject()
+            ?? throw new InvalidDataException($"our run has no parameter snapshot after iteration {r["after"]}");
+        double Rel(string net, string what)
+        {
+            double a = r[net]![what]!.GetValue<double>(), b = o[net]![what]!.GetValue<double>();
+            return Math.Abs(b - a) / Math.Max(Math.Abs(a), 1e-30);
+        }
+        return new[] { "segmentation", "light", "dayDiscriminator", "nightDiscriminator" }.Select(n => (n, Rel(n, "sum"), Rel(n, "sumsq"))).ToList();
+    }
+}

@@ -1,0 +1,87 @@
+using System.CommandLine;
+using System.Globalization;
+using System.Text.Json;
+using DANNet.Model;
+using DANNet.Model.IO;
+using DANNet.Trainer.Diagnostics;
+
+namespace DANNet.Trainer.Cli;
+
+/// <summary>
+/// <c>dannet-train conformance</c>: our DANNet training loop on the seeded nets and inputs of a reference trajectory
+/// (<c>trainer/benchmarks/reference_trajectory.py</c>, the official code's loop), compared term by term, iteration by iteration.
+/// </summary>
+internal static class ConformanceCommand
+{
+    private static readonly Option<FileInfo> Reference = new("--reference", "-r")
+    {
+        Description = "The reference's trajectory (JSON written by trainer/benchmarks/reference_trajectory.py); its settings (iterations, size, batch, " +
+            "float32/float64) are this run's.",
+        Required = true,
+    };
+    private static readonly Option<double> AdversarialWeight = new("--adversarial-weight")
+    {
+        Description = "Weight of the generator's adversarial terms (the reference's 0.01). 0 is the control: the discriminators still train, the " +
+            "generator gets no adversarial gradient — how far that run departs from the reference shows how much the comparison sees of the term.",
+        DefaultValueFactory = _ => 0.01,
+    };
+    private static readonly Option<FileInfo?> Out = new("--out", "-o") { Description = "Write our trajectory here (same JSON shape as the reference's)." };
+
+    public static Command Create()
+    {
+        var command = new Command("conformance", "Run our DANNet iteration (losses, pseudo labels, discriminators, optimisers, schedule) on the " +
+            "seeded PSPNet-ResNet-101 + LightNet + discriminators of a reference trajectory and report how far each loss term departs from it.")
+        {
+            Reference, AdversarialWeight, Out,
+        };
+        command.SetAction(parse => CommandErrors.Run(Console.Error, () =>
+        {
+            var file = parse.GetValue(Reference)!;
+            if (!file.Exists) throw new ArgumentException($"--reference '{file.FullName}' does not exist: make it with trainer/benchmarks/reference_trajectory.py.");
+            JsonObjectOrError(file, out var reference);
+            var options = ReferenceTrajectory.SettingsOf(reference, file.FullName) with { AdversarialWeight = parse.GetValue(AdversarialWeight) };
+            Console.WriteLine($"our loop on {options.Iterations} iterations, {options.Batch}x3x{options.Size}x{options.Size}, " +
+                $"{options.DType.ToString().ToLowerInvariant()}, adversarial weight {options.AdversarialWeight.ToString(CultureInfo.InvariantCulture)}");
+            var clock = System.Diagnostics.Stopwatch.StartNew();
+            var ours = ReferenceTrajectory.Run(options, (done, terms) =>
+            {
+                if (done % 10 == 0 || done == options.Iterations)
+                    Console.WriteLine($"it {done}/{options.Iterations}  " + string.Join("  ", terms.Select(t => $"{t.Key} {t.Value:F5}")) +
+                        $"  ({clock.Elapsed.TotalSeconds:F0} s)");
+            });
+            if (parse.GetValue(Out) is { } outFile)
+                AtomicFile.WriteAllText(outFile.FullName, ours.ToJsonString(new JsonSerializerOptions { WriteIndented = true }) + "\n");
+            Print(ReferenceTrajectory.Compare(reference, ours), ReferenceTrajectory.CompareParameters(reference, ours), options.Iterations);
+            return 0;
+        }));
+        return command;
+    }
+
+    private static void JsonObjectOrError(FileInfo file, out System.Text.Json.Nodes.JsonObject trajectory)
+    {
+        try
+        {
+            trajectory = ReferenceTrajectory.Read(file.FullName);
+        }
+        catch (JsonException ex)
+        {
+            throw new ArgumentException($"--reference '{file.FullName}' is not JSON ({ex.Message.Split('\n')[0]}): make it again.");
+        }
+    }
+
+    private static void Print(List<ReferenceTrajectory.TermDifference> terms, List<(string Net, double Sum, double SumSq)> parameters, long iterations)
+    {
+        var windows = ReferenceTrajectory.Windows(iterations);
+        Console.WriteLine();
+        Console.WriteLine("largest relative difference |ours - reference| / |reference| per loss term:");
+        Console.WriteLine($"| term | {string.Join(" | ", windows.Select(w => $"it {w.From}-{w.To}"))} | last |");
+        Console.WriteLine($"|---|{string.Concat(windows.Select(_ => "---|"))}---|");
+        foreach (var t in terms)
+            Console.WriteLine($"| {t.Term} | {string.Join(" | ", t.PerWindow.Select(v => v.ToString("E1", CultureInfo.InvariantCulture)))} | " +
+                $"{t.Last.ToString("E1", CultureInfo.InvariantCulture)} |");
+        Console.WriteLine();
+        Console.WriteLine("parameters at the last snapshot, relative difference of the sum and of the sum of squares:");
+        foreach (var (net, sum, sumsq) in parameters)
+            Console.WriteLine($"  {net,-20} sum {sum.ToString("E1", CultureInfo.InvariantCulture)}   sum of squares {sumsq.ToString("E1", CultureInfo.InvariantCulture)}");
+    }
+}

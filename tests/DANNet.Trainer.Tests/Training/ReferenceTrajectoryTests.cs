@@ -10,8 +10,9 @@ namespace DANNet.Trainer.Tests.Training;
 /// (<c>trajectory-pspnet-f64.json</c>) and its control with the generator's adversarial weight at 0 (<c>trajectory-pspnet-f64-noadv.json</c>).
 /// </summary>
 /// <remarks>
-/// The bounds, from the computation. Iteration 1 runs on the same weights and inputs on both sides: its float64 terms must agree within
-/// the float32 rounding error of the same computation (our float32 run's distance from our float64 run), as the forward checks do. From
+/// The bounds, from the computation. Iteration 1 runs on the same weights and inputs on both sides: its float64 terms, and the norm of
+/// the adversarial terms' gradient on the generator, must agree within the float32 rounding error of the same computation (our float32
+/// run's distance from our float64 run), as the forward checks do. From
 /// iteration 2 on the terms carry the first update, and with it the adversarial gradient: the reference's own control shows how far
 /// each term moves when that gradient is removed, and ours must be a thousand times closer to the reference than that — a loop that
 /// dropped, doubled or mis-routed the adversarial term (or fused pseudo labels from probabilities, or stepped in another order) cannot.
@@ -38,6 +39,7 @@ public sealed class ReferenceTrajectoryTests
         Assert.Equal(ScalarType.Float64, settings.DType);
         Assert.Equal(2, settings.Iterations);
         var ours = ReferenceTrajectory.Run(settings with { SnapshotEvery = 1 });
+        Assert.Equal(1, settings.GradEvery);
         var ours32 = ReferenceTrajectory.Run(settings with { Iterations = 1, DType = ScalarType.Float32, SnapshotEvery = 1 });
 
         var names = reference["iterations"]![0]!["terms"]!.AsObject().Select(kv => kv.Key).ToList();
@@ -56,6 +58,12 @@ public sealed class ReferenceTrajectoryTests
                 $"iteration 2, {name}: ours {o:R}, reference {r:R}, |Δ| {Math.Abs(o - r):E2} is not within {AdversarialFraction} of the adversarial " +
                 $"gradient's own effect {effect:E2}");
         }
+        // The adversarial terms' own gradient on the generator, probed at iteration 1 (the same weights on both sides).
+        double Probe(JsonObject t) => t["adversarialGradient"]![0]!["adversarial"]!.GetValue<double>();
+        double ref0 = Probe(reference), our0 = Probe(ours), probeBound = Math.Abs(Probe(ours32) - our0);
+        Assert.True(ref0 > 0, "the reference's adversarial gradient on the generator is zero");
+        Assert.True(Math.Abs(our0 - ref0) <= probeBound,
+            $"adversarial gradient norm at iteration 1: ours {our0:R}, reference {ref0:R}, |Δ| {Math.Abs(our0 - ref0):E2} exceeds the float32 rounding {probeBound:E2}");
         foreach (int snapshot in new[] { 0, 1 })
             foreach (var net in new[] { "segmentation", "light" })
                 foreach (var what in new[] { "sum", "sumsq" })

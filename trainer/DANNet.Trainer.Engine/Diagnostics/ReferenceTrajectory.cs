@@ -22,7 +22,8 @@ public static class ReferenceTrajectory
     private static readonly string[] LightOutput = ["model.20.weight", "model.20.bias"];
     private static readonly Scalar LightOutputScale = Math.Pow(2, -6).ToScalar();
 
-    public sealed record Options(int Iterations, int Size, int Batch, ScalarType DType, int SnapshotEvery, double AdversarialWeight = 0.01);
+    public sealed record Options(int Iterations, int Size, int Batch, ScalarType DType, int SnapshotEvery, double AdversarialWeight = 0.01, int GradEvery = 0,
+        double GeneratorLr = 2.5e-4);
 
     /// <summary>The iteration's inputs, as the script's <c>batch</c> makes them.</summary>
     public static (LabelledBatch Labelled, PairBatch Pairs) Inputs(long it, int n, int size, ScalarType dtype)
@@ -43,7 +44,7 @@ public static class ReferenceTrajectory
         using var scope = NewDisposeScope();
         var config = new TrainingConfig
         {
-            Optim = new OptimConfig { Iterations = o.Iterations },
+            Optim = new OptimConfig { Iterations = o.Iterations, GeneratorLr = o.GeneratorLr },
             Loss = new LossConfig { AdversarialWeight = o.AdversarialWeight },
         };
         using var nets = DannetNets.Create(ArchitectureSpec.Parse("pspnet-r101"), relighting: true, withDiscriminators: true);
@@ -63,12 +64,17 @@ public static class ReferenceTrajectory
 
         var iterations = new JsonArray();
         var snapshots = new JsonArray();
+        var gradients = new JsonArray();
         for (long it = 0; it < o.Iterations; it++)
         {
             using var step = NewDisposeScope();
             DannetTrainer.Schedule(config.Optim, it, generator, discriminators);
             var (labelled, pairs) = Inputs(it, o.Batch, o.Size, o.DType);
+            bool probe = o.GradEvery > 0 && it % o.GradEvery == 0;
+            double adversarialNorm = probe ? AdversarialGradientNorm(nets, pairs, o.AdversarialWeight) : 0;
             var terms = IterationTerms.ReadBack([(it, iteration.Run(it, labelled, pairs, generator, discriminators))]);
+            if (probe)
+                gradients.Add(new JsonObject { ["it"] = it, ["adversarial"] = adversarialNorm, ["generator"] = GradientNorm(nets.GeneratorParameters()) });
             var t = new JsonObject();
             foreach (var (name, value) in terms) t[name] = value;
             iterations.Add(new JsonObject { ["it"] = it, ["terms"] = t });
@@ -88,11 +94,42 @@ public static class ReferenceTrajectory
             ["settings"] = new JsonObject
             {
                 ["iterations"] = o.Iterations, ["size"] = o.Size, ["batch"] = o.Batch, ["dtype"] = o.DType.ToString().ToLowerInvariant(),
-                ["adversarialWeight"] = o.AdversarialWeight,
+                ["adversarialWeight"] = o.AdversarialWeight, ["generatorLr"] = o.GeneratorLr,
             },
             ["iterations"] = iterations,
             ["snapshots"] = snapshots,
+            ["adversarialGradient"] = gradients,
         };
+    }
+
+    /// <summary>
+    /// The norm of the adversarial terms' gradient on the generator (LightNet + segmentation net) at the iteration's weights and inputs, as
+    /// the script's probe measures it: a forward of its own (BatchNorm normalises with the batch in training mode and dropout is off, so
+    /// the iteration that follows is unchanged), the discriminators fixed.
+    /// </summary>
+    private static double AdversarialGradientNorm(DannetNets nets, PairBatch pairs, double weight)
+    {
+        using var scope = NewDisposeScope();
+        nets.Train();
+        nets.DayDiscriminator!.SetRequiresGrad(false);
+        nets.NightDiscriminator!.SetRequiresGrad(false);
+        Tensor Adversarial(Tensor x, nn.Module<Tensor, Tensor> d)
+        {
+            var (_, logits) = nets.Forward(x);
+            return LsganLoss.Generator(d.call(nn.functional.softmax(DannetNets.Upsample(logits, x.shape[2], x.shape[3]), 1)));
+        }
+        using var s = new ScalarScope();
+        var loss = Adversarial(pairs.Day, nets.DayDiscriminator!).Plus(Adversarial(pairs.Night, nets.NightDiscriminator!)).mul(s[weight]);
+        var generator = nets.GeneratorParameters();
+        var grads = autograd.grad([loss], [.. generator], allow_unused: true);
+        return Math.Sqrt(grads.Where(g => g is not null && !g.IsInvalid && g.numel() > 0).Sum(g => (g * g).sum().to(ScalarType.Float64).item<double>()));
+    }
+
+    /// <summary>The norm of the gradients the parameters hold.</summary>
+    private static double GradientNorm(IEnumerable<Parameter> parameters)
+    {
+        using var scope = NewDisposeScope();
+        return Math.Sqrt(parameters.Select(p => p.grad).Where(g => g is not null).Sum(g => (g! * g!).sum().to(ScalarType.Float64).item<double>()));
     }
 
     /// <summary>Sum and sum of squares of a net's parameters, in the run's precision (the script's <c>moments</c>).</summary>
@@ -124,7 +161,9 @@ public static class ReferenceTrajectory
             "float64" => ScalarType.Float64,
             var other => throw new InvalidDataException($"{path}: settings.dtype '{other}' is neither float32 nor float64"),
         };
-        return new Options(Int("iterations"), Int("size"), Int("batch"), dtype, SnapshotEvery: 10);
+        int gradEvery = trajectory["adversarialGradient"]?.AsArray() is { Count: > 1 } probes ? probes[1]!["it"]!.GetValue<int>() - probes[0]!["it"]!.GetValue<int>() : 0;
+        double lr = settings["generatorLr"]?.GetValue<double>() ?? new OptimConfig().GeneratorLr;
+        return new Options(Int("iterations"), Int("size"), Int("batch"), dtype, SnapshotEvery: 10, GradEvery: gradEvery, GeneratorLr: lr);
     }
 
     /// <summary>One loss term's largest relative difference |ours − reference| / |reference| within each window of iterations.</summary>

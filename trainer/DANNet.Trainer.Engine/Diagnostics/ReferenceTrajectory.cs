@@ -33,7 +33,7 @@ public static class ReferenceTrajectory
         var source = Unit("source", n, 3, size, size).mul(s[1.5]);
         var day = Unit("day", n, 3, size, size).mul(s[1.5]);
         var night = Unit("night", n, 3, size, size).mul(s[0.5]).sub(s[1.2]);
-        var labels = Unit("labels", n, size, size).add(s[1]).mul(s[9.5]).floor().to(ScalarType.Int64).clamp(s[0], s[18]);
+        var labels = Unit("labels", n, size, size).Plus(s[1]).mul(s[9.5]).floor().to(ScalarType.Int64).clamp(s[0], s[18]);
         labels.masked_fill_(Unit("ignore", n, size, size).lt(s[-0.8]), s[255]);
         return (new LabelledBatch(source, labels), new PairBatch(day, night));
     }
@@ -138,17 +138,14 @@ public static class ReferenceTrajectory
         using var scope = NewDisposeScope();
         using var noGrad = no_grad();
         var ps = net.parameters().ToList();
-        double sum = ps.Select(p => p.sum()).Aggregate((a, b) => a + b).to(ScalarType.Float64).item<double>();
-        double sumsq = ps.Select(p => (p * p).sum()).Aggregate((a, b) => a + b).to(ScalarType.Float64).item<double>();
+        double sum = ps.Select(p => p.sum()).Aggregate((a, b) => a.Plus(b)).to(ScalarType.Float64).item<double>();
+        double sumsq = ps.Select(p => (p * p).sum()).Aggregate((a, b) => a.Plus(b)).to(ScalarType.Float64).item<double>();
         return new JsonObject { ["sum"] = sum, ["sumsq"] = sumsq };
     }
 
     /// <summary>A trajectory file (the script's output or <see cref="Run"/>'s).</summary>
     public static JsonObject Read(string path) =>
         JsonNode.Parse(File.ReadAllText(path))?.AsObject() ?? throw new InvalidDataException($"{path}: not a JSON object");
-
-    public static void Write(JsonObject trajectory, string path) =>
-        File.WriteAllText(path, trajectory.ToJsonString(new JsonSerializerOptions { WriteIndented = true }) + "\n");
 
     /// <summary>The options a trajectory file was run with (its <c>settings</c>).</summary>
     public static Options SettingsOf(JsonObject trajectory, string path)

@@ -73,11 +73,15 @@ public sealed class DannetIteration(DannetNets nets, TrainingConfig config, Tens
             _values.Add(value);
         }
 
+        /// <summary>The order terms are logged and shown in (the passes run day, night, source; people read the segmentation loss first).</summary>
+        private static readonly string[] Order = ["seg", "light_source", "adv_day", "light_day", "adv_night", "static", "light_night", "d_day", "d_night"];
+
         public IterationTerms Stack()
         {
-            var stacked = cat(_values, 0);
+            var order = Enumerable.Range(0, _names.Count).OrderBy(i => Array.IndexOf(Order, _names[i]) is var k and >= 0 ? k : Order.Length + i).ToList();
+            var stacked = cat(order.Select(i => _values[i]).ToList(), 0);
             foreach (var v in _values) v.Dispose();
-            return new IterationTerms(_names, stacked);
+            return new IterationTerms(order.Select(i => _names[i]).ToList(), stacked);
         }
     }
 

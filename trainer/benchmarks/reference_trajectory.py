@@ -159,10 +159,6 @@ def main():
     def light_loss(x, r, e):
         return 10 * tv(r) + torch.mean(ssim(x + r, x)) + torch.mean(exposure(x + r, e))
 
-    def grad_norm(loss):
-        grads = torch.autograd.grad(loss, generator, retain_graph=True, allow_unused=True)
-        return float(torch.sqrt(sum((g * g).sum() for g in grads if g is not None)))
-
     out = {"settings": {"iterations": args.iterations, "size": size, "batch": args.batch, "arch": "pspnet (ResNet-101)",
                         "dtype": args.dtype, "adversarialWeight": args.adversarial_weight, "generatorLr": args.generator_lr, "torch": torch.__version__, "dropout": 0.0},
            "iterations": [], "snapshots": [], "adversarialGradient": []}

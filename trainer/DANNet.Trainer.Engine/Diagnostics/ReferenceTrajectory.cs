@@ -1,4 +1,3 @@
-using System.Text.Json;
 using System.Text.Json.Nodes;
 using DANNet.Trainer.Losses;
 using DANNet.Trainer.Models;
@@ -57,7 +56,7 @@ public static class ReferenceTrajectory
                 if (LightOutput.Contains(name)) p.mul_(LightOutputScale);
         foreach (var (_, net) in nets.Named()) net.to(o.DType);
         foreach (var dropout in nets.Segmentation.modules().OfType<Dropout2d>()) dropout.p = 0;
-        // The reference computes its class weights in float32 (torch.FloatTensor of the frequencies).
+        // The class weights computed in double and rounded to float32, as the script makes the reference's (then in the run's precision).
         using var weights = tensor(ClassWeights.FromFrequencies(ClassWeights.CityscapesFrequencies, config.Loss.TrainStrength)).to(o.DType);
         var (generator, discriminators) = DannetTrainer.Optimizers(nets, config.Optim, withDiscriminators: true);
         var iteration = new DannetIteration(nets, config, weights);
@@ -116,20 +115,22 @@ public static class ReferenceTrajectory
         Tensor Adversarial(Tensor x, nn.Module<Tensor, Tensor> d)
         {
             var (_, logits) = nets.Forward(x);
-            return LsganLoss.Generator(d.call(nn.functional.softmax(DannetNets.Upsample(logits, x.shape[2], x.shape[3]), 1)));
+            return DannetIteration.GeneratorAdversarial(d, DannetNets.Upsample(logits, x.shape[2], x.shape[3]));
         }
         using var s = new ScalarScope();
         var loss = Adversarial(pairs.Day, nets.DayDiscriminator!).Plus(Adversarial(pairs.Night, nets.NightDiscriminator!)).mul(s[weight]);
         var generator = nets.GeneratorParameters();
-        var grads = autograd.grad([loss], [.. generator], allow_unused: true);
-        return Math.Sqrt(grads.Where(g => g is not null && !g.IsInvalid && g.numel() > 0).Sum(g => (g * g).sum().to(ScalarType.Float64).item<double>()));
+        return Norm(autograd.grad([loss], [.. generator], allow_unused: true));
     }
 
     /// <summary>The norm of the gradients the parameters hold.</summary>
-    private static double GradientNorm(IEnumerable<Parameter> parameters)
+    private static double GradientNorm(IEnumerable<Parameter> parameters) => Norm(parameters.Select(p => p.grad));
+
+    /// <summary>The Euclidean norm of several tensors taken as one vector, in float64; absent (unused) gradients count as zero.</summary>
+    private static double Norm(IEnumerable<Tensor?> tensors)
     {
         using var scope = NewDisposeScope();
-        return Math.Sqrt(parameters.Select(p => p.grad).Where(g => g is not null).Sum(g => (g! * g!).sum().to(ScalarType.Float64).item<double>()));
+        return Math.Sqrt(tensors.Where(g => g is not null && !g.IsInvalid && g.numel() > 0).Sum(g => (g! * g!).sum().to(ScalarType.Float64).item<double>()));
     }
 
     /// <summary>Sum and sum of squares of a net's parameters, in the run's precision (the script's <c>moments</c>).</summary>

@@ -31,20 +31,23 @@ public static class SeededWeights
     /// <summary>The unscaled values in [−1, 1) for <paramref name="key"/>, as a float32 tensor of <paramref name="shape"/> (the script's <c>unit_values</c>).</summary>
     public static Tensor Units(string key, params long[] shape)
     {
-        long n = shape.Aggregate(1L, (a, b) => a * b);
-        var values = new float[n];
-        ulong seed = KeySeed(key);
-        for (long i = 0; i < n; i++) values[i] = Unit(seed, (ulong)i + 1);
-        return tensor(values, shape);
+        return tensor(UnitArray(key, shape), shape);
     }
 
-    /// <summary>The value of one entry, row-major.</summary>
-    public static float[] Values(string key, long[] shape)
+    /// <summary>The unscaled values of <paramref name="key"/>, row-major: SplitMix64 from the key's FNV-1a over element indices 1…n.</summary>
+    private static float[] UnitArray(string key, long[] shape)
     {
         long n = shape.Aggregate(1L, (a, b) => a * b);
         var values = new float[n];
         ulong seed = KeySeed(key);
         for (long i = 0; i < n; i++) values[i] = Unit(seed, (ulong)i + 1);
+        return values;
+    }
+
+    /// <summary>The value of one entry, row-major.</summary>
+    public static float[] Values(string key, long[] shape)
+    {
+        var values = UnitArray(key, shape);
         string name = key[(key.LastIndexOf('.') + 1)..];
         // Each operation is one float32 rounding, in the script's order.
         if (name == "running_var") Scale(values, 0.5f, 1f);

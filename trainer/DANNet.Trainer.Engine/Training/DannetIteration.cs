@@ -108,6 +108,16 @@ public sealed class DannetIteration(DannetNets nets, TrainingConfig config, Tens
         return up.detach().MoveToOuterDisposeScope();
     }
 
+    /// <summary>
+    /// The generator's adversarial term on a target image: the discriminator (fixed) on the softmax of the upsampled logits, pushed towards
+    /// the source label (LSGAN).
+    /// </summary>
+    public static Tensor GeneratorAdversarial(Module<Tensor, Tensor> discriminator, Tensor upsampledLogits)
+    {
+        using var scope = NewDisposeScope();
+        return LsganLoss.Generator(discriminator.call(functional.softmax(upsampledLogits, 1))).MoveToOuterDisposeScope();
+    }
+
     /// <summary>The day image: adversarial loss against the day discriminator and the light loss; its upsampled logits (detached).</summary>
     private Tensor DayPass(Step step, PairBatch pairs)
     {
@@ -116,13 +126,12 @@ public sealed class DannetIteration(DannetNets nets, TrainingConfig config, Tens
         using var noGrad = dayLoss ? null : no_grad();
         var (r, logits) = nets.Forward(pairs.Day);
         var up = DannetNets.Upsample(logits, pairs.Day.shape[2], pairs.Day.shape[3]);
-        var prob = functional.softmax(up, 1);
         if (dayLoss)
         {
             Tensor total = zeros(1, device: step.Device);
             if (_loss.UseAdversarial)
             {
-                var adv = LsganLoss.Generator(nets.DayDiscriminator!.call(prob));
+                var adv = GeneratorAdversarial(nets.DayDiscriminator!, up);
                 step.Terms.Keep("adv_day", adv);
                 total = total.Plus(adv.mul(_adversarialWeight));
             }
@@ -146,12 +155,11 @@ public sealed class DannetIteration(DannetNets nets, TrainingConfig config, Tens
         using var scope = NewDisposeScope();
         var (r, logits) = nets.Forward(pairs.Night);
         var up = DannetNets.Upsample(logits, pairs.Day.shape[2], pairs.Day.shape[3]);
-        var prob = functional.softmax(up, 1);
         Tensor total = zeros(1, device: step.Device);
         bool any = false;
         if (_loss.UseAdversarial)
         {
-            var adv = LsganLoss.Generator(nets.NightDiscriminator!.call(prob));
+            var adv = GeneratorAdversarial(nets.NightDiscriminator!, up);
             step.Terms.Keep("adv_night", adv);
             total = total.Plus(adv.mul(_adversarialWeight));
             any = true;

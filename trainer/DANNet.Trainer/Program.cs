@@ -17,6 +17,7 @@ var root = new RootCommand("dannet-train — DANNet night-time segmentation: dat
     CompareCommand.Create(),
     EvalCommands.Stats(),
     EvalTableCommand.Create(),
+    CurvesCommand.Create(),
     ExportCommands.Export(),
     ExportCommands.CheckOnnx(),
 };

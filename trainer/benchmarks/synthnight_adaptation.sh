@@ -59,3 +59,8 @@ selected source-only && { [ -f "$OUT/source-only/day-val/iou.json" ] || "${T[@]}
   "DANNet (light+static+adv)=$OUT/dannet/test/iou.json" \
   "oracle (night labels, $((PRETRAIN + ADAPT)) it)=$OUT/oracle/test/iou.json" \
   "source-only on day val (not night)=$OUT/source-only/day-val/iou.json" | tee "$OUT/table.md"
+
+# The runs' curves on one iteration axis (the adaptation runs drawn from the pretraining's last iteration): night val mIoU, the
+# static loss, the generator's night adversarial term and the discriminators' losses.
+"${T[@]}" curves --out "$OUT/curves.png" "pretrain=$OUT/pretrain" "source-only=$OUT/source-only" "+light=$OUT/light@$PRETRAIN" \
+  "+light+static=$OUT/light-static@$PRETRAIN" "DANNet=$OUT/dannet@$PRETRAIN" "oracle=$OUT/oracle"

@@ -97,3 +97,114 @@ public sealed class EvalTableCommandTests
         finally { Directory.Delete(dir, true); }
     }
 }
+
+public sealed class CurvesCommandTests : IDisposable
+{
+    private readonly string _dir = Path.Combine(Path.GetTempPath(), "dannet-tests", "curves-" + Guid.NewGuid().ToString("N"));
+
+    public CurvesCommandTests() => Directory.CreateDirectory(_dir);
+
+    public void Dispose() => Directory.Delete(_dir, true);
+
+    /// <summary>A run folder whose metrics.jsonl the trainer's own writer made: terms every 10 iterations, mIoU every 20.</summary>
+    private string Run(string name, int iterations, double miouSlope, bool adversarial)
+    {
+        string folder = Path.Combine(_dir, name);
+        Directory.CreateDirectory(folder);
+        var log = new DANNet.Trainer.Training.MetricsLog(Path.Combine(folder, DANNet.Trainer.Training.DannetTrainer.MetricsFile));
+        for (int it = 10; it <= iterations; it += 10)
+        {
+            var terms = new Dictionary<string, double> { ["seg"] = 1.0 / it, ["static"] = 0.5 };
+            if (adversarial) { terms["adv_night"] = 0.25; terms["d_day"] = 0.2; terms["d_night"] = 0.3; }
+            log.Append(DANNet.Trainer.Training.MetricsLog.Step(it, 0.01, 0.001, 1.0, terms));
+            if (it % 20 == 0)
+                log.Append(DANNet.Trainer.Training.MetricsLog.Evaluation(it,
+                    new DANNet.Trainer.Data.EvaluationResult("val", 2, miouSlope * it, [miouSlope * it], new DANNet.Edge.Contracts.ConfusionMatrix())));
+        }
+        return folder;
+    }
+
+    [Fact]
+    public void Runs_share_one_iteration_axis_and_each_term_panel_has_the_runs_that_logged_it()
+    {
+        string pre = Run("pre", 40, 0.001, adversarial: false), adapted = Run("adapted", 60, 0.002, adversarial: true);
+        var runs = new[] { $"pretrain={pre}", $"DANNet={adapted}@40" }.Select(DANNet.Trainer.Training.RunComparison.Run.Parse).ToList();
+        var panels = DANNet.Trainer.Training.RunComparison.Panels(runs, ["static", "d_night"], smooth: 1);
+
+        Assert.Equal(["night val mIoU (%)", "static", "d_night"], panels.Select(p => p.Title));
+        // mIoU in percent; the adaptation run's iterations start where the pretraining's stopped.
+        Assert.Equal([(20L, 2.0), (40L, 4.0)], panels[0].Series["pretrain"]);
+        Assert.Equal([(60L, 4.0), (80L, 8.0), (100L, 12.0)], panels[0].Series["DANNet"]);
+        Assert.Equal(["pretrain", "DANNet"], panels[1].Series.Keys);
+        Assert.Equal(["DANNet"], panels[2].Series.Keys);   // only the adversarial run has discriminators
+        Assert.Equal(50L, panels[2].Series["DANNet"][0].X);
+
+        // The picture: one 280-pixel panel per entry, written as a PNG that OpenCV reads back.
+        string png = Path.Combine(_dir, "curves.png");
+        string line = CurvesCommand.Write([$"pretrain={pre}", $"DANNet={adapted}@40"], png, ["static", "d_night"], 1);
+        Assert.Contains("2 runs, 5 night val evaluations", line);
+        using var read = OpenCvSharp.Cv2.ImRead(png);
+        Assert.Equal((1000, 3 * 280), (read.Width, read.Height));
+    }
+
+    [Fact]
+    public void Smoothing_averages_logged_points()
+    {
+        string run = Run("r", 40, 0.001, adversarial: false);
+        var panels = DANNet.Trainer.Training.RunComparison.Panels([DANNet.Trainer.Training.RunComparison.Run.Parse($"r={run}")], ["seg"], smooth: 2);
+        Assert.Equal("seg (moving average of 2 logged points)", panels[1].Title);
+        var s = panels[1].Series["r"];
+        Assert.Equal(1.0 / 10, s[0].Y, 12);
+        Assert.Equal((1.0 / 10 + 1.0 / 20) / 2, s[1].Y, 12);
+        Assert.Equal((1.0 / 30 + 1.0 / 40) / 2, s[3].Y, 12);
+    }
+
+    [Fact]
+    public void Bad_runs_terms_and_metrics_are_named()
+    {
+        string run = Run("r", 20, 0.001, adversarial: false);
+        ArgumentException Fails(string spec, params string[] terms) =>
+            Assert.ThrowsAny<ArgumentException>(() => DANNet.Trainer.Training.RunComparison.Panels([DANNet.Trainer.Training.RunComparison.Run.Parse(spec)], terms, 1));
+
+        Assert.Contains("expected name=run-folder", Fails(run).Message);
+        Assert.Contains("'@x1' is not an iteration", Fails($"r={run}@x1").Message);
+        Assert.Contains("'@-5' is not an iteration", Fails($"r={run}@-5").Message);
+        Assert.Contains($"'{Path.Combine(_dir, "none", "metrics.jsonl")}' does not exist", Fails($"r={Path.Combine(_dir, "none")}").Message);
+        var unknown = Fails($"r={run}", "d_night");
+        Assert.Contains("no run logged 'd_night'; the runs logged: seg, static", unknown.Message);
+        var twice = Assert.Throws<ArgumentException>(() => DANNet.Trainer.Training.RunComparison.Panels(
+            [DANNet.Trainer.Training.RunComparison.Run.Parse($"r={run}"), DANNet.Trainer.Training.RunComparison.Run.Parse($"r={run}")], [], 1));
+        Assert.Contains("'r' is given twice", twice.Message);
+    }
+
+    [Fact]
+    public void A_record_cut_at_the_end_is_left_out_and_a_damaged_one_before_it_is_named()
+    {
+        string run = Run("r", 40, 0.001, adversarial: false);
+        string metrics = Path.Combine(run, "metrics.jsonl");
+        File.AppendAllText(metrics, "{\"iteration\":50,\"terms\":{\"seg\":0.");   // a write in progress, or cut by a crash
+        var (terms, miou) = new DANNet.Trainer.Training.MetricsLog(metrics).Read();
+        Assert.Equal(4, terms["seg"].Count);
+        Assert.Equal(2, miou.Count);
+
+        var lines = File.ReadAllLines(metrics);
+        lines[2] = "{\"iteration\":\"twenty\"}";
+        File.WriteAllLines(metrics, lines);
+        var ex = Assert.Throws<InvalidDataException>(() => new DANNet.Trainer.Training.MetricsLog(metrics).Read());
+        Assert.Contains($"'{metrics}' line 3 is not a metrics record", ex.Message);
+    }
+}
+
+public sealed class CurvePlotTests
+{
+    [Theory]
+    [InlineData(0.3, 1)]
+    [InlineData(1.0, 1)]
+    [InlineData(436.0, 500)]
+    [InlineData(200.0, 200)]
+    [InlineData(201.0, 500)]
+    [InlineData(6400.0, 10000)]
+    [InlineData(12.0, 20)]
+    public void Iteration_ticks_are_round_numbers(double rough, double step) =>
+        Assert.Equal(step, DANNet.Trainer.Training.CurvePlot.RoundStep(rough));
+}

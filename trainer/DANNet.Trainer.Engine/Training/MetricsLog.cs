@@ -46,23 +46,40 @@ public sealed class MetricsLog(string path)
         },
     };
 
-    /// <summary>Reads back (iteration, term → value) and (iteration, mIoU) series.</summary>
+    /// <summary>
+    /// Reads back (iteration, term → value) and (iteration, mIoU) series. A damaged last line is a record being written (a run in
+    /// progress) or cut by a crash, and is left out; a damaged line before it fails, naming the file and the line.
+    /// </summary>
     public (Dictionary<string, List<(long, double)>> Terms, List<(long, double)> MeanIoU) Read()
     {
         var terms = new Dictionary<string, List<(long, double)>>();
         var miou = new List<(long, double)>();
         if (!File.Exists(Path)) return (terms, miou);
-        foreach (var line in File.ReadLines(Path).Where(l => l.Length > 0))
+        var lines = File.ReadAllLines(Path);
+        for (int i = 0; i < lines.Length; i++)
         {
-            var node = JsonNode.Parse(line)!;
-            long it = node["iteration"]!.GetValue<long>();
-            if (node["terms"] is JsonObject t)
-                foreach (var (k, v) in t)
+            if (lines[i].Length == 0) continue;
+            try
+            {
+                var node = JsonNode.Parse(lines[i]) as JsonObject ?? throw new FormatException("not a JSON object");
+                long it = (node["iteration"] ?? throw new FormatException("no iteration")).GetValue<long>();
+                var stepTerms = node["terms"] is JsonObject t
+                    ? t.Select(kv => (kv.Key, (kv.Value ?? throw new FormatException($"term '{kv.Key}' is null")).GetValue<double>())).ToList()
+                    : [];
+                double? m = node["eval"]?["miou"] is JsonValue v ? v.GetValue<double>() : null;
+                foreach (var (k, value) in stepTerms)
                 {
                     if (!terms.TryGetValue(k, out var list)) terms[k] = list = [];
-                    list.Add((it, v!.GetValue<double>()));
+                    list.Add((it, value));
                 }
-            if (node["eval"]?["miou"] is JsonValue m) miou.Add((it, m.GetValue<double>()));
+                if (m is { } mean) miou.Add((it, mean));
+            }
+            catch (Exception ex) when (ex is JsonException or InvalidOperationException or FormatException)
+            {
+                if (lines.Skip(i + 1).All(l => l.Length == 0)) break;
+                throw new InvalidDataException($"'{Path}' line {i + 1} is not a metrics record ({ex.Message.ReplaceLineEndings(" ")}); " +
+                    "the file is written by dannet-train train — restore it or resume the run from a checkpoint, which rewrites it.");
+            }
         }
         return (terms, miou);
     }

@@ -52,8 +52,11 @@ public static class Calibrator
         output.WriteLine($"{Path.GetFileName(r.Model)}: {width}x{height}, {plan.Count} activation tensors to calibrate, {frames.Frames.Count} frames ({r.Resize} resize)");
         Dictionary<string, AbsHistogram> histograms;
         using (var stats = new ActivationStatistics(model, plan))
-            histograms = stats.Collect(frames.Frames, Bar(error, "statistics", "passes"));
-        error.WriteLine();
+        {
+            var bar = Bar(error, "statistics", "passes");
+            histograms = stats.Collect(frames.Frames, bar);
+            bar.End();
+        }
         var imageLike = plan.Where(t => t.ImageLike).Select(t => t.Name).ToHashSet(StringComparer.Ordinal);
         var scales = histograms.ToDictionary(kv => kv.Key,
             kv => ScaleCalibration.Scale(ScaleCalibration.Threshold(kv.Value, imageLike.Contains(kv.Key) ? CalibrationMethod.MinMax : r.Method, r.Percentile)),
@@ -64,8 +67,9 @@ public static class Calibrator
         if (r.SensitivityFrames > 0)
         {
             var picked = ImageSamples.Spread(frames.Frames.Count, r.SensitivityFrames).Select(i => frames.Frames[i]).ToList();
-            sensitivity = Sensitivity.Measure(model, plan, scales, picked, r.Threads, Bar(error, "sensitivity", "tensors"));
-            error.WriteLine();
+            var bar = Bar(error, "sensitivity", "tensors");
+            sensitivity = Sensitivity.Measure(model, plan, scales, picked, r.Threads, bar);
+            bar.End();
             output.WriteLine($"most sensitive tensors (quantised alone; share of mask pixels changed on {picked.Count} frames):");
             foreach (var t in sensitivity.Take(Math.Max(10, r.KeepFloatTop)))
                 output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  {t.ChangedPixels * 100,8:F3} %  {t.Tensor} ({t.Role})"));
@@ -166,7 +170,7 @@ public static class Calibrator
             var bar = Bar(error, "evaluation", "images");
             var (results, agree) = MaskEvaluation.Evaluate(new Func<OpenCvSharp.Mat, OpenCvSharp.Mat>[] { f.Segment, q.Segment }, $"{r.EvalRoot} ({r.EvalSplit})", samples,
                 (i, n) => bar.Report((i, n)), cancel);
-            error.WriteLine();
+            bar.End();
             (floatEval, int8Eval, agreement, agreementOn) = (results[0], results[1], agree[1], $"{samples.Count} {r.EvalSplit} images");
         }
         else
@@ -181,8 +185,9 @@ public static class Calibrator
         {
             using var f = SegmentationSession.OpenCpu(r.Model, r.Threads);
             using var q = SegmentationSession.OpenCpu(r.OutFile, r.Threads);
-            var latency = ModelTiming.Interleaved([f, q], frames[0], r.BenchRuns, progress: Bar(error, "timing", "runs"));
-            error.WriteLine();
+            var bar = Bar(error, "timing", "runs");
+            var latency = ModelTiming.Interleaved([f, q], frames[0], r.BenchRuns, progress: bar);
+            bar.End();
             (floatLatency, int8Latency) = (latency[0], latency[1]);
         }
         return new Comparison(r.Model, r.OutFile, new FileInfo(r.Model).Length, new FileInfo(r.OutFile).Length, floatEval, int8Eval, agreement, agreementOn,
@@ -190,11 +195,35 @@ public static class Calibrator
     }
 
     /// <summary>A one-line progress counter, written synchronously (<see cref="Progress{T}"/> would post to the thread pool, out of order).</summary>
-    private static IProgress<(int Done, int Total)> Bar(TextWriter error, string what, string unit) => new Counter(error, what, unit);
+    private static Counter Bar(TextWriter error, string what, string unit) => new(error, what, unit);
 
+    /// <summary>
+    /// A counter redrawn in place on a terminal; anywhere else (a log file, CI, a test's writer) a whole line at the first report, every
+    /// tenth of the way and the last, so a log reads as lines instead of one line of carriage returns.
+    /// </summary>
     private sealed class Counter(TextWriter error, string what, string unit) : IProgress<(int Done, int Total)>
     {
-        public void Report((int Done, int Total) p) => error.Write($"\r  {what} {p.Done}/{p.Total} {unit}");
+        private readonly bool _terminal = ReferenceEquals(error, Console.Error) && !Console.IsErrorRedirected;
+        private int _lastTenth = -1;
+
+        public void Report((int Done, int Total) p)
+        {
+            if (_terminal)
+            {
+                error.Write($"\r  {what} {p.Done}/{p.Total} {unit}");
+                return;
+            }
+            int tenth = p.Total <= 0 ? 10 : 10 * p.Done / p.Total;
+            if (tenth == _lastTenth && p.Done != p.Total) return;
+            _lastTenth = tenth;
+            error.WriteLine($"  {what} {p.Done}/{p.Total} {unit}");
+        }
+
+        /// <summary>Ends the counter's line on a terminal (elsewhere every report was a line of its own).</summary>
+        public void End()
+        {
+            if (_terminal) error.WriteLine();
+        }
     }
 
     private static string ToolVersion() =>

@@ -58,6 +58,9 @@ public sealed class CalibrateCommandTests : IDisposable
         Assert.True(File.Exists(quantised) && File.Exists(cache));
         Assert.Contains("bad0.png", error.ToString());
         Assert.DoesNotContain("carries no DANNet metadata", error.ToString());
+        // Not a terminal: progress comes as whole lines (the first, every tenth, the last), no carriage returns.
+        Assert.DoesNotContain("\r", error.ToString());
+        Assert.Matches(@"(?m)^  statistics 1/(\d+) passes\n(  statistics \d+/\1 passes\n)*  statistics \1/\1 passes$", error.ToString());
         var (calibrator, _, scales) = TensorRtCalibrationCache.Parse(File.ReadAllText(cache), cache);
         Assert.Equal("EntropyCalibration2", calibrator);
         Assert.Equal(["c1", "c2", "r1", "x"], scales.Keys.Order(StringComparer.Ordinal).ToArray());

@@ -197,33 +197,14 @@ public static class Calibrator
     /// <summary>A one-line progress counter, written synchronously (<see cref="Progress{T}"/> would post to the thread pool, out of order).</summary>
     private static Counter Bar(TextWriter error, string what, string unit) => new(error, what, unit);
 
-    /// <summary>
-    /// A counter redrawn in place on a terminal; anywhere else (a log file, CI, a test's writer) a whole line at the first report, every
-    /// tenth of the way and the last, so a log reads as lines instead of one line of carriage returns.
-    /// </summary>
+    /// <summary>"statistics 12/128 passes" on the progress line.</summary>
     private sealed class Counter(TextWriter error, string what, string unit) : IProgress<(int Done, int Total)>
     {
-        private readonly bool _terminal = ReferenceEquals(error, Console.Error) && !Console.IsErrorRedirected;
-        private int _lastTenth = -1;
+        private readonly ProgressLine _line = new(error);
 
-        public void Report((int Done, int Total) p)
-        {
-            if (_terminal)
-            {
-                error.Write($"\r  {what} {p.Done}/{p.Total} {unit}");
-                return;
-            }
-            int tenth = p.Total <= 0 ? 10 : 10 * p.Done / p.Total;
-            if (tenth == _lastTenth && p.Done != p.Total) return;
-            _lastTenth = tenth;
-            error.WriteLine($"  {what} {p.Done}/{p.Total} {unit}");
-        }
+        public void Report((int Done, int Total) p) => _line.Report($"{what} {p.Done}/{p.Total} {unit}", p.Done, p.Total);
 
-        /// <summary>Ends the counter's line on a terminal (elsewhere every report was a line of its own).</summary>
-        public void End()
-        {
-            if (_terminal) error.WriteLine();
-        }
+        public void End() => _line.End();
     }
 
     private static string ToolVersion() =>

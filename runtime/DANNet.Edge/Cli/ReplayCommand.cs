@@ -56,12 +56,11 @@ internal static class ReplayCommand
             };
             // SIGINT and SIGTERM finish the frame in flight, close every output and write the summary ("interrupted at frame N", exit 130).
             using var stop = new StopSignals(cancel);
+            var line = new ProgressLine(Console.Error);
             try
             {
-                var started = DateTime.UtcNow;
-                var progress = new Counter(Console.Error);
-                var summary = new ReplayRun(options, factory.CreateLogger("replay")).Run(progress, stop.Token);
-                Console.Error.WriteLine();
+                var summary = new ReplayRun(options, factory.CreateLogger("replay")).Run(new Counter(line), stop.Token);
+                line.End();
                 var latency = summary.Report["latency_ms"]!;
                 Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
                     $"replayed {summary.Frames} frames in {summary.Seconds:F1} s ({summary.Frames / Math.Max(1e-3, summary.Seconds):F1} fps), dropped {summary.Dropped}; " +
@@ -70,7 +69,7 @@ internal static class ReplayCommand
             }
             catch (Exception ex) when (CommandErrors.IsFixable(ex) || ex is InvalidOperationException)
             {
-                Console.Error.WriteLine();
+                line.End();
                 Console.Error.WriteLine($"dannet-edge replay: {ex.Message.ReplaceLineEndings(" ")}");
                 return Task.FromResult(ex is ArgumentException ? 2 : 1);
             }
@@ -81,17 +80,13 @@ internal static class ReplayCommand
     private static string Scores(ReplaySummary summary) =>
         summary.Report["evaluation"] is { } e ? $"; mIoU {e["miou"]} over {e["frames_scored"]} labelled frames" : "";
 
-    /// <summary>"frame 120/300, 11.5 fps, ETA 16 s", rewritten in place.</summary>
-    private sealed class Counter(TextWriter error) : IProgress<(long Done, long Total, double Fps)>
+    /// <summary>"frame 120/300, 11.5 fps, ETA 16 s" on the progress line.</summary>
+    private sealed class Counter(ProgressLine line) : IProgress<(long Done, long Total, double Fps)>
     {
-        private DateTime _last;
-
         public void Report((long Done, long Total, double Fps) p)
         {
-            if (DateTime.UtcNow - _last < TimeSpan.FromMilliseconds(200) && p.Done != p.Total) return;
-            _last = DateTime.UtcNow;
             string eta = p.Total > 0 && p.Fps > 0 ? string.Create(CultureInfo.InvariantCulture, $", ETA {(p.Total - p.Done) / p.Fps:F0} s") : "";
-            error.Write(string.Create(CultureInfo.InvariantCulture, $"\r  frame {p.Done}{(p.Total > 0 ? $"/{p.Total}" : "")}, {p.Fps:F1} fps{eta}   "));
+            line.Report(string.Create(CultureInfo.InvariantCulture, $"frame {p.Done}{(p.Total > 0 ? $"/{p.Total}" : "")}, {p.Fps:F1} fps{eta}"), p.Done, p.Total);
         }
     }
 }

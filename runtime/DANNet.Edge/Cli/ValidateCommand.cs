@@ -61,8 +61,9 @@ internal static class ValidateCommand
             };
             // SIGINT and SIGTERM (a pod being evicted) finish the frame in flight; the drives done are reported and kept for --resume.
             using var stop = new StopSignals(cancel);
-            var outcome = new FleetValidator(options, factory.CreateLogger("validate")).Run(new Progress(Console.Error), stop.Token);
-            Console.Error.WriteLine();
+            var line = new ProgressLine(Console.Error);
+            var outcome = new FleetValidator(options, factory.CreateLogger("validate")).Run(new Progress(line), stop.Token);
+            line.End();
             return outcome;
         }));
         return command;
@@ -111,16 +112,10 @@ internal static class ValidateCommand
         return $"validate: {r["verdict"]!.GetValue<string>().ToUpperInvariant()} — {string.Join("; ", parts)} → {Path.Combine(outcome.Folder, ValidationReport.MarkdownFile)}";
     }
 
-    /// <summary>"drive 2/5 night-03: frame 120/300", rewritten in place.</summary>
-    private sealed class Progress(TextWriter error) : IProgress<ValidationProgress>
+    /// <summary>"drive 2/5 night-03: frame 120/300" on the progress line.</summary>
+    private sealed class Progress(ProgressLine line) : IProgress<ValidationProgress>
     {
-        private DateTime _last;
-
-        public void Report(ValidationProgress p)
-        {
-            if (DateTime.UtcNow - _last < TimeSpan.FromMilliseconds(250) && p.Frame != p.Frames) return;
-            _last = DateTime.UtcNow;
-            error.Write($"\r  drive {p.Number + 1}/{p.Drives} {p.Drive}: frame {p.Frame}{(p.Frames > 0 ? $"/{p.Frames}" : "")}      ");
-        }
+        public void Report(ValidationProgress p) =>
+            line.Report($"drive {p.Number + 1}/{p.Drives} {p.Drive}: frame {p.Frame}{(p.Frames > 0 ? $"/{p.Frames}" : "")}", p.Frame, p.Frames);
     }
 }

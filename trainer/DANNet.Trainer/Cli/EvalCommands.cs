@@ -45,11 +45,13 @@ internal static class EvalCommands
             var samples = LabelledSets.Load(parse.GetValue(SharedOptions.DataLayout), root, split);
             string? outDir = parse.GetValue(Out)?.FullName;
             EvaluationResult result;
+            var line = new ProgressLine(Console.Error);
+            void Counter(int i, int n) => line.Report($"{i}/{n} images", i, n);
             if (parse.GetValue(Onnx) is { } onnx)
             {
                 RefuseCheckpointOptionsWithOnnx(parse);
                 using var segmenter = new OnnxSegmenter(onnx.FullName, resize: parse.GetValue(Resize));
-                result = MaskEvaluation.Evaluate(segmenter.Segment, $"{root} ({split})", samples, (i, n) => Console.Error.Write($"\r  {i}/{n} images"), cancel);
+                result = MaskEvaluation.Evaluate(segmenter.Segment, $"{root} ({split})", samples, Counter, cancel);
             }
             else
             {
@@ -60,9 +62,9 @@ internal static class EvalCommands
                 nets.To(device);
                 result = Evaluator.Evaluate(nets, $"{root} ({split})", samples, settings.Height, settings.Width, settings.ClassWeights(),
                     parse.GetValue(Colour) && outDir is not null ? Path.Combine(outDir, "predictions") : null,
-                    (i, n) => Console.Error.Write($"\r  {i}/{n} images"), cancel, parse.GetValue(Resize) ?? InputResize.Antialiased);
+                    Counter, cancel, parse.GetValue(Resize) ?? InputResize.Antialiased);
             }
-            Console.Error.WriteLine();
+            line.End();
             Console.WriteLine(EvaluationReport.Table(result));
             if (outDir is not null) EvaluationReport.Write(outDir, result);
             return 0;

@@ -208,3 +208,17 @@ public sealed class CurvePlotTests
     public void Iteration_ticks_are_round_numbers(double rough, double step) =>
         Assert.Equal(step, DANNet.Trainer.Training.CurvePlot.RoundStep(rough));
 }
+
+public sealed class CurvesCommandParseTests
+{
+    [Fact]
+    public void Terms_are_comma_separated_or_repeated_and_never_swallow_a_run()
+    {
+        var command = CurvesCommand.Create();
+        var parse = command.Parse(["--out", "/tmp/c.png", "--terms", "seg,static", "--terms", "d_day", "a=runs/a", "b=runs/b@1200"]);
+        Assert.Empty(parse.Errors);
+        Assert.Equal(["seg,static", "d_day"], parse.GetValue(CurvesCommand.Terms)!);
+        Assert.Equal(["a=runs/a", "b=runs/b@1200"], parse.GetValue(CurvesCommand.Runs)!);
+        Assert.Equal(["static", "adv_night", "d_day", "d_night"], command.Parse(["--out", "x.png", "a=r"]).GetValue(CurvesCommand.Terms)!);
+    }
+}

@@ -20,7 +20,6 @@ internal static class CurvesCommand
         Description = "Loss terms to draw, one panel each, after the night val mIoU panel (comma-separated or repeated). The default shows " +
             "what the adversarial term does: the static loss, the generator's night adversarial term and the two discriminators' losses.",
         DefaultValueFactory = _ => ["static", "adv_night", "d_day", "d_night"],
-        AllowMultipleArgumentsPerToken = true,
     };
     public static readonly Option<int> Smooth = new("--smooth") { Description = "Moving average over this many logged points (1: raw).", DefaultValueFactory = _ => 10 };
 

@@ -139,6 +139,11 @@ public sealed class CurvesCommandTests : IDisposable
         Assert.Equal(["DANNet"], panels[2].Series.Keys);   // only the adversarial run has discriminators
         Assert.Equal(50L, panels[2].Series["DANNet"][0].X);
 
+        // An offset far beyond any run (the ticks are bounded whatever the magnitudes) still draws.
+        using var far = DANNet.Trainer.Training.RunComparison.Draw(runs,
+            DANNet.Trainer.Training.RunComparison.Panels([DANNet.Trainer.Training.RunComparison.Run.Parse($"far={adapted}@{long.MaxValue / 2}")], ["d_night"], 1));
+        Assert.Equal(2 * 280, far.Height);
+
         // The picture: one 280-pixel panel per entry, written as a PNG that OpenCV reads back.
         string png = Path.Combine(_dir, "curves.png");
         string line = CurvesCommand.Write([$"pretrain={pre}", $"DANNet={adapted}@40"], png, ["static", "d_night"], 1);

@@ -57,9 +57,10 @@ public static class CurvePlot
             Cv2.PutText(img, y.ToString("G3", CultureInfo.InvariantCulture), new Point(area.X + 5, pt.Y + 4), HersheyFonts.HersheySimplex, 0.4, Scalar.All(60), 1, LineTypes.AntiAlias);
         }
         // Iteration ticks under the axis at round numbers (1, 2 or 5 × 10^k apart, about five of them).
-        double step = RoundStep((x1 - x0) / 5);
-        for (double x = Math.Ceiling(x0 / step) * step; x <= x1; x += step)
+        double step = RoundStep((x1 - x0) / 5), first = Math.Ceiling(x0 / step) * step;
+        for (int i = 0; i <= 10 && first + i * step <= x1; i++)   // at most 11 ticks, whatever the magnitudes
         {
+            double x = first + i * step;
             string it = x.ToString("0", CultureInfo.InvariantCulture);
             var tick = Map(x, y0);
             int textWidth = Cv2.GetTextSize(it, HersheyFonts.HersheySimplex, 0.4, 1, out _).Width;

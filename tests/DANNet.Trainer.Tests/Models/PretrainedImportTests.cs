@@ -97,18 +97,18 @@ public sealed class PretrainedImportTests(TinySynthNightFixture data)
     [Fact]
     public void A_missing_package_is_an_error_that_names_it_and_how_to_restore_it()
     {
-        string empty = TinyTraining.NewDir("no-packages");
+        using var empty = TinyTraining.Scratch("no-packages");
         Directory.CreateDirectory(empty);
         var ex = Assert.Throws<PretrainedException>(() => ImageNetResNet18Files.Locate([empty]));
         Assert.Contains("Microsoft.ML.DnnImageFeaturizer.ResNet18 0.23.1", ex.Message);
         Assert.Contains("dotnet restore", ex.Message);
-        Assert.Contains(empty, ex.Message);
+        Assert.Contains(empty.Path, ex.Message);
     }
 
     [Fact]
     public void A_file_that_is_not_the_resnet_is_refused_with_its_name()
     {
-        string dir = TinyTraining.NewDir("not-resnet");
+        using var dir = TinyTraining.Scratch("not-resnet");
         Directory.CreateDirectory(dir);
         string text = Path.Combine(dir, "ResNet18.onnx");
         File.WriteAllText(text, "this is not a protobuf at all, just text");
@@ -151,7 +151,7 @@ public sealed class PretrainedImportTests(TinySynthNightFixture data)
     [Fact]
     public void A_run_with_imagenet_weights_starts_from_them_and_records_them()
     {
-        string dir = TinyTraining.NewDir("pretrained-run");
+        using var dir = TinyTraining.Scratch("pretrained-run");
         var config = TinyTraining.Config(data, 1, TrainingMode.SourceOnly, checkpointEvery: 1);
         config = config with { Model = config.Model with { Architecture = "pspnet-r18i-l4", Pretrained = PretrainedWeights.ImageNet } };
         TrainingConfigLoader.Validate(config);

@@ -82,7 +82,8 @@ public sealed class DeviceTests(TinySynthNightFixture data)
     public void An_explicit_cpu_run_is_bit_identical_to_the_same_run_on_the_default_device_when_that_is_the_cpu()
     {
         var config = TinyTraining.Config(data, 3, TrainingMode.Dannet, checkpointEvery: 3);
-        string onCpu = TinyTraining.NewDir("device-cpu"), byDefault = TinyTraining.NewDir("device-auto");
+        using var onCpu = TinyTraining.Scratch("device-cpu");
+        using var byDefault = TinyTraining.Scratch("device-auto");
         new DannetTrainer(config with { Run = config.Run with { Device = "cpu" } }, onCpu).Run(resume: false);
         var auto = TrainingDevice.Resolve(TrainingDevice.Auto);
         var compared = config with { Run = config.Run with { Device = auto.type == DeviceType.CPU ? TrainingDevice.Auto : "cpu" } };

@@ -32,6 +32,38 @@ public static class TinyTraining
             .Select(n => $"{n["iteration"]} {n["terms"]!.ToJsonString()}")
             .ToList();
 
-    /// <summary>A new folder under the temporary directory.</summary>
-    public static string NewDir(string name) => Path.Combine(Path.GetTempPath(), "dannet-tests", name + "-" + Guid.NewGuid().ToString("N"));
+    /// <summary>
+    /// A new folder name under the temporary directory (not created). The test deletes it when done; whatever a failed or
+    /// forgotten test leaves is deleted when the test process exits, so runs never pile up on the disk (a full disk failed CI).
+    /// </summary>
+    public static string NewDir(string name)
+    {
+        string dir = Path.Combine(Path.GetTempPath(), "dannet-tests", name + "-" + Guid.NewGuid().ToString("N"));
+        s_handedOut.Add(dir);
+        return dir;
+    }
+
+    /// <summary>A folder from <see cref="NewDir"/> that is deleted, with everything in it, when disposed.</summary>
+    public static ScratchFolder Scratch(string name) => new(NewDir(name));
+
+    public sealed class ScratchFolder(string path) : IDisposable
+    {
+        public string Path { get; } = path;
+        public static implicit operator string(ScratchFolder folder) => folder.Path;
+        public void Dispose() => DeleteIfPresent(Path);
+    }
+
+    private static readonly System.Collections.Concurrent.ConcurrentBag<string> s_handedOut = [];
+
+    static TinyTraining() => AppDomain.CurrentDomain.ProcessExit += (_, _) =>
+    {
+        foreach (string dir in s_handedOut) DeleteIfPresent(dir);
+    };
+
+    private static void DeleteIfPresent(string dir)
+    {
+        try { if (Directory.Exists(dir)) Directory.Delete(dir, true); }
+        catch (IOException) { }                  // a file still open at exit: the next cleanup gets it
+        catch (UnauthorizedAccessException) { }
+    }
 }

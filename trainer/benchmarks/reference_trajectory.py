@@ -25,11 +25,18 @@ rounding; in float32 (what training uses) they drift apart slowly, which the com
 
     /usr/bin/python3 trainer/benchmarks/reference_trajectory.py <DANNet checkout> --iterations 300 --out out/trajectory.json
 
+A settled start: `--save DIR` keeps the four nets after a run, `--init DIR` starts another from them (the seeded start is
+violent — every difference grows 1e2-1e5x per iteration — so only a settled one can be compared over hundreds of iterations):
+
+    /usr/bin/python3 trainer/benchmarks/reference_trajectory.py <DANNet checkout> --iterations 300 --dtype float32 --save out/settled --out warm.json
+    /usr/bin/python3 trainer/benchmarks/reference_trajectory.py <DANNet checkout> --init out/settled --iterations 300 --dtype float32 --out ref.json
+
 Writes JSON: the settings, per iteration the loss terms, every --snapshot-every iterations the sums and sums of squares
 of each net's parameters, and every --grad-every iterations the norm of the adversarial terms' gradient on the
 generator (LightNet + segmentation net) next to the norm of the whole generator gradient.
 """
 import argparse
+import hashlib
 import json
 import sys
 import time
@@ -56,6 +63,10 @@ def parse():
                    help="the generator's adversarial weight (train.py's 0.01); 0: the control, the discriminators train, the generator gets no adversarial gradient")
     p.add_argument("--generator-lr", type=float, default=2.5e-4,
                    help="base learning rate of LightNet + segmentation net (train.py's 2.5e-4); a smaller one keeps the seeded start from running away")
+    p.add_argument("--init", metavar="DIR",
+                   help="start from DIR/{segmentation,light,day,night}.pth (a --save of an earlier run: a settled start) instead of the seeded "
+                        "weights; Dropout2d stays at p = 0 and LightNet is not rescaled")
+    p.add_argument("--save", metavar="DIR", help="after the last iteration, write the four nets' state dicts there (float32, PyTorch .pth)")
     p.add_argument("--out", required=True)
     return p.parse_args()
 
@@ -133,15 +144,24 @@ def main():
     torch.set_num_threads(2)
     model, light = PSPNet(num_classes=19), LightNet()
     d_day, d_night = FCDiscriminator(num_classes=19), FCDiscriminator(num_classes=19)
-    for net, prefix in ((model, ""), (light, ""), (d_day, "day."), (d_night, "night.")):
-        seed(net, prefix)
+    nets = {"segmentation": model, "light": light, "day": d_day, "night": d_night}
+    init = {}
+    if args.init:
+        for name, net in nets.items():
+            path = Path(args.init) / f"{name}.pth"
+            net.load_state_dict(torch.load(path, map_location="cpu"))
+            init[path.name] = hashlib.sha256(path.read_bytes()).hexdigest()
+    else:
+        for net, prefix in ((model, ""), (light, ""), (d_day, "day."), (d_night, "night.")):
+            seed(net, prefix)
+        with torch.no_grad():  # LightNet's last conv × 2^-6 (exact): a small residual at the start, as a trained-from-scratch LightNet has
+            for key in LIGHT_OUTPUT:
+                light.state_dict()[key].mul_(LIGHT_OUTPUT_SCALE)
+    for net in nets.values():
         net.to(DTYPE).train()
     for m in model.modules():
         if isinstance(m, nn.Dropout2d):
             m.p = 0.0
-    with torch.no_grad():  # LightNet's last conv × 2^-6 (exact): a small residual at the start, as a trained-from-scratch LightNet has
-        for key in LIGHT_OUTPUT:
-            light.state_dict()[key].mul_(LIGHT_OUTPUT_SCALE)
     generator = list(model.parameters()) + list(light.parameters())
     opt = torch.optim.SGD(generator, lr=args.generator_lr, momentum=MOMENTUM, weight_decay=WEIGHT_DECAY)
     opt_day = torch.optim.Adam(d_day.parameters(), lr=LR_D, betas=(0.9, 0.99))
@@ -160,7 +180,8 @@ def main():
         return 10 * tv(r) + torch.mean(ssim(x + r, x)) + torch.mean(exposure(x + r, e))
 
     out = {"settings": {"iterations": args.iterations, "size": size, "batch": args.batch, "arch": "pspnet (ResNet-101)",
-                        "dtype": args.dtype, "adversarialWeight": args.adversarial_weight, "generatorLr": args.generator_lr, "torch": torch.__version__, "dropout": 0.0},
+                        "dtype": args.dtype, "adversarialWeight": args.adversarial_weight, "generatorLr": args.generator_lr, "torch": torch.__version__, "dropout": 0.0,
+                        "init": init or None},
            "iterations": [], "snapshots": [], "adversarialGradient": []}
     began = time.time()
     for it in range(args.iterations):
@@ -239,6 +260,14 @@ def main():
             print(f"it {it + 1}/{args.iterations}  " + "  ".join(f"{k} {v:.5f}" for k, v in terms.items())
                   + f"  ({time.time() - began:.0f} s)", flush=True)
     out["settings"]["seconds"] = round(time.time() - began, 1)
+    if args.save:
+        folder = Path(args.save)
+        folder.mkdir(parents=True, exist_ok=True)
+        for name, net in nets.items():
+            state = {k: (v.to(torch.float32) if v.is_floating_point() else v) for k, v in net.state_dict().items()}
+            tmp = folder / f"{name}.pth.tmp"
+            torch.save(state, tmp)
+            tmp.replace(folder / f"{name}.pth")
     tmp = Path(args.out + ".tmp")
     tmp.write_text(json.dumps(out, indent=1) + "\n")
     tmp.replace(args.out)

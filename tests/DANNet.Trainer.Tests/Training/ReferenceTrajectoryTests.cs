@@ -90,4 +90,36 @@ public sealed class ReferenceTrajectoryTests
         Assert.Contains("x.json: settings.dtype 'bfloat16'", ex.Message);
         Assert.Throws<InvalidDataException>(() => ReferenceTrajectory.SettingsOf(new JsonObject(), "y.json"));
     }
+
+    [Fact]
+    public void A_settled_start_is_read_from_the_trajectory_and_its_files_are_checked_before_anything_is_built()
+    {
+        using var folder = TinyTraining.Scratch("settled");
+        Directory.CreateDirectory(folder);
+        var hashes = new Dictionary<string, string>();
+        foreach (string file in ReferenceTrajectory.InitFiles)
+        {
+            File.WriteAllText(Path.Combine(folder, file), "weights of " + file);
+            hashes[file] = Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(File.ReadAllBytes(Path.Combine(folder, file))));
+        }
+        var trajectory = JsonNode.Parse("""{"settings": {"iterations": 2, "size": 32, "batch": 2, "dtype": "float32"}}""")!.AsObject();
+        trajectory["settings"]!["init"] = JsonNode.Parse(System.Text.Json.JsonSerializer.Serialize(hashes));
+        var options = ReferenceTrajectory.SettingsOf(trajectory, "t.json");
+        Assert.Equal(hashes, options.InitHashes);
+        ReferenceTrajectory.CheckInit(folder, options.InitHashes);   // the files the run recorded: accepted
+
+        File.AppendAllText(Path.Combine(folder, "light.pth"), "!");   // another LightNet than the reference started from
+        var changed = Assert.Throws<InvalidDataException>(() => ReferenceTrajectory.Run(options with { Init = folder }));
+        Assert.Contains(Path.Combine(folder, "light.pth"), changed.Message);
+        Assert.Contains(hashes["light.pth"], changed.Message);
+
+        File.Delete(Path.Combine(folder, "night.pth"));
+        var missing = Assert.Throws<FileNotFoundException>(() => ReferenceTrajectory.CheckInit(folder, null));
+        Assert.Contains("night.pth", missing.Message);
+        Assert.Contains("--save", missing.Message);
+
+        // A seeded trajectory has no init: nothing to check.
+        var seeded = JsonNode.Parse("""{"settings": {"iterations": 2, "size": 32, "batch": 2, "dtype": "float32", "init": null}}""")!.AsObject();
+        Assert.Null(ReferenceTrajectory.SettingsOf(seeded, "s.json").InitHashes);
+    }
 }

@@ -1,6 +1,7 @@
 using System.Text.Json.Nodes;
 using DANNet.Trainer.Losses;
 using DANNet.Trainer.Models;
+using DANNet.Trainer.Models.Checkpoints;
 using DANNet.Trainer.Torch;
 using DANNet.Trainer.Training;
 using TorchSharp;
@@ -21,8 +22,13 @@ public static class ReferenceTrajectory
     private static readonly string[] LightOutput = ["model.20.weight", "model.20.bias"];
     private static readonly Scalar LightOutputScale = Math.Pow(2, -6).ToScalar();
 
+    /// <param name="Init">A folder of the script's <c>--save</c> (segmentation.pth, light.pth, day.pth, night.pth): a settled start instead of
+    /// the seeded one; <paramref name="InitHashes"/> are the SHA-256 the reference's run recorded for those files (checked before loading).</param>
     public sealed record Options(int Iterations, int Size, int Batch, ScalarType DType, int SnapshotEvery, double AdversarialWeight = 0.01, int GradEvery = 0,
-        double GeneratorLr = 2.5e-4);
+        double GeneratorLr = 2.5e-4, string? Init = null, IReadOnlyDictionary<string, string>? InitHashes = null);
+
+    /// <summary>The files of a settled start, by net, as the script's <c>--save</c> names them.</summary>
+    public static readonly IReadOnlyList<string> InitFiles = ["segmentation.pth", "light.pth", "day.pth", "night.pth"];
 
     /// <summary>The iteration's inputs, as the script's <c>batch</c> makes them.</summary>
     public static (LabelledBatch Labelled, PairBatch Pairs) Inputs(long it, int n, int size, ScalarType dtype)
@@ -40,6 +46,7 @@ public static class ReferenceTrajectory
     /// <summary>Runs our loop; <paramref name="progress"/> hears after each iteration (its index, 1-based, and its terms).</summary>
     public static JsonObject Run(Options o, Action<long, IReadOnlyDictionary<string, double>>? progress = null)
     {
+        if (o.Init is not null) CheckInit(o.Init, o.InitHashes);
         using var scope = NewDisposeScope();
         var config = new TrainingConfig
         {
@@ -47,13 +54,18 @@ public static class ReferenceTrajectory
             Loss = new LossConfig { AdversarialWeight = o.AdversarialWeight },
         };
         using var nets = DannetNets.Create(ArchitectureSpec.Parse("pspnet-r101"), relighting: true, withDiscriminators: true);
-        SeededWeights.Fill(nets.Segmentation);
-        SeededWeights.Fill(nets.Light!);
-        SeededWeights.Fill(nets.DayDiscriminator!, "day.");
-        SeededWeights.Fill(nets.NightDiscriminator!, "night.");
-        using (no_grad())
-            foreach (var (name, p) in nets.Light!.named_parameters())
-                if (LightOutput.Contains(name)) p.mul_(LightOutputScale);
+        if (o.Init is { } init)
+            StartFrom(init, nets);
+        else
+        {
+            SeededWeights.Fill(nets.Segmentation);
+            SeededWeights.Fill(nets.Light!);
+            SeededWeights.Fill(nets.DayDiscriminator!, "day.");
+            SeededWeights.Fill(nets.NightDiscriminator!, "night.");
+            using (no_grad())
+                foreach (var (name, p) in nets.Light!.named_parameters())
+                    if (LightOutput.Contains(name)) p.mul_(LightOutputScale);
+        }
         foreach (var (_, net) in nets.Named()) net.to(o.DType);
         foreach (var dropout in nets.Segmentation.modules().OfType<Dropout2d>()) dropout.p = 0;
         // The class weights computed in double and rounded to float32, as the script makes the reference's (then in the run's precision).
@@ -94,11 +106,40 @@ public static class ReferenceTrajectory
             {
                 ["iterations"] = o.Iterations, ["size"] = o.Size, ["batch"] = o.Batch, ["dtype"] = o.DType.ToString().ToLowerInvariant(),
                 ["adversarialWeight"] = o.AdversarialWeight, ["generatorLr"] = o.GeneratorLr,
+                ["init"] = o.InitHashes is null ? null : new JsonObject(o.InitHashes.Select(kv => KeyValuePair.Create(kv.Key, (JsonNode?)kv.Value))),
             },
             ["iterations"] = iterations,
             ["snapshots"] = snapshots,
             ["adversarialGradient"] = gradients,
         };
+    }
+
+    /// <summary>
+    /// Checks a settled start before anything is built: each of <see cref="InitFiles"/> exists in <paramref name="folder"/> and, where the
+    /// reference's run recorded hashes, has the SHA-256 it recorded.
+    /// </summary>
+    public static void CheckInit(string folder, IReadOnlyDictionary<string, string>? hashes)
+    {
+        foreach (string file in InitFiles)
+        {
+            string path = Path.Combine(folder, file);
+            if (!File.Exists(path))
+                throw new FileNotFoundException($"{path}: the settled start has no {file} (make the folder with reference_trajectory.py --save).", path);
+            if (hashes is null) continue;
+            string actual;
+            using (var stream = File.OpenRead(path))
+                actual = Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(stream));
+            if (!hashes.TryGetValue(file, out var expected) || expected != actual)
+                throw new InvalidDataException($"{path}: SHA-256 {actual} is not the {expected ?? "(none recorded)"} the reference's run started from: " +
+                    "pass the folder its --init read.");
+        }
+    }
+
+    /// <summary>Loads the four nets of a settled start (checked by <see cref="CheckInit"/>), strictly: every key of each net, no other.</summary>
+    private static void StartFrom(string folder, DannetNets nets)
+    {
+        nn.Module[] targets = [nets.Segmentation, nets.Light!, nets.DayDiscriminator!, nets.NightDiscriminator!];
+        foreach (var (file, net) in InitFiles.Zip(targets)) Checkpoint.Load(net, Path.Combine(folder, file));
     }
 
     /// <summary>
@@ -161,7 +202,10 @@ public static class ReferenceTrajectory
         };
         int gradEvery = trajectory["adversarialGradient"]?.AsArray() is { Count: > 1 } probes ? probes[1]!["it"]!.GetValue<int>() - probes[0]!["it"]!.GetValue<int>() : 0;
         double lr = settings["generatorLr"]?.GetValue<double>() ?? new OptimConfig().GeneratorLr;
-        return new Options(Int("iterations"), Int("size"), Int("batch"), dtype, SnapshotEvery: 10, GradEvery: gradEvery, GeneratorLr: lr);
+        var initHashes = settings["init"] is JsonObject init
+            ? init.ToDictionary(kv => kv.Key, kv => kv.Value?.GetValue<string>() ?? throw new InvalidDataException($"{path}: settings.init.{kv.Key} is not a hash"))
+            : null;
+        return new Options(Int("iterations"), Int("size"), Int("batch"), dtype, SnapshotEvery: 10, GradEvery: gradEvery, GeneratorLr: lr, InitHashes: initHashes);
     }
 
     /// <summary>One loss term's largest relative difference |ours − reference| / |reference| within each window of iterations.</summary>

@@ -25,6 +25,11 @@ internal static class ConformanceCommand
             "generator gets no adversarial gradient — how far that run departs from the reference shows how much the comparison sees of the term.",
         DefaultValueFactory = _ => 0.01,
     };
+    private static readonly Option<DirectoryInfo?> Init = new("--init")
+    {
+        Description = "The settled start the reference's run read with --init (segmentation.pth, light.pth, day.pth, night.pth; their hashes " +
+            "must be the ones the trajectory recorded). Required when the trajectory has one.",
+    };
     private static readonly Option<FileInfo?> Out = new("--out", "-o") { Description = "Write our trajectory here (same JSON shape as the reference's)." };
 
     public static Command Create()
@@ -32,7 +37,7 @@ internal static class ConformanceCommand
         var command = new Command("conformance", "Run our DANNet iteration (losses, pseudo labels, discriminators, optimisers, schedule) on the " +
             "seeded PSPNet-ResNet-101 + LightNet + discriminators of a reference trajectory and report how far each loss term departs from it.")
         {
-            Reference, AdversarialWeight, Out,
+            Reference, AdversarialWeight, Init, Out,
         };
         command.SetAction(parse => CommandErrors.Run(Console.Error, () =>
         {
@@ -40,8 +45,17 @@ internal static class ConformanceCommand
             if (!file.Exists) throw new ArgumentException($"--reference '{file.FullName}' does not exist: make it with trainer/benchmarks/reference_trajectory.py.");
             JsonObjectOrError(file, out var reference);
             var options = ReferenceTrajectory.SettingsOf(reference, file.FullName) with { AdversarialWeight = parse.GetValue(AdversarialWeight) };
+            var init = parse.GetValue(Init);
+            if (options.InitHashes is not null && init is null)
+                throw new ArgumentException($"--reference '{file.FullName}' started from a settled state (settings.init): pass that folder with --init.");
+            if (options.InitHashes is null && init is not null)
+                throw new ArgumentException($"--init '{init.FullName}': the reference's run started from the seeded weights, not from a folder; drop --init.");
+            if (init is { Exists: false })
+                throw new ArgumentException($"--init '{init.FullName}' does not exist.");
+            options = options with { Init = init?.FullName };
             Console.WriteLine($"our loop on {options.Iterations} iterations, {options.Batch}x3x{options.Size}x{options.Size}, " +
-                $"{options.DType.ToString().ToLowerInvariant()}, adversarial weight {options.AdversarialWeight.ToString(CultureInfo.InvariantCulture)}");
+                $"{options.DType.ToString().ToLowerInvariant()}, adversarial weight {options.AdversarialWeight.ToString(CultureInfo.InvariantCulture)}" +
+                (options.Init is null ? ", seeded start" : $", settled start {options.Init}"));
             var clock = System.Diagnostics.Stopwatch.StartNew();
             var ours = ReferenceTrajectory.Run(options, (done, terms) =>
             {

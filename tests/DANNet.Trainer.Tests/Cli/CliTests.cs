@@ -212,6 +212,26 @@ public sealed class CurvePlotTests
     [InlineData(12.0, 20)]
     public void Iteration_ticks_are_round_numbers(double rough, double step) =>
         Assert.Equal(step, DANNet.Trainer.Training.CurvePlot.RoundStep(rough));
+
+    [Theory]
+    [InlineData(0, 16.2, 0, 20, 5, 0)]         // night val mIoU: 0, 5, ... 20 — not 4.06, 8.11, 12.2, 16.2
+    [InlineData(0, 0.415, 0, 0.5, 0.1, 1)]     // a discriminator's loss
+    [InlineData(0, 0.752, 0, 0.8, 0.2, 1)]
+    [InlineData(0, 3.0, 0, 3, 0.5, 1)]         // an exact multiple is the top, not one step above it
+    [InlineData(-0.3, 1.2, -0.5, 1.5, 0.5, 1)]   // 0.25 would take 7 steps
+    [InlineData(0, 14, 0, 15, 2.5, 1)]
+    [InlineData(0, 60000, 0, 60000, 10000, 0)]
+    [InlineData(0, 0.0013, 0, 0.0015, 0.00025, 5)]
+    [InlineData(2, 2, 2, 3, 0.2, 1)]           // a flat series still gets an axis
+    public void Value_ticks_are_round_and_cover_the_data_in_at_most_six_steps(double lo, double hi, double a, double b, double step, int decimals)
+    {
+        var (axisLo, axisHi, axisStep) = DANNet.Trainer.Training.CurvePlot.ValueAxis(lo, hi);
+        Assert.Equal(step, axisStep, 12);
+        Assert.Equal(a, axisLo, 12);
+        Assert.Equal(b, axisHi, 12);
+        Assert.True(axisLo <= lo && axisHi >= hi && (axisHi - axisLo) / axisStep <= 6 + 1e-9);
+        Assert.Equal(decimals, DANNet.Trainer.Training.CurvePlot.Decimals(axisStep));
+    }
 }
 
 public sealed class CurvesCommandParseTests

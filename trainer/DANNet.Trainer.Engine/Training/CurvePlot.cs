@@ -46,15 +46,15 @@ public static class CurvePlot
             return;
         }
         double x0 = range?.First ?? points.Min(q => q.X), x1 = Math.Max(range?.Last ?? points.Max(q => q.X), x0 + 1);
-        double y0 = Math.Min(0, points.Min(q => q.Y)), y1 = points.Max(q => q.Y);
-        if (y1 <= y0) y1 = y0 + 1;
+        var (y0, y1, yStep) = ValueAxis(Math.Min(0, points.Min(q => q.Y)), points.Max(q => q.Y));
         Point Map(double x, double y) => new(plot.X + (int)((x - x0) / (x1 - x0) * plot.Width), plot.Bottom - (int)((y - y0) / (y1 - y0) * plot.Height));
-        for (int i = 0; i <= 4; i++)
+        string format = "F" + Decimals(yStep);
+        for (int i = 0; y0 + i * yStep <= y1 + yStep / 2; i++)
         {
-            double y = y0 + (y1 - y0) * i / 4;
+            double y = y0 + i * yStep;
             var pt = Map(x0, y);
             Cv2.Line(img, new Point(plot.X, pt.Y), new Point(plot.Right, pt.Y), Scalar.All(230), 1);
-            Cv2.PutText(img, y.ToString("G3", CultureInfo.InvariantCulture), new Point(area.X + 5, pt.Y + 4), HersheyFonts.HersheySimplex, 0.4, Scalar.All(60), 1, LineTypes.AntiAlias);
+            Cv2.PutText(img, y.ToString(format, CultureInfo.InvariantCulture), new Point(area.X + 5, pt.Y + 4), HersheyFonts.HersheySimplex, 0.4, Scalar.All(60), 1, LineTypes.AntiAlias);
         }
         // Iteration ticks under the axis at round numbers (1, 2 or 5 × 10^k apart, about five of them).
         double step = RoundStep((x1 - x0) / 5), first = Math.Ceiling(x0 / step) * step;
@@ -82,6 +82,35 @@ public static class CurvePlot
             Cv2.PutText(img, name, new Point(plot.Right + 35, plot.Y + 16 + 18 * k), HersheyFonts.HersheySimplex, 0.45, Scalar.All(0), 1, LineTypes.AntiAlias);
             k++;
         }
+    }
+
+    /// <summary>
+    /// The value axis over [<paramref name="lo"/>, <paramref name="hi"/>]: the smallest round step (1, 2, 2.5 or 5 × 10^k) that covers the
+    /// range in at most <paramref name="maxIntervals"/> intervals, and the range widened to whole steps — ticks at round values, and the
+    /// highest point under the top gridline rather than on the frame.
+    /// </summary>
+    internal static (double Lo, double Hi, double Step) ValueAxis(double lo, double hi, int maxIntervals = 6)
+    {
+        if (!(hi > lo)) hi = lo + 1;
+        double step = Math.Pow(10, Math.Floor(Math.Log10((hi - lo) / maxIntervals)));
+        for (int i = 0; ; i = (i + 1) % 4)
+        {
+            double candidate = step * (i switch { 0 => 1, 1 => 2, 2 => 2.5, _ => 5 });
+            double a = Math.Floor(lo / candidate + 1e-9) * candidate, b = Math.Ceiling(hi / candidate - 1e-9) * candidate;
+            if ((b - a) / candidate <= maxIntervals + 1e-9) return (a, b, candidate);
+            if (i == 3) step *= 10;
+        }
+    }
+
+    /// <summary>The decimals a tick label of <paramref name="step"/> needs (2.5 → 1, 0.25 → 2, 0.1 → 1, 20 → 0).</summary>
+    internal static int Decimals(double step)
+    {
+        for (int d = 0; d < 8; d++)
+        {
+            double scaled = step * Math.Pow(10, d);
+            if (Math.Abs(scaled - Math.Round(scaled)) < 1e-6 * Math.Max(1, scaled)) return d;
+        }
+        return 8;
     }
 
     /// <summary>The round step (1, 2 or 5 × 10^k, at least 1) nearest above <paramref name="rough"/>.</summary>

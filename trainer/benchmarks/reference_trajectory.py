@@ -67,6 +67,7 @@ def parse():
                    help="start from DIR/{segmentation,light,day,night}.pth (a --save of an earlier run: a settled start) instead of the seeded "
                         "weights; Dropout2d stays at p = 0 and LightNet is not rescaled")
     p.add_argument("--save", metavar="DIR", help="after the last iteration, write the four nets' state dicts there (float32, PyTorch .pth)")
+    p.add_argument("--threads", type=int, default=2, help="libtorch threads (another count sums in another order: a rounding variant of the same run)")
     p.add_argument("--out", required=True)
     return p.parse_args()
 
@@ -141,7 +142,7 @@ def moments(module):
 
 
 def main():
-    torch.set_num_threads(2)
+    torch.set_num_threads(args.threads)
     model, light = PSPNet(num_classes=19), LightNet()
     d_day, d_night = FCDiscriminator(num_classes=19), FCDiscriminator(num_classes=19)
     nets = {"segmentation": model, "light": light, "day": d_day, "night": d_night}
@@ -180,7 +181,7 @@ def main():
         return 10 * tv(r) + torch.mean(ssim(x + r, x)) + torch.mean(exposure(x + r, e))
 
     out = {"settings": {"iterations": args.iterations, "size": size, "batch": args.batch, "arch": "pspnet (ResNet-101)",
-                        "dtype": args.dtype, "adversarialWeight": args.adversarial_weight, "generatorLr": args.generator_lr, "torch": torch.__version__, "dropout": 0.0,
+                        "dtype": args.dtype, "adversarialWeight": args.adversarial_weight, "generatorLr": args.generator_lr, "torch": torch.__version__, "dropout": 0.0, "threads": args.threads,
                         "init": init or None},
            "iterations": [], "snapshots": [], "adversarialGradient": []}
     began = time.time()

@@ -122,4 +122,32 @@ public sealed class ReferenceTrajectoryTests
         var seeded = JsonNode.Parse("""{"settings": {"iterations": 2, "size": 32, "batch": 2, "dtype": "float32", "init": null}}""")!.AsObject();
         Assert.Null(ReferenceTrajectory.SettingsOf(seeded, "s.json").InitHashes);
     }
+
+    [Fact]
+    public void Window_statistics_are_the_term_means_and_the_median_adversarial_gradient_of_each_window()
+    {
+        // 12 iterations: windows 1-10 and 11-12. Term "a" is the 1-based iteration, "b" twice it. Probes at iterations 1, 6 and 11.
+        var its = new JsonArray();
+        for (int it = 0; it < 12; it++) its.Add(new JsonObject { ["it"] = it, ["terms"] = new JsonObject { ["a"] = it + 1.0, ["b"] = 2.0 * (it + 1) } });
+        var probes = new JsonArray(
+            new JsonObject { ["it"] = 0, ["adversarial"] = 1.0, ["generator"] = 100.0 },
+            new JsonObject { ["it"] = 5, ["adversarial"] = 3.0, ["generator"] = 50.0 },
+            new JsonObject { ["it"] = 10, ["adversarial"] = 0.5, ["generator"] = 10.0 });
+        var trajectory = new JsonObject { ["iterations"] = its, ["adversarialGradient"] = probes };
+
+        var means = ReferenceTrajectory.WindowMeans(trajectory);
+        Assert.Equal(["a", "b"], means.Select(m => m.Term));
+        Assert.Equal([5.5, 11.5], means[0].PerWindow);
+        Assert.Equal([11.0, 23.0], means[1].PerWindow);
+
+        var gradients = ReferenceTrajectory.GradientMedians(trajectory);
+        Assert.Equal(2, gradients.Count);
+        Assert.Equal(2.0, gradients[0].Norm, 12);                 // median of 1 and 3
+        Assert.Equal((0.01 + 0.06) / 2, gradients[0].Share, 12);  // median of 1/100 and 3/50
+        Assert.Equal(0.5, gradients[1].Norm, 12);
+        Assert.Equal(0.05, gradients[1].Share, 12);
+
+        trajectory.Remove("adversarialGradient");                 // a run without probes: no medians, not zeros
+        Assert.All(ReferenceTrajectory.GradientMedians(trajectory), g => Assert.True(double.IsNaN(g.Norm) && double.IsNaN(g.Share)));
+    }
 }

@@ -1,3 +1,4 @@
+using System.Text.Json;
 using System.Text.Json.Nodes;
 using DANNet.Trainer.Losses;
 using DANNet.Trainer.Models;
@@ -243,6 +244,42 @@ public static class ReferenceTrajectory
             result.Add(new TermDifference(name, perWindow, last));
         }
         return result;
+    }
+
+    /// <summary>
+    /// Each loss term's mean over each of the <see cref="Windows"/> of a trajectory: what stays comparable once two runs have parted
+    /// (float rounding alone parts them within ten iterations — their statistics are what the adversarial term should move alike).
+    /// </summary>
+    public static List<(string Term, IReadOnlyList<double> PerWindow)> WindowMeans(JsonObject trajectory)
+    {
+        var its = trajectory["iterations"]!.AsArray();
+        var windows = Windows(its.Count);
+        var names = its[0]!["terms"]!.AsObject().Select(kv => kv.Key).ToList();
+        return names.Select(name => (name, (IReadOnlyList<double>)windows.Select(w =>
+            Enumerable.Range((int)w.From - 1, (int)(w.To - w.From + 1)).Average(k => its[k]!["terms"]![name]!.GetValue<double>())).ToList())).ToList();
+    }
+
+    /// <summary>
+    /// Per window, the median norm of the adversarial terms' gradient on the generator and the median of its share of the whole generator
+    /// gradient, over the probes in the window (NaN where a window has none).
+    /// </summary>
+    public static List<(double Norm, double Share)> GradientMedians(JsonObject trajectory)
+    {
+        // Deserialize, not GetValue: a number read from a file and one put in a JsonObject in memory (an int, a long) both convert.
+        static double Number(JsonNode? n, string what) => n?.Deserialize<double>() ?? throw new InvalidDataException($"a gradient probe has no '{what}'");
+        var probes = trajectory["adversarialGradient"]?.AsArray().Select(p => (It: (long)Number(p!["it"], "it") + 1,
+            Norm: Number(p["adversarial"], "adversarial"), Share: Number(p["adversarial"], "adversarial") / Math.Max(Number(p["generator"], "generator"), 1e-300))).ToList() ?? [];
+        static double Median(List<double> v)
+        {
+            if (v.Count == 0) return double.NaN;
+            v.Sort();
+            return v.Count % 2 == 1 ? v[v.Count / 2] : (v[v.Count / 2 - 1] + v[v.Count / 2]) / 2;
+        }
+        return Windows(trajectory["iterations"]!.AsArray().Count).Select(w =>
+        {
+            var inside = probes.Where(p => p.It >= w.From && p.It <= w.To).ToList();
+            return (Median(inside.Select(p => p.Norm).ToList()), Median(inside.Select(p => p.Share).ToList()));
+        }).ToList();
     }
 
     /// <summary>The relative differences of each net's parameter sum and sum of squares at the last snapshot both runs have.</summary>

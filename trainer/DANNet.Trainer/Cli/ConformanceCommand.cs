@@ -31,19 +31,34 @@ internal static class ConformanceCommand
             "must be the ones the trajectory recorded). Required when the trajectory has one.",
     };
     private static readonly Option<FileInfo?> Out = new("--out", "-o") { Description = "Write our trajectory here (same JSON shape as the reference's)." };
+    private static readonly Option<FileInfo?> Compare = new("--compare")
+    {
+        Description = "Do not run: compare this trajectory (an earlier --out, or another run of the script) with --reference — e.g. our run on one " +
+            "thread against our run on two, the spread float rounding alone gives.",
+    };
 
     public static Command Create()
     {
         var command = new Command("conformance", "Run our DANNet iteration (losses, pseudo labels, discriminators, optimisers, schedule) on the " +
             "seeded PSPNet-ResNet-101 + LightNet + discriminators of a reference trajectory and report how far each loss term departs from it.")
         {
-            Reference, AdversarialWeight, Init, Out,
+            Reference, AdversarialWeight, Init, Out, Compare,
         };
         command.SetAction(parse => CommandErrors.Run(Console.Error, () =>
         {
             var file = parse.GetValue(Reference)!;
             if (!file.Exists) throw new ArgumentException($"--reference '{file.FullName}' does not exist: make it with trainer/benchmarks/reference_trajectory.py.");
-            JsonObjectOrError(file, out var reference);
+            JsonObjectOrError("--reference", file, out var reference);
+            if (parse.GetValue(Compare) is { } compared)
+            {
+                if (!compared.Exists) throw new ArgumentException($"--compare '{compared.FullName}' does not exist.");
+                JsonObjectOrError("--compare", compared, out var other);
+                long n = reference["iterations"]?.AsArray().Count ?? 0;
+                Console.WriteLine($"{compared.Name} against {file.Name}: {n} iterations");
+                Print(ReferenceTrajectory.Compare(reference, other), ReferenceTrajectory.CompareParameters(reference, other), n);
+                PrintStatistics(reference, other, n, $"{file.Name} / {compared.Name}");
+                return 0;
+            }
             var options = ReferenceTrajectory.SettingsOf(reference, file.FullName) with { AdversarialWeight = parse.GetValue(AdversarialWeight) };
             var init = parse.GetValue(Init);
             if (options.InitHashes is not null && init is null)
@@ -66,12 +81,13 @@ internal static class ConformanceCommand
             if (parse.GetValue(Out) is { } outFile)
                 AtomicFile.WriteAllText(outFile.FullName, ours.ToJsonString(new JsonSerializerOptions { WriteIndented = true }) + "\n");
             Print(ReferenceTrajectory.Compare(reference, ours), ReferenceTrajectory.CompareParameters(reference, ours), options.Iterations);
+            PrintStatistics(reference, ours, options.Iterations);
             return 0;
         }));
         return command;
     }
 
-    private static void JsonObjectOrError(FileInfo file, out System.Text.Json.Nodes.JsonObject trajectory)
+    private static void JsonObjectOrError(string option, FileInfo file, out System.Text.Json.Nodes.JsonObject trajectory)
     {
         try
         {
@@ -79,8 +95,33 @@ internal static class ConformanceCommand
         }
         catch (JsonException ex)
         {
-            throw new ArgumentException($"--reference '{file.FullName}' is not JSON ({ex.Message.Split('\n')[0]}): make it again.");
+            throw new ArgumentException($"{option} '{file.FullName}' is not JSON ({ex.Message.Split('\n')[0]}): make it again.");
         }
+    }
+
+    /// <summary>What stays comparable once the runs have parted: the terms' window means and the adversarial gradient's size.</summary>
+    private static void PrintStatistics(System.Text.Json.Nodes.JsonObject reference, System.Text.Json.Nodes.JsonObject ours, long iterations,
+        string names = "reference / ours")
+    {
+        var windows = ReferenceTrajectory.Windows(iterations);
+        string header = $"| {string.Join(" | ", windows.Select(w => $"it {w.From}-{w.To}"))} |";
+        string rule = $"|---|{string.Concat(windows.Select(_ => "---|"))}";
+        static string F(double v) => double.IsNaN(v) ? "—" : v.ToString("G4", CultureInfo.InvariantCulture);
+        Console.WriteLine();
+        Console.WriteLine($"mean of each loss term per window, {names}:");
+        Console.WriteLine("| term " + header);
+        Console.WriteLine(rule);
+        foreach (var ((term, r), (_, o)) in ReferenceTrajectory.WindowMeans(reference).Zip(ReferenceTrajectory.WindowMeans(ours)))
+            Console.WriteLine($"| {term} | {string.Join(" | ", r.Zip(o, (a, b) => $"{F(a)} / {F(b)}"))} |");
+        var rg = ReferenceTrajectory.GradientMedians(reference);
+        if (rg.All(g => double.IsNaN(g.Norm))) return;
+        var og = ReferenceTrajectory.GradientMedians(ours);
+        Console.WriteLine();
+        Console.WriteLine($"adversarial gradient on the generator (median over the window's probes), {names}:");
+        Console.WriteLine("| " + header);
+        Console.WriteLine(rule);
+        Console.WriteLine($"| norm | {string.Join(" | ", rg.Zip(og, (a, b) => $"{F(a.Norm)} / {F(b.Norm)}"))} |");
+        Console.WriteLine($"| share of the generator gradient | {string.Join(" | ", rg.Zip(og, (a, b) => $"{F(100 * a.Share)} % / {F(100 * b.Share)} %"))} |");
     }
 
     private static void Print(List<ReferenceTrajectory.TermDifference> terms, List<(string Net, double Sum, double SumSq)> parameters, long iterations)

@@ -40,7 +40,8 @@ internal static class ConformanceCommand
     public static Command Create()
     {
         var command = new Command("conformance", "Run our DANNet iteration (losses, pseudo labels, discriminators, optimisers, schedule) on the " +
-            "seeded PSPNet-ResNet-101 + LightNet + discriminators of a reference trajectory and report how far each loss term departs from it.")
+            "PSPNet-ResNet-101 + LightNet + discriminators of a reference trajectory (seeded, or a settled start with --init) and report how far each " +
+            "loss term departs from it, and the window statistics that stay comparable after rounding has parted the runs.")
         {
             Reference, AdversarialWeight, Init, Out, Compare,
         };

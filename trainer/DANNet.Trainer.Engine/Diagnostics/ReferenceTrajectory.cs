@@ -267,8 +267,11 @@ public static class ReferenceTrajectory
     {
         // Deserialize, not GetValue: a number read from a file and one put in a JsonObject in memory (an int, a long) both convert.
         static double Number(JsonNode? n, string what) => n?.Deserialize<double>() ?? throw new InvalidDataException($"a gradient probe has no '{what}'");
-        var probes = trajectory["adversarialGradient"]?.AsArray().Select(p => (It: (long)Number(p!["it"], "it") + 1,
-            Norm: Number(p["adversarial"], "adversarial"), Share: Number(p["adversarial"], "adversarial") / Math.Max(Number(p["generator"], "generator"), 1e-300))).ToList() ?? [];
+        var probes = trajectory["adversarialGradient"]?.AsArray().Select(p =>
+        {
+            double norm = Number(p!["adversarial"], "adversarial");
+            return (It: (long)Number(p["it"], "it") + 1, Norm: norm, Share: norm / Math.Max(Number(p["generator"], "generator"), 1e-300));
+        }).ToList() ?? [];
         static double Median(List<double> v)
         {
             if (v.Count == 0) return double.NaN;

@@ -112,8 +112,13 @@ internal static class ConformanceCommand
         Console.WriteLine($"mean of each loss term per window, {names}:");
         Console.WriteLine("| term " + header);
         Console.WriteLine(rule);
-        foreach (var ((term, r), (_, o)) in ReferenceTrajectory.WindowMeans(reference).Zip(ReferenceTrajectory.WindowMeans(ours)))
+        // Paired by name, as Compare pairs the terms: two files need not list them in the same order.
+        var theirs = ReferenceTrajectory.WindowMeans(ours).ToDictionary(m => m.Term, m => m.PerWindow);
+        foreach (var (term, r) in ReferenceTrajectory.WindowMeans(reference))
+        {
+            var o = theirs.GetValueOrDefault(term) ?? throw new InvalidDataException($"{names}: the second trajectory has no term '{term}'");
             Console.WriteLine($"| {term} | {string.Join(" | ", r.Zip(o, (a, b) => $"{F(a)} / {F(b)}"))} |");
+        }
         var rg = ReferenceTrajectory.GradientMedians(reference);
         if (rg.All(g => double.IsNaN(g.Norm))) return;
         var og = ReferenceTrajectory.GradientMedians(ours);

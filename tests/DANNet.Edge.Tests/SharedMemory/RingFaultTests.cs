@@ -47,7 +47,8 @@ public sealed class RingFaultTests(ITestOutputHelper log) : RingFolderTests("dan
         var tap = Tap("--seconds", "3", "--json");
         var tapText = Tap("--seconds", "3");
         var python = Python("--seconds", "3");
-        Thread.Sleep(1000);
+        RingProcesses.WaitUntilOpen(Ring, tap, tapText, python);
+        Thread.Sleep(1000); // reading frames
         using (var file = new FileStream(Ring, FileMode.Open, FileAccess.Write)) file.SetLength(0);
 
         var w = RingProcesses.Finish(writer);
@@ -76,11 +77,13 @@ public sealed class RingFaultTests(ITestOutputHelper log) : RingFolderTests("dan
     {
         var first = Writer("--fps", "100", "--seconds", "60");
         WaitForFrames();
-        var tap = Tap("--seconds", "5", "--verify-pattern");
-        var tapJson = Tap("--seconds", "5", "--verify-pattern", "--json");
-        var python = Python("--seconds", "5", "--verify-pattern");
-        var pythonJson = Python("--seconds", "5", "--verify-pattern", "--json");
-        Thread.Sleep(1000);
+        // 8 s each: 1 s on the first writer, 3 s with a dead one, and the rest for the second to start (seconds on a busy machine).
+        var tap = Tap("--seconds", "8", "--verify-pattern");
+        var tapJson = Tap("--seconds", "8", "--verify-pattern", "--json");
+        var python = Python("--seconds", "8", "--verify-pattern");
+        var pythonJson = Python("--seconds", "8", "--verify-pattern", "--json");
+        RingProcesses.WaitUntilOpen(Ring, tap, tapJson, python, pythonJson);
+        Thread.Sleep(1000); // reading the first writer's frames
         first.Kill(); // SIGKILL: no clean shutdown, the pid stays in the ring until the heartbeat goes stale
         first.WaitForExit();
         Thread.Sleep(3000);
@@ -98,9 +101,9 @@ public sealed class RingFaultTests(ITestOutputHelper log) : RingFolderTests("dan
             Assert.Equal(1, json.GetProperty("writerRestarts").GetInt64());
             Assert.Equal(0, json.GetProperty("patternMismatches").GetInt64());
             Assert.Equal("alive", json.GetProperty("lastWriterState").GetString());
-            // While no live writer was there (less than the readers' 5 s) they backed off, 10 ms doubling to 200 ms: at most
-            // 6 waits to reach 200 ms and 5000 / 200 after — a busy loop would make thousands.
-            Assert.InRange(json.GetProperty("waits").GetInt64(), 1, 6 + 5000 / 200);
+            // While no live writer was there (less than the readers' 8 s) they backed off, 10 ms doubling to 200 ms: at most
+            // 6 waits to reach 200 ms and 8000 / 200 after — a busy loop would make thousands.
+            Assert.InRange(json.GetProperty("waits").GetInt64(), 1, 6 + 8000 / 200);
         }
     }
 
@@ -124,7 +127,8 @@ public sealed class RingFaultTests(ITestOutputHelper log) : RingFolderTests("dan
         WaitForFrames();
         var tap = Tap("--json");
         var python = Python("--json");
-        Thread.Sleep(1500);
+        RingProcesses.WaitUntilOpen(Ring, tap, python);
+        Thread.Sleep(500); // reading frames
         foreach (var p in new[] { tap, python })
             using (var kill = Process.Start("kill", [$"-{signal[3..]}", p.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)])!) kill.WaitForExit();
         var results = new[] { tap, python }.Select(RingProcesses.Finish).ToList();
@@ -146,7 +150,8 @@ public sealed class RingFaultTests(ITestOutputHelper log) : RingFolderTests("dan
         DANNet.Edge.Tap.TestPattern.PublishNext(writer);
         var tap = Tap("--seconds", "3", "--json");
         var python = Python("--seconds", "3", "--json");
-        Thread.Sleep(800);
+        RingProcesses.WaitUntilOpen(Ring, tap, python);
+        Thread.Sleep(300); // reading the frame
         using (var file = new FileStream(Ring, FileMode.Open, FileAccess.Write)) file.Write(Encoding.ASCII.GetBytes("garbage garbage garbage"));
         foreach (var (code, output) in new[] { tap, python }.Select(RingProcesses.Finish))
         {

@@ -39,6 +39,39 @@ internal static class RingProcesses
     /// <summary><c>dannet-edge tap --path <paramref name="ring"/></c> with <paramref name="args"/>, started.</summary>
     public static Process Tap(string ring, params string[] args) => Start("dotnet", [EdgeDll, "tap", "--path", ring, .. args]);
 
+    /// <summary>
+    /// Waits until each of <paramref name="readers"/> holds the ring at <paramref name="ring"/> open (one of its
+    /// <c>/proc/PID/fd</c> links names the file; both readers keep it open while they follow it): then it has
+    /// started, installed its signal handlers and attached, however long starting took on a busy machine.
+    /// Fails after a minute, or when a reader ended first.
+    /// </summary>
+    public static void WaitUntilOpen(string ring, params Process[] readers)
+    {
+        var clock = Stopwatch.StartNew();
+        foreach (var reader in readers)
+        {
+            string what = $"{reader.StartInfo.FileName} {string.Join(' ', reader.StartInfo.ArgumentList)}";
+            while (!Holds(reader, ring))
+            {
+                Assert.False(reader.HasExited, $"{what} ended before it opened {ring}");
+                Assert.True(clock.Elapsed < TimeSpan.FromMinutes(1), $"{what} did not open {ring} within a minute");
+                Thread.Sleep(20);
+            }
+        }
+    }
+
+    private static bool Holds(Process p, string file)
+    {
+        try
+        {
+            return new DirectoryInfo($"/proc/{p.Id}/fd").EnumerateFileSystemInfos().Any(fd => fd.LinkTarget == file);
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            return false; // ended, or an fd closed while listing: asked again
+        }
+    }
+
     /// <summary>The last JSON object a reader printed (its --json summary).</summary>
     public static JsonElement LastJson(string output) =>
         JsonDocument.Parse(output.Split('\n').LastOrDefault(l => l.TrimStart().StartsWith('{'))

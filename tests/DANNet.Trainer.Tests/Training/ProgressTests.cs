@@ -23,13 +23,16 @@ public sealed class ProgressTests(TinySynthNightFixture data)
         now = 12;
         clock.Finished(3);
         Assert.Equal(1.0, clock.ItPerSec, 12);
-        Assert.Null(clock.Eta(3)); // evaluations lie ahead and none has been timed yet
+        // Evaluations lie ahead and none has been timed yet: the ETA is the iterations', and says it leaves out both evaluations.
+        Assert.Equal(TimeSpan.FromSeconds(97 / 1.0), clock.Eta(3));
+        Assert.Equal(2, clock.UntimedEvaluations(3));
         now = 17;
         clock.Evaluated(5);
         now = 18;
         clock.Finished(4);
         Assert.Equal(1.0, clock.ItPerSec, 12); // the five seconds of evaluation are not iterating
         Assert.Equal(TimeSpan.FromSeconds(96 / 1.0 + 2 * 5), clock.Eta(4));
+        Assert.Equal(0, clock.UntimedEvaluations(4));
         // Faster iterations push the slow ones out of the window.
         for (int i = 5; i <= 4 + TrainingClock.WindowIterations; i++)
         {
@@ -54,6 +57,8 @@ public sealed class ProgressTests(TinySynthNightFixture data)
         var terms = new Dictionary<string, double> { ["seg"] = 0.5123, ["d_day"] = 0.25 };
         string training = TrainCommand.ProgressLine(new TrainingProgress(120, 1200, terms, 0.4213, 0.073) { Eta = TimeSpan.FromSeconds(2590) });
         Assert.Equal("it 120/1200 (10 %) seg 0.512 d_day 0.250 | 0.42 it/s, ETA 43 min 10 s, night val mIoU 7.3", training);
+        Assert.Equal("it 120/1200 (10 %) seg 0.512 d_day 0.250 | 0.42 it/s, ETA 43 min 10 s + 2 evaluations",
+            TrainCommand.ProgressLine(new TrainingProgress(120, 1200, terms, 0.4213, null) { Eta = TimeSpan.FromSeconds(2590), EtaLeavesOut = 2 }));
         Assert.Equal("it 1/1200 (0 %) seg 0.512 d_day 0.250 | measuring speed", TrainCommand.ProgressLine(new TrainingProgress(1, 1200, terms, 0, null)));
         Assert.Equal("evaluating night val 12/25 (after it 600)",
             TrainCommand.ProgressLine(new TrainingProgress(600, 1200, terms, 0.4, null) { Phase = TrainingPhase.Evaluating, Evaluated = (12, 25) }));

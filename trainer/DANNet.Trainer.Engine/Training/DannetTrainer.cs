@@ -148,11 +148,11 @@ public sealed class DannetTrainer(TrainingConfig config, string outDir)
                     metrics.Append(MetricsLog.Step(done, o.GeneratorLr * decay, o.DiscriminatorLr * decay, itPerSec, terms));
                 if (dryRun is null && (done % config.Run.CheckpointEvery == 0 || done == o.Iterations))
                     lastCheckpoint = store.Save(new TrainingState(done, arch.ToString(), config.Mode, relighting, hash, CodeVersion.Current, inference), nets, gOpt, dOpt);
-                progress?.Report(new TrainingProgress(done, o.Iterations, terms, pace.ItPerSec, lastMiou) { Eta = pace.Eta(done), Note = note });
+                progress?.Report(new TrainingProgress(done, o.Iterations, terms, pace.ItPerSec, lastMiou) { Eta = pace.Eta(done), EtaLeavesOut = pace.UntimedEvaluations(done), Note = note });
                 if (evaluating)
                 {
                     lastMiou = EvaluateInto(metrics, done, nets, data.Validation!, testWeights, pace, progress, cancel).MeanIoU;
-                    progress?.Report(new TrainingProgress(done, o.Iterations, terms, pace.ItPerSec, lastMiou) { Eta = pace.Eta(done) });
+                    progress?.Report(new TrainingProgress(done, o.Iterations, terms, pace.ItPerSec, lastMiou) { Eta = pace.Eta(done), EtaLeavesOut = pace.UntimedEvaluations(done) });
                 }
             }
         }

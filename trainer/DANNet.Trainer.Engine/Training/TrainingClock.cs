@@ -47,20 +47,21 @@ public sealed class TrainingClock(long total, Func<long, long> evaluationsLeft, 
         }
     }
 
-    /// <summary>Time to the end of the run after <paramref name="done"/> iterations, or null while the speed is unknown.</summary>
+    /// <summary>
+    /// Time to the end of the run after <paramref name="done"/> iterations, or null while the speed is unknown. Until an evaluation
+    /// has been timed (the start of a run, or of a resumed one) the evaluations ahead are not in it: <see cref="UntimedEvaluations"/> says how many.
+    /// </summary>
     public TimeSpan? Eta(long done)
     {
         double rate = ItPerSec;
         if (rate <= 0) return null;
         double seconds = (total - done) / rate;
-        long evaluations = evaluationsLeft(done);
-        if (evaluations > 0)
-        {
-            if (double.IsNaN(_lastEvaluationSeconds)) return null;
-            seconds += evaluations * _lastEvaluationSeconds;
-        }
+        if (!double.IsNaN(_lastEvaluationSeconds)) seconds += evaluationsLeft(done) * _lastEvaluationSeconds;
         return TimeSpan.FromSeconds(seconds);
     }
+
+    /// <summary>The evaluations after <paramref name="done"/> that <see cref="Eta"/> leaves out (all of them until one has been timed, then none).</summary>
+    public long UntimedEvaluations(long done) => double.IsNaN(_lastEvaluationSeconds) ? evaluationsLeft(done) : 0;
 
     /// <summary>"2 h 05 min", "14 min 10 s", "42 s".</summary>
     public static string Format(TimeSpan t) =>

@@ -15,13 +15,15 @@ public enum TrainingPhase
 
 /// <summary>
 /// Where a run is: reported after every iteration and every evaluated image. <see cref="ItPerSec"/> is over a sliding window
-/// (<see cref="TrainingClock"/>), <see cref="Eta"/> the time to the end of the run, evaluations included (null until known).
+/// (<see cref="TrainingClock"/>), <see cref="Eta"/> the time to the end of the run (null until known), evaluations included
+/// except <see cref="EtaLeavesOut"/> of them (those ahead before one has been timed).
 /// <see cref="Note"/> is a one-off remark for the log, such as what made the first iteration slow.
 /// </summary>
 public sealed record TrainingProgress(long Iteration, long Total, IReadOnlyDictionary<string, double> Terms, double ItPerSec, double? LastMeanIoU)
 {
     public TrainingPhase Phase { get; init; } = TrainingPhase.Training;
     public TimeSpan? Eta { get; init; }
+    public long EtaLeavesOut { get; init; }
     public (int Done, int Total) Evaluated { get; init; }
     public string? Note { get; init; }
 }

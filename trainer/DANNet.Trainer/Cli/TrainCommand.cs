@@ -83,7 +83,8 @@ internal static class TrainCommand
     }
 
     /// <summary>
-    /// "it 120/1200 (10 %) seg 0.512 light 0.031 … 0.42 it/s, ETA 43 min 10 s, night val mIoU 7.3" while training;
+    /// "it 120/1200 (10 %) seg 0.512 light 0.031 … 0.42 it/s, ETA 43 min 10 s, night val mIoU 7.3" while training
+    /// ("ETA 40 min + 10 evaluations" until an evaluation has been timed);
     /// "evaluating night val 12/25 (after it 600)" while evaluating.
     /// </summary>
     internal static string ProgressLine(TrainingProgress p)
@@ -97,7 +98,12 @@ internal static class TrainCommand
             _ => string.Create(inv, $"it {p.Iteration}/{p.Total} ({100.0 * p.Iteration / Math.Max(1, p.Total):F0} %) ") +
                 string.Join(" ", p.Terms.Select(kv => string.Create(inv, $"{kv.Key} {kv.Value:F3}"))) +
                 (p.ItPerSec > 0 ? string.Create(inv, $" | {p.ItPerSec:F2} it/s") : " | measuring speed") +
-                (p.Eta is { } eta ? $", ETA {TrainingClock.Format(eta)}" : "") + miou,
+                (p.Eta is { } eta ? $", ETA {TrainingClock.Format(eta)}" + p.EtaLeavesOut switch
+                {
+                    0 => "",
+                    1 => " + 1 evaluation",
+                    long n => $" + {n} evaluations",
+                } : "") + miou,
         };
     }
 

@@ -153,6 +153,20 @@ public sealed class CurvesCommandTests : IDisposable
     }
 
     [Fact]
+    public void A_single_run_folder_alone_draws_that_runs_own_picture()
+    {
+        string adapted = Run("own", 60, 0.002, adversarial: true);
+        string png = Path.Combine(_dir, "own.png");
+        string line = CurvesCommand.Write([adapted], png, ["static"], 1);
+        Assert.Equal($"{png}: the run {adapted}, every loss term, 3 night val evaluations", line);
+        // As training draws it: generator terms, discriminator losses, night val mIoU — three panels of the plot's default height.
+        using var read = OpenCvSharp.Cv2.ImRead(png);
+        Assert.Equal((1000, 3 * 320), (read.Width, read.Height));
+        var missing = Assert.Throws<ArgumentException>(() => CurvesCommand.Write([Path.Combine(_dir, "none")], png, [], 1));
+        Assert.Contains($"'{Path.Combine(_dir, "none", "metrics.jsonl")}' does not exist", missing.Message);
+    }
+
+    [Fact]
     public void Smoothing_averages_logged_points()
     {
         string run = Run("r", 40, 0.001, adversarial: false);

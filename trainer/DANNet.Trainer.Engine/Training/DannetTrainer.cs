@@ -212,6 +212,21 @@ public sealed class DannetTrainer(TrainingConfig config, string outDir)
         return result;
     }
 
+    /// <summary>
+    /// Draws the run in <paramref name="runFolder"/> as training does at its end — every loss term, the discriminators' losses,
+    /// night val mIoU — into <paramref name="png"/> (an unfinished run's picture so far, or a finished one's with today's
+    /// drawing); returns the number of night val evaluations drawn.
+    /// </summary>
+    public static int WriteCurves(string runFolder, string png)
+    {
+        string path = Path.Combine(runFolder, MetricsFile);
+        if (!File.Exists(path))
+            throw new ArgumentException($"'{path}' does not exist — name a run folder written by dannet-train train.");
+        var metrics = new MetricsLog(path);
+        WriteCurves(metrics, png);
+        return metrics.Read().MeanIoU.Count;
+    }
+
     private static void WriteCurves(MetricsLog metrics, string path)
     {
         var (terms, miou) = metrics.Read();

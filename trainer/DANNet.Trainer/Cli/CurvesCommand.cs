@@ -11,7 +11,8 @@ internal static class CurvesCommand
     public static readonly Argument<string[]> Runs = new("runs")
     {
         Description = "name=run-folder, or name=run-folder@N for a run that started from iteration N of another (an adaptation run " +
-            "initialised from a source-only checkpoint), one line per run in each panel.",
+            "initialised from a source-only checkpoint), one line per run in each panel. A single run-folder alone (no name=) draws " +
+            "that run's own picture, as training does at its end: every loss term, the discriminators' losses, night val mIoU.",
         Arity = ArgumentArity.OneOrMore,
     };
     public static readonly Option<FileInfo> Out = new("--out", "-o") { Description = "The PNG to write (replaced atomically).", Required = true };
@@ -42,8 +43,13 @@ internal static class CurvesCommand
     }
 
     /// <summary>Reads the runs, draws the panels and writes the PNG; returns a line saying what was drawn.</summary>
-    internal static string Write(IEnumerable<string> runSpecs, string png, IReadOnlyList<string> terms, int smooth)
+    internal static string Write(IReadOnlyList<string> runSpecs, string png, IReadOnlyList<string> terms, int smooth)
     {
+        if (runSpecs is [var single] && !single.Contains('=', StringComparison.Ordinal))
+        {
+            int drawn = DannetTrainer.WriteCurves(single, png);
+            return $"{png}: the run {single}, every loss term, {drawn} night val evaluation{(drawn == 1 ? "" : "s")}";
+        }
         var runs = runSpecs.Select(RunComparison.Run.Parse).ToList();
         var panels = RunComparison.Panels(runs, terms, smooth);
         using var image = RunComparison.Draw(runs, panels);

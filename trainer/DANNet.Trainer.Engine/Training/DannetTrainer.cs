@@ -236,7 +236,7 @@ public sealed class DannetTrainer(TrainingConfig config, string outDir)
         var panels = new List<(string, IReadOnlyDictionary<string, List<(long, double)>>)> { ("generator loss terms (moving average of 10 logged points)", generator) };
         if (discriminators.Count > 0) panels.Add(("discriminator losses", discriminators));
         panels.Add(("night val mIoU", new Dictionary<string, List<(long, double)>> { ["mIoU"] = miou }));
-        using var img = CurvePlot.Draw(panels);
+        using var img = CurvePlot.Draw(panels, sharedIterations: true); // the panels line up: mIoU starts at the first evaluation, not at 0
         ImageFiles.WritePng(path, img);
     }
 

@@ -37,10 +37,12 @@ mkdir -p "$CAND"
   --frames 64 --sensitivity 8 --keep-float-top "$KEEP_FLOAT_TOP" --out "$Q.onnx" --report "$Q.report.json" \
   --cache "$Q.calib" --eval "$DATA/dark_zurich" --eval-split test --threads 2
 "${T[@]}" check-onnx "$Q.onnx"
-[ -f "$CAND/embedded-test/iou.json" ] || "${T[@]}" eval --onnx "$EMBEDDED" --data "$DATA/dark_zurich" --split test --out "$CAND/embedded-test" >/dev/null
+# The embedded model's evaluation is kept per file (its sha256), so a replaced model is evaluated anew.
+ETEST=$CAND/embedded-test-$(sha256sum "$EMBEDDED" | cut -c1-16)
+[ -f "$ETEST/iou.json" ] || "${T[@]}" eval --onnx "$EMBEDDED" --data "$DATA/dark_zurich" --split test --out "$ETEST" >/dev/null
 
 set +e
-python3 - "$Q.report.json" "$CAND/embedded-test/iou.json" "$EMBEDDED_AGREEMENT" "$Q.decision.txt" <<'EOF'
+python3 - "$Q.report.json" "$ETEST/iou.json" "$EMBEDDED_AGREEMENT" "$Q.decision.txt" <<'EOF'
 import json, sys
 report, embedded = json.load(open(sys.argv[1])), json.load(open(sys.argv[2]))
 embedded_agreement, decision_file = float(sys.argv[3]), sys.argv[4]

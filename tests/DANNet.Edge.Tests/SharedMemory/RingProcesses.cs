@@ -11,9 +11,17 @@ internal static class RingProcesses
     public static readonly string PythonReader =
         Path.GetFullPath(Path.Combine(AppContext.BaseDirectory, "..", "..", "..", "..", "..", "runtime", "python", "dannet_edge_shm.py"));
 
+    /// <summary>
+    /// Starts <paramref name="file"/> with the default disposition of SIGHUP, SIGINT and SIGQUIT, as a terminal or systemd
+    /// starts a process (through <c>env --default-signal</c>, which then executes it: same pid). A test run launched in the
+    /// background (<c>nohup</c>, <c>cmd &amp;</c> in a script) has them ignored, children inherit that, and the .NET runtime
+    /// keeps an ignored SIGINT ignored — a test that sends one would test the launcher, not the program.
+    /// </summary>
     public static Process Start(string file, params string[] args)
     {
-        var info = new ProcessStartInfo(file) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        var info = new ProcessStartInfo("env") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        info.ArgumentList.Add("--default-signal=HUP,INT,QUIT");
+        info.ArgumentList.Add(file);
         foreach (var a in args) info.ArgumentList.Add(a);
         return Process.Start(info) ?? throw new InvalidOperationException($"Could not start {file}.");
     }

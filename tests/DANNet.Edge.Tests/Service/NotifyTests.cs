@@ -52,16 +52,7 @@ public sealed class NotifyTests(ITestOutputHelper log) : RingFolderTests("dannet
 
         public TimeSpan Now => _clock.Elapsed;
 
-        public bool WaitFor(Func<string, bool> match, TimeSpan timeout)
-        {
-            var until = _clock.Elapsed + timeout;
-            while (_clock.Elapsed < until)
-            {
-                if (Messages.Any(m => match(m.Text))) return true;
-                Thread.Sleep(20);
-            }
-            return false;
-        }
+        public bool WaitFor(Func<string, bool> match, TimeSpan timeout) => WaitForCount(m => match(m.Text), 1, timeout);
 
         /// <summary>Waits until at least <paramref name="count"/> messages match (a state reached, not a time slept: the machine may be busy).</summary>
         public bool WaitForCount(Func<(TimeSpan At, string Text), bool> match, int count, TimeSpan timeout)

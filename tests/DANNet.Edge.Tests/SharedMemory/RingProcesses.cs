@@ -33,7 +33,7 @@ internal static class RingProcesses
         var stderr = p.StandardError.ReadToEndAsync();
         bool exited = p.WaitForExit(60_000);
         if (!exited) p.Kill(entireProcessTree: true);
-        Assert.True(exited, $"{p.StartInfo.FileName} {string.Join(' ', p.StartInfo.ArgumentList)} did not finish within a minute");
+        Assert.True(exited, $"{Describe(p)} did not finish within a minute");
         p.WaitForExit();
         return (p.ExitCode, stdout.Result + stderr.Result);
     }
@@ -58,15 +58,17 @@ internal static class RingProcesses
         var clock = Stopwatch.StartNew();
         foreach (var reader in readers)
         {
-            string what = $"{reader.StartInfo.FileName} {string.Join(' ', reader.StartInfo.ArgumentList)}";
             while (!Holds(reader, ring))
             {
-                Assert.False(reader.HasExited, $"{what} ended before it opened {ring}");
-                Assert.True(clock.Elapsed < TimeSpan.FromMinutes(1), $"{what} did not open {ring} within a minute");
+                Assert.False(reader.HasExited, $"{Describe(reader)} ended before it opened {ring}");
+                Assert.True(clock.Elapsed < TimeSpan.FromMinutes(1), $"{Describe(reader)} did not open {ring} within a minute");
                 Thread.Sleep(20);
             }
         }
     }
+
+    /// <summary>The command line a process was started with, for failure messages.</summary>
+    private static string Describe(Process p) => $"{p.StartInfo.FileName} {string.Join(' ', p.StartInfo.ArgumentList)}";
 
     private static bool Holds(Process p, string file)
     {

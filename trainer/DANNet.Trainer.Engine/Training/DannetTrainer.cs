@@ -115,6 +115,11 @@ public sealed class DannetTrainer(TrainingConfig config, string outDir)
         // finite): one wait for the device per interval instead of one per term. Progress shows the terms last read.
         var pending = new List<(long Iteration, IterationTerms Terms)>();
         var terms = new Dictionary<string, double>();
+        // Where the run is after 'done' iterations: the terms last read back, the speed, the time left and the last night val mIoU.
+        TrainingProgress Progress(long done, string? note = null) => new(done, o.Iterations, terms, pace.ItPerSec, lastMiou)
+        {
+            Eta = pace.Eta(done), EtaLeavesOut = pace.UntimedEvaluations(done), Note = note,
+        };
         using var batches = new BatchPrefetcher(it => (data.Labelled.Next(it, o.BatchSize), data.Pairs?.Next(it, o.BatchSize)), start, stopAt,
             config.Run.Prefetch, pin: device.type == DeviceType.CUDA);
         try
@@ -148,11 +153,11 @@ public sealed class DannetTrainer(TrainingConfig config, string outDir)
                     metrics.Append(MetricsLog.Step(done, o.GeneratorLr * decay, o.DiscriminatorLr * decay, itPerSec, terms));
                 if (dryRun is null && (done % config.Run.CheckpointEvery == 0 || done == o.Iterations))
                     lastCheckpoint = store.Save(new TrainingState(done, arch.ToString(), config.Mode, relighting, hash, CodeVersion.Current, inference), nets, gOpt, dOpt);
-                progress?.Report(new TrainingProgress(done, o.Iterations, terms, pace.ItPerSec, lastMiou) { Eta = pace.Eta(done), EtaLeavesOut = pace.UntimedEvaluations(done), Note = note });
+                progress?.Report(Progress(done, note));
                 if (evaluating)
                 {
                     lastMiou = EvaluateInto(metrics, done, nets, data.Validation!, testWeights, pace, progress, cancel).MeanIoU;
-                    progress?.Report(new TrainingProgress(done, o.Iterations, terms, pace.ItPerSec, lastMiou) { Eta = pace.Eta(done), EtaLeavesOut = pace.UntimedEvaluations(done) });
+                    progress?.Report(Progress(done));
                 }
             }
         }
@@ -222,12 +227,11 @@ public sealed class DannetTrainer(TrainingConfig config, string outDir)
         string path = Path.Combine(runFolder, MetricsFile);
         if (!File.Exists(path))
             throw new ArgumentException($"'{path}' does not exist — name a run folder written by dannet-train train.");
-        var metrics = new MetricsLog(path);
-        WriteCurves(metrics, png);
-        return metrics.Read().MeanIoU.Count;
+        return WriteCurves(new MetricsLog(path), png);
     }
 
-    private static void WriteCurves(MetricsLog metrics, string path)
+    /// <summary>Draws the run's own picture from <paramref name="metrics"/> into <paramref name="path"/>; returns the evaluations drawn.</summary>
+    private static int WriteCurves(MetricsLog metrics, string path)
     {
         var (terms, miou) = metrics.Read();
         var smoothed = terms.ToDictionary(kv => kv.Key, kv => CurvePlot.Smooth(kv.Value, 10));
@@ -238,6 +242,7 @@ public sealed class DannetTrainer(TrainingConfig config, string outDir)
         panels.Add(("night val mIoU", new Dictionary<string, List<(long, double)>> { ["mIoU"] = miou }));
         using var img = CurvePlot.Draw(panels, sharedIterations: true); // the panels line up: mIoU starts at the first evaluation, not at 0
         ImageFiles.WritePng(path, img);
+        return miou.Count;
     }
 
     private sealed record RunData(LabelledSampler Labelled, PairSampler? Pairs, LabelledSet? Validation, double[] Frequencies)

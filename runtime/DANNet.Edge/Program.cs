@@ -1,6 +1,7 @@
 using System.CommandLine;
 using DANNet.Edge.Cli;
 using DANNet.Edge.Service;
+using DANNet.Model;
 
 var root = new RootCommand("dannet-edge — night-capable semantic segmentation on the car: camera frames in, class masks out to shared memory.")
 {

@@ -5,7 +5,8 @@ namespace DANNet.Model;
 /// <summary>
 /// The one mapping of errors to exit codes every command line uses (dannet-train, dannet-edge, dannet-calibrate): an error the user can
 /// fix — a file that is missing, unreadable or malformed, a bad argument, a model ONNX Runtime refuses, any <see cref="FixableException"/> —
-/// is one line <c>error: …</c> and exit code 1; a cancellation (Ctrl-C) is exit code 130. Anything else is a defect and keeps its stack.
+/// is one line <c>error: …</c> and exit code 1, and so is a native library that does not load (<see cref="NativeDependencies.Describe"/>:
+/// the missing library and its package); a cancellation (Ctrl-C) is exit code 130. Anything else is a defect and keeps its stack.
 /// </summary>
 public static class CommandErrors
 {
@@ -25,6 +26,11 @@ public static class CommandErrors
             return action();
         }
         catch (Exception ex) when (describe?.Invoke(ex) is { } line)
+        {
+            error.WriteLine($"error: {line}");
+            return 1;
+        }
+        catch (Exception ex) when (ex is TypeInitializationException or DllNotFoundException && NativeDependencies.Describe(ex) is { } line)
         {
             error.WriteLine($"error: {line}");
             return 1;

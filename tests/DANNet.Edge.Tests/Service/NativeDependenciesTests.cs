@@ -1,5 +1,7 @@
 using System.Diagnostics;
+using System.Runtime.InteropServices;
 using DANNet.Edge.Service;
+using DANNet.Model;
 using DANNet.Edge.Tests.SharedMemory;
 
 namespace DANNet.Edge.Tests.Service;
@@ -55,6 +57,33 @@ public sealed class NativeDependenciesTests
         string line = NativeDependencies.Explain("OpenCV", "libOpenCvSharpExtern.so", ex);
         Assert.Contains(expected, line);
         Assert.DoesNotContain('\n', line);
+    }
+
+    [DllImport("libdannet-absent.so.3")]
+    private static extern int AbsentFunction();
+
+    /// <summary>
+    /// Every command line's error mapping (<see cref="CommandErrors"/>) reports a library that does not load as one line, exit 1: the
+    /// runtime's own DllNotFoundException for a library that is not there, and OpenCV's binding failing on a dependency it needs.
+    /// </summary>
+    [Fact]
+    public void Command_errors_report_a_library_that_does_not_load_as_one_line()
+    {
+        var error = new StringWriter();
+        Assert.Equal(1, CommandErrors.Run(error, () => AbsentFunction()));
+        Assert.StartsWith("error: libdannet-absent.so.3's native library libdannet-absent.so.3 cannot be loaded: ", error.ToString());
+        Assert.Single(error.ToString().Split('\n', StringSplitOptions.RemoveEmptyEntries));
+
+        error = new StringWriter();
+        var opencv = new TypeInitializationException("OpenCvSharp.Internal.NativeMethods", new DllNotFoundException(
+            $"Unable to load shared library 'OpenCvSharpExtern' or one of its dependencies.\n/opt/x/OpenCvSharpExtern.so: {NoFile}\nlibgtk-3.so.0: {NoFile}\n"));
+        Assert.Equal(1, CommandErrors.Run(error, () => throw opencv));
+        Assert.Equal($"error: OpenCV's native library libOpenCvSharpExtern.so cannot be loaded: libgtk-3.so.0 is missing ({NoFile}): install the package " +
+            "libgtk-3-0 (apt-get install libgtk-3-0; the dannet-edge .deb depends on it, systemd/native-dependencies.tsv lists them all).\n",
+            error.ToString().ReplaceLineEndings("\n"));
+
+        // Any other type initializer that fails is a defect and keeps its stack.
+        Assert.Throws<TypeInitializationException>(() => CommandErrors.Run(error, () => throw new TypeInitializationException("X", new InvalidOperationException("bug"))));
     }
 
     /// <summary>

@@ -39,6 +39,33 @@ public sealed class CliTests
         Assert.False(Directory.Exists("/tmp/never-written"));
     }
 
+    /// <summary>
+    /// The real loader: in a mount namespace of its own, libgtk-3 (which OpenCV's native library needs) is replaced by an empty file, as on a
+    /// machine that lacks it; synth must say so in one line with the package, exit 1, and write nothing. Needs root for the namespace, as CI runs.
+    /// </summary>
+    [Fact]
+    public async Task Synth_without_a_library_opencv_needs_is_one_line_naming_the_package()
+    {
+        string gtk = new FileInfo("/usr/lib/x86_64-linux-gnu/libgtk-3.so.0").ResolveLinkTarget(returnFinalTarget: true)?.FullName ?? "/usr/lib/x86_64-linux-gnu/libgtk-3.so.0";
+        Assert.True(File.Exists(gtk), $"{gtk}: build.sh installs libgtk-3-0");
+        string outDir = Path.Combine(Directory.CreateTempSubdirectory("dannet-native-").FullName, "synth");
+        string trainer = Path.Combine(AppContext.BaseDirectory, "dannet-train.dll");
+        var info = new System.Diagnostics.ProcessStartInfo("unshare",
+            ["-m", "sh", "-c", $"mount --bind /dev/null '{gtk}' && exec dotnet '{trainer}' synth --scale tiny --out '{outDir}'"])
+        { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        using var p = System.Diagnostics.Process.Start(info)!;
+        var stdoutRead = p.StandardOutput.ReadToEndAsync();
+        string stderr = await p.StandardError.ReadToEndAsync();
+        string stdout = await stdoutRead;
+        await p.WaitForExitAsync();
+        var lines = stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.True(lines.Length == 1, $"exit {p.ExitCode}, stderr:\n{stderr}\nstdout:\n{stdout}");
+        Assert.Equal(1, p.ExitCode);
+        Assert.StartsWith("error: OpenCV's native library libOpenCvSharpExtern.so cannot be loaded: libgtk-3.so.0 is missing", lines[0]);
+        Assert.Contains("apt-get install libgtk-3-0", lines[0]);
+        Assert.False(File.Exists(Path.Combine(outDir, "synthnight.json")));
+    }
+
     [Fact]
     public void Doctor_reports_torch_and_opencv_ok()
     {

@@ -3,7 +3,7 @@ using System.Text.RegularExpressions;
 using Microsoft.ML.OnnxRuntime;
 using OpenCvSharp;
 
-namespace DANNet.Edge.Service;
+namespace DANNet.Model;
 
 /// <summary>One row of <c>systemd/native-dependencies.tsv</c>: a shared library and the package that provides it.</summary>
 public sealed record NativeDependency(string Soname, string Package, bool Required, string UsedBy);
@@ -25,7 +25,7 @@ public static partial class NativeDependencies
     public static void Check()
     {
         Probe("OpenCV", "libOpenCvSharpExtern.so", () => Cv2.GetVersionString());
-        Probe("ONNX Runtime", "libonnxruntime.so", () => DANNet.Model.OnnxRuntimeEnvironment.Instance.GetVersionString());
+        Probe("ONNX Runtime", "libonnxruntime.so", () => OnnxRuntimeEnvironment.Instance.GetVersionString());
     }
 
     private static void Probe(string component, string library, Func<string?> load)
@@ -38,6 +38,25 @@ public static partial class NativeDependencies
         {
             throw new NativeDependencyException(Explain(component, library, ex), ex);
         }
+    }
+
+    /// <summary>
+    /// The one line for an exception that is a native library failing to load (a <see cref="DllNotFoundException"/>, usually inside the
+    /// <see cref="TypeInitializationException"/> of the binding that loads it), as <see cref="Explain"/> words it; null for any other exception.
+    /// Every command line reports such a failure with it (<see cref="CommandErrors"/>), not with a stack.
+    /// </summary>
+    public static string? Describe(Exception ex)
+    {
+        if (Chain(ex).OfType<DllNotFoundException>().FirstOrDefault() is not { } notFound) return null;
+        var m = UnloadableLibrary().Match(notFound.Message);
+        string name = m.Success ? m.Groups["lib"].Value : "a native library";
+        var (component, library) = name switch
+        {
+            "OpenCvSharpExtern" => ("OpenCV", "libOpenCvSharpExtern.so"),
+            "onnxruntime" => ("ONNX Runtime", "libonnxruntime.so"),
+            _ => (name, name.EndsWith(".so", StringComparison.Ordinal) || name.Contains(".so.", StringComparison.Ordinal) ? name : $"lib{name}.so"),
+        };
+        return Explain(component, library, ex);
     }
 
     /// <summary>
@@ -55,7 +74,7 @@ public static partial class NativeDependencies
         {
             string reason = failures.Count > 0 ? failures[0].Reason : Chain(ex).Last().Message.ReplaceLineEndings(" ");
             return $"{component}'s native library {library} cannot be loaded: {reason}. The program's folder is incomplete or built for another " +
-                "machine: reinstall dannet-edge (the .deb, or systemd/install.sh) for this architecture.";
+                "machine: rebuild or reinstall it for this architecture (dannet-edge: the .deb, or systemd/install.sh).";
         }
         var row = Table.FirstOrDefault(r => r.Soname == culprit.Soname);
         string fix = row is null
@@ -71,13 +90,16 @@ public static partial class NativeDependencies
         for (var e = ex; e is not null; e = e.InnerException) yield return e;
     }
 
+    [GeneratedRegex(@"Unable to load (shared library|DLL) '(?<lib>[^']+)'")]
+    private static partial Regex UnloadableLibrary();
+
     [GeneratedRegex(@"(?<so>lib[A-Za-z0-9_+.\-]*?\.so(\.[0-9]+)*): (?<why>[^:\n]*(: No such file or directory)?)")]
     private static partial Regex LoaderFailure();
 
     private static List<NativeDependency> Load()
     {
         using var stream = Assembly.GetExecutingAssembly().GetManifestResourceStream("native-dependencies.tsv")
-            ?? throw new InvalidOperationException("native-dependencies.tsv is not embedded in DANNet.Edge.Engine.");
+            ?? throw new InvalidOperationException("native-dependencies.tsv is not embedded in DANNet.Model.");
         using var reader = new StreamReader(stream);
         var rows = new List<NativeDependency>();
         string? line;

@@ -122,7 +122,9 @@ public sealed class TrainingTests(TinySynthNightFixture data)
             Assert.Contains($"Loss term '{ex.Term}'", ex.Message);
             Assert.Contains($"at iteration {ex.Iteration}", ex.Message);
             var store = new CheckpointStore(Path.Combine(dir, DannetTrainer.CheckpointsFolder), 2);
-            Assert.All(store.Complete(), c => Assert.True(c.State.Iteration <= ex.Iteration));
+            // The iteration named is the one that went wrong, counted as progress and metrics.jsonl count (from 1): no checkpoint holds it.
+            Assert.All(store.Complete(), c => Assert.True(c.State.Iteration < ex.Iteration));
+            Assert.Contains(store.Complete(), c => c.State.Iteration == ex.Iteration - 1);
             Assert.Empty(Directory.GetDirectories(Path.Combine(dir, DannetTrainer.CheckpointsFolder), "*.tmp*"));
         }
         finally { if (Directory.Exists(dir)) Directory.Delete(dir, true); }

@@ -234,7 +234,7 @@ public sealed class IterationTerms(IReadOnlyList<string> names, Tensor values) :
                 foreach (var name in terms.Names)
                 {
                     double v = values[at++];
-                    if (!double.IsFinite(v)) throw new NonFiniteLossException(name, iteration, v);
+                    if (!double.IsFinite(v)) throw new NonFiniteLossException(name, iteration + 1, v); // counted from 1, as progress and metrics.jsonl count
                     last[name] = v;
                 }
             }

@@ -8,6 +8,7 @@ using DANNet.Trainer.Losses;
 using DANNet.Trainer.Models;
 using DANNet.Trainer.Models.Checkpoints;
 using DANNet.Trainer.Models.Pretrained;
+using DANNet.Trainer.Diagnostics;
 using DANNet.Trainer.Torch;
 using TorchSharp;
 using TorchSharp.Modules;
@@ -71,6 +72,8 @@ public sealed class DannetTrainer(TrainingConfig config, string outDir)
         if (config.Model.InitLight is { } light && nets.Light is not null) Checkpoint.Load(nets.Light, light);
         nets.To(device); // before the optimisers, whose state follows the parameters' device
         OnDevice?.Invoke();
+        // Every convolution the run trains, against its exact value: a CPU whose oneDNN kernels are wrong trains with libtorch's own.
+        string? kernelNote = ConvolutionCheck.EnsureCorrect(nets.Named().Select(n => (Path.GetFileNameWithoutExtension(n.File), n.Net)), device);
 
         var o = config.Optim;
         var (gOpt, dOpt) = Optimizers(nets, o, withDiscriminators);
@@ -120,6 +123,7 @@ public sealed class DannetTrainer(TrainingConfig config, string outDir)
         {
             Eta = pace.Eta(done), EtaLeavesOut = pace.UntimedEvaluations(done), Note = note,
         };
+        if (kernelNote is not null) progress?.Report(Progress(start, kernelNote));
         using var batches = new BatchPrefetcher(it => (data.Labelled.Next(it, o.BatchSize), data.Pairs?.Next(it, o.BatchSize)), start, stopAt,
             config.Run.Prefetch, pin: device.type == DeviceType.CUDA);
         try

@@ -1,5 +1,8 @@
 using System.CommandLine;
 using DANNet.Trainer.Diagnostics;
+using DANNet.Trainer.Models;
+using DANNet.Trainer.Torch;
+using TorchSharp;
 using OpenCvSharp;
 
 namespace DANNet.Trainer.Cli;
@@ -37,6 +40,29 @@ internal static class DoctorCommand
         return failures;
     }
 
+    /// <summary>
+    /// The convolutions DANNet trains (the edge net, LightNet, the discriminators) against their exact values, as every training run checks
+    /// them: ok; oneDNN wrong here and switched off (training does the same: correct, slower); or wrong either way (a failure).
+    /// </summary>
+    private static int Kernels(TextWriter output, TextWriter error)
+    {
+        const string Arch = "pspnet-r18i-l16";
+        using var nets = DannetNets.Create(ArchitectureSpec.Parse(Arch), relighting: true, withDiscriminators: true, discriminatorChannels: 16);
+        try
+        {
+            string? note = ConvolutionCheck.EnsureCorrect(nets.Named().Select(n => (Path.GetFileNameWithoutExtension(n.File), n.Net)), torch.CPU);
+            output.WriteLine(note is null
+                ? $"kernels   ok    cpu: every convolution of {Arch}, LightNet and the discriminators within float32 rounding of the exact value (oneDNN {(OneDnn.Enabled ? "on" : "off")})"
+                : $"kernels   warn  {note}");
+            return 0;
+        }
+        catch (ConvolutionFaultException ex)
+        {
+            error.WriteLine($"kernels   FAIL  {ex.Message}");
+            return 1;
+        }
+    }
+
     internal static int Run(TextWriter output, TextWriter error)
     {
         int failures = 0;
@@ -47,6 +73,7 @@ internal static class DoctorCommand
                 $"after 3 SGD steps, max weight change {r.MaxWeightChange:E2}");
             output.WriteLine($"devices   ok    {Torch.TrainingDevice.Describe()}");
             failures += Convolutions(output, error);
+            failures += Kernels(output, error);
         }
         catch (Exception ex) when (ex is TypeInitializationException or DllNotFoundException or NotSupportedException)
         {

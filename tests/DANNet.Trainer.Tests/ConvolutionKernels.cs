@@ -1,0 +1,24 @@
+using System.Runtime.CompilerServices;
+using DANNet.Trainer.Diagnostics;
+using DANNet.Trainer.Models;
+using static TorchSharp.torch;
+
+namespace DANNet.Trainer.Tests;
+
+/// <summary>
+/// Settles libtorch's oneDNN switch before any test runs, as every training run settles it for its process
+/// (<see cref="ConvolutionCheck.EnsureCorrect"/>): on a CPU whose oneDNN convolutions are wrong it goes off here, once, rather than
+/// in the middle of the tests — where a determinism test's two runs would straddle the change.
+/// </summary>
+internal static class ConvolutionKernels
+{
+    /// <summary>The note the check gave (null: oneDNN's convolutions are right here).</summary>
+    public static string? Note { get; private set; }
+
+    [ModuleInitializer]
+    internal static void Settle()
+    {
+        using var nets = DannetNets.Create(ArchitectureSpec.Parse("pspnet-r18-w0.25-l4"), relighting: true, withDiscriminators: true, discriminatorChannels: 16);
+        Note = ConvolutionCheck.EnsureCorrect(nets.Named().Select(n => (Path.GetFileNameWithoutExtension(n.File), n.Net)), CPU);
+    }
+}

@@ -1,0 +1,59 @@
+using DANNet.Trainer.Diagnostics;
+using DANNet.Trainer.Models;
+using DANNet.Trainer.Models.Relighting;
+using DANNet.Trainer.Torch;
+using static TorchSharp.torch;
+
+namespace DANNet.Trainer.Tests.Diagnostics;
+
+/// <summary>The convolution check: its bound tells a wrong kernel from a rounded one, and after it the nets' convolutions are right.</summary>
+public sealed class ConvolutionCheckTests
+{
+    [Fact]
+    public void The_bound_holds_float32_rounding_and_catches_a_wrong_or_nan_result()
+    {
+        using var scope = NewDisposeScope();
+        using var gen = new Generator(3);
+        // A dot product of 4096 terms: float32's own sum is inside the bound, one a thousandth off is not.
+        var a = randn([4096], generator: gen);
+        var b = randn([4096], generator: gen);
+        var exact = a.to(float64).mul(b.to(float64)).sum().reshape(1);
+        var absTerms = a.to(float64).abs().mul(b.to(float64).abs()).sum().reshape(1);
+        var float32 = a.mul(b).sum().reshape(1);
+        var (relative, over) = ConvolutionCheck.Measure(float32, exact, absTerms, 4096);
+        Assert.True(over <= 1, $"float32's own rounding is {over}x the bound");
+        Assert.True(relative < 1e-3, $"{relative}");
+
+        using var s = new ScalarScope();
+        var wrong = float32.Plus(absTerms.to(float32).mul(s[1e-3]));
+        Assert.True(ConvolutionCheck.Measure(wrong, exact, absTerms, 4096).OverBound > 1);
+        var zero = float32.sub(float32);
+        var nan = zero.div(zero); // 0/0
+        Assert.Equal(double.PositiveInfinity, ConvolutionCheck.Measure(nan, exact, absTerms, 4096).OverBound);
+    }
+
+    /// <summary>
+    /// On any CPU: once the check has settled oneDNN (the test assembly does it first, as training does), every convolution of
+    /// the nets DANNet trains — LightNet's 3-channel output layer and the discriminators' 1-channel one included — is right.
+    /// </summary>
+    [Fact]
+    public void After_the_check_every_convolution_of_the_trained_nets_is_within_the_bound()
+    {
+        using var nets = DannetNets.Create(ArchitectureSpec.Parse("pspnet-r18-w0.25-l4"), relighting: true, withDiscriminators: true, discriminatorChannels: 16);
+        var named = nets.Named().Select(n => (Path.GetFileNameWithoutExtension(n.File), (TorchSharp.torch.nn.Module)n.Net)).ToList();
+        using var light = new LightNet(16);
+        named.Add(("light16", light));
+        // Settled already: nothing is wrong now, so no note (and no switch) this time.
+        Assert.Null(ConvolutionCheck.EnsureCorrect(named, CPU));
+        var faults = ConvolutionCheck.Run(named, CPU);
+        Assert.True(faults.Count == 0, string.Join("; ", faults));
+        // The note names what was wrong and what was done, and goes with oneDNN off; no note, oneDNN stays as libtorch starts it.
+        if (ConvolutionKernels.Note is { } note)
+        {
+            Assert.False(OneDnn.Enabled);
+            Assert.Contains("libtorch's oneDNN convolutions are wrong on this CPU", note);
+            Assert.Matches(@"\(\d+→\d+ \d+x\d+", note);
+        }
+        else Assert.True(OneDnn.Enabled);
+    }
+}

@@ -1,0 +1,158 @@
+using System.Globalization;
+using DANNet.Trainer.Torch;
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
+namespace DANNet.Trainer.Diagnostics;
+
+/// <summary>A convolution whose float32 result on this machine is outside the rounding bound of the exact one.</summary>
+/// <param name="Layer">The net and module path, e.g. <c>light.model.24</c>.</param>
+/// <param name="Shape">Channels, kernel and stride, e.g. <c>64→3 7x7</c>.</param>
+/// <param name="Quantity">output, input gradient or weight gradient.</param>
+/// <param name="RelativeError">Largest absolute error over the largest absolute exact value.</param>
+/// <param name="OverBound">Largest error over its element's bound (above 1 is a fault).</param>
+public sealed record ConvolutionFault(string Layer, string Shape, string Quantity, double RelativeError, double OverBound)
+{
+    public override string ToString() => string.Create(CultureInfo.InvariantCulture,
+        $"{Layer} ({Shape}): {Quantity} {RelativeError:P0} off the exact value, {OverBound:G3}x the rounding bound");
+}
+
+/// <summary>
+/// Runs every distinct convolution of the nets a run trains — forward, input gradient and weight gradient, float32 on the
+/// training device — on seeded random data and compares each element with the exact (float64) value against the worst-case
+/// float32 rounding bound of that element: n·u·Σ|terms| for a sum of n products (u = 2⁻²⁴; any summation order stays inside it),
+/// doubled. A kernel that is merely rounded differently never fails it; a wrong one does. Found on an AMD EPYC family 26 VM:
+/// libtorch 2.10's oneDNN convolutions return input gradients 30–90 % off (NaN with two threads) when a convolution has fewer
+/// than 16 output channels — LightNet's last layer and the discriminators' — so DANNet's relighting trained on garbage.
+/// </summary>
+public static class ConvolutionCheck
+{
+    private const double UnitRoundoff = 1.0 / (1 << 24);
+    private const double Margin = 2;
+
+    /// <summary>The faults of every distinct convolution in <paramref name="nets"/> (named by net), on <paramref name="device"/>.</summary>
+    public static IReadOnlyList<ConvolutionFault> Run(IEnumerable<(string Net, nn.Module Module)> nets, Device device, long seed = 0)
+    {
+        var faults = new List<ConvolutionFault>();
+        var seen = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var (net, module) in nets)
+        {
+            foreach (var (name, m) in module.named_modules())
+            {
+                if (m is not Convolution { padding: not null, padding_type: null } c) continue;
+                string shape = Describe(c);
+                if (!seen.Add(shape)) continue;
+                faults.AddRange(CheckOne($"{net}.{name}", shape, c, device, seed));
+            }
+        }
+        return faults;
+    }
+
+    /// <summary>
+    /// On the CPU: when oneDNN computes any of the nets' convolutions wrongly, switches it off (<see cref="OneDnn"/>) and checks again;
+    /// returns the note to show (null when nothing was wrong). Throws when the convolutions are wrong without oneDNN too.
+    /// Other devices are not checked (cuDNN's TF32 rounding is a documented precision choice, not a fault this bound could tell apart).
+    /// </summary>
+    public static string? EnsureCorrect(IEnumerable<(string Net, nn.Module Module)> nets, Device device)
+    {
+        if (device.type != DeviceType.CPU) return null;
+        var list = nets.ToList();
+        var faults = Run(list, device);
+        if (faults.Count == 0) return null;
+        bool wasEnabled = OneDnn.Enabled;
+        if (wasEnabled)
+        {
+            OneDnn.Enabled = false;
+            var without = Run(list, device);
+            if (without.Count == 0)
+                return $"libtorch's oneDNN convolutions are wrong on this CPU — {faults[0]}{More(faults)}; training uses libtorch's own " +
+                    "convolution kernels instead: correct, several times slower (docs/measured-platform.md)";
+            faults = [.. without];
+        }
+        throw new ConvolutionFaultException($"libtorch's convolutions are wrong on this CPU even without oneDNN — {faults[0]}{More(faults)}: " +
+            "training here would learn from wrong gradients; train on another machine or on a GPU (--device cuda).");
+    }
+
+    private static string More(IReadOnlyList<ConvolutionFault> faults) => faults.Count > 1 ? $", and {faults.Count - 1} more" : "";
+
+    private static string Describe(Convolution c) => string.Create(CultureInfo.InvariantCulture,
+        $"{c.in_channels}→{c.out_channels} {string.Join('x', c.kernel_size)}{(c.transposed ? " transposed" : "")}" +
+        $" stride {string.Join('x', c.stride)} pad {string.Join('x', c.padding!)} dilation {string.Join('x', c.dilation)} groups {c.groups}");
+
+    private static IEnumerable<ConvolutionFault> CheckOne(string layer, string shape, Convolution c, Device device, long seed)
+    {
+        using var scope = NewDisposeScope();
+        using var s = new ScalarScope();
+        long kh = c.kernel_size[0], kw = c.kernel_size[1];
+        // Big enough for the kernel to slide a few steps whatever its stride and dilation; small enough to stay quick in float64.
+        long side = Math.Max(16, (kh - 1) * c.dilation[0] + 1 + 4 * c.stride[0] - 2 * c.padding![0]);
+        using var gen = new Generator((ulong)seed, device: CPU);
+        var x = randn([2, c.in_channels, side, side], generator: gen);
+        var w = c.weight!.detach().to(CPU).clone();
+        var b = c.bias?.detach().to(CPU).clone();
+        Tensor Apply(Tensor input, Tensor weight, Tensor? bias) => c.transposed
+            ? nn.functional.conv_transpose2d(input, weight, bias, c.stride, c.padding!, c.output_padding, c.dilation, c.groups)
+            : nn.functional.conv2d(input, weight, bias, c.stride, c.padding!, c.dilation, c.groups);
+        var shapeOut = Apply(x, w, b).shape;
+        var g = randn(shapeOut, generator: gen);
+
+        // float32 on the device
+        var (y32, dx32, dw32) = Pass(x.to(device), w.to(device), b?.to(device), g.to(device), Apply);
+        // exact (float64 on the CPU: float32 inputs are exact in float64, and its rounding is 2^-29 of float32's)
+        var (y, dx, dw) = Pass(x.to(float64), w.to(float64), b?.to(float64), g.to(float64), Apply);
+        // Σ|terms| of every element: the same three quantities on absolute values
+        var (ya, dxa, dwa) = Pass(x.to(float64).abs(), w.to(float64).abs(), b?.to(float64).abs(), g.to(float64).abs(), Apply);
+
+        long perGroupIn = c.in_channels / c.groups, perGroupOut = c.out_channels / c.groups, taps = kh * kw;
+        long inArea = x.shape[2] * x.shape[3], outArea = shapeOut[2] * shapeOut[3];
+        // Terms per element (upper bounds): an output sums the inputs under the kernel (+ bias); an input gradient the output
+        // gradients it reached; a weight gradient one product per batch item and position.
+        long nForward = (c.transposed ? perGroupOut : perGroupIn) * taps + 1;
+        long nInput = (c.transposed ? perGroupIn : perGroupOut) * taps;
+        long nWeight = 2 * Math.Max(inArea, outArea);
+        return new[]
+        {
+            Compare("output", y32, y, ya, nForward),
+            Compare("input gradient", dx32, dx, dxa, nInput),
+            Compare("weight gradient", dw32, dw, dwa, nWeight),
+        }.OfType<(string Quantity, double Relative, double Over)>().Where(r => !(r.Over <= 1))
+         .Select(r => new ConvolutionFault(layer, shape, r.Quantity, r.Relative, r.Over)).ToList();
+
+        (string, double, double)? Compare(string quantity, Tensor got, Tensor exact, Tensor absTerms, long n)
+        {
+            var (relative, over) = Measure(got, exact, absTerms, n);
+            return (quantity, relative, over);
+        }
+    }
+
+    /// <summary>
+    /// How far a float32 result <paramref name="got"/> is from <paramref name="exact"/> (float64): the largest absolute error over
+    /// the largest exact magnitude, and the largest error over its element's bound — twice n·u/(1−n·u) times that element's Σ|terms|
+    /// (<paramref name="absTerms"/>) for sums of at most <paramref name="n"/> products. A NaN anywhere is infinitely over.
+    /// </summary>
+    internal static (double Relative, double OverBound) Measure(Tensor got, Tensor exact, Tensor absTerms, long n)
+    {
+        using var scope = NewDisposeScope();
+        using var s = new ScalarScope();
+        double gamma = Margin * n * UnitRoundoff / (1 - n * UnitRoundoff);
+        var error = got.to(CPU).to(float64).sub(exact).abs();
+        var bound = absTerms.mul(s[gamma]).Plus(s[double.Epsilon]);
+        double over = error.div(bound).max().item<double>();
+        double relative = error.max().item<double>() / Math.Max(exact.abs().max().item<double>(), double.Epsilon);
+        return (double.IsNaN(relative) ? double.PositiveInfinity : relative, double.IsNaN(over) ? double.PositiveInfinity : over);
+    }
+
+    private static (Tensor Output, Tensor InputGradient, Tensor WeightGradient) Pass(Tensor x, Tensor w, Tensor? b, Tensor g,
+        Func<Tensor, Tensor, Tensor?, Tensor> apply)
+    {
+        var xi = x.detach().requires_grad_(true);
+        var wi = w.detach().requires_grad_(true);
+        var y = apply(xi, wi, b?.detach());
+        y.mul(g).sum().backward();
+        return (y.detach(), xi.grad!.detach(), wi.grad!.detach());
+    }
+}
+
+/// <summary>The CPU's convolutions are wrong even with oneDNN off: training would learn from wrong gradients.</summary>
+public sealed class ConvolutionFaultException(string message) : DANNet.Edge.Contracts.FixableException(message);

@@ -19,6 +19,6 @@ internal static class ConvolutionKernels
     internal static void Settle()
     {
         using var nets = DannetNets.Create(ArchitectureSpec.Parse("pspnet-r18-w0.25-l4"), relighting: true, withDiscriminators: true, discriminatorChannels: 16);
-        Note = ConvolutionCheck.EnsureCorrect(nets.Named().Select(n => (Path.GetFileNameWithoutExtension(n.File), n.Net)), CPU);
+        Note = ConvolutionCheck.EnsureCorrect(nets.ByName(), CPU);
     }
 }

@@ -40,7 +40,7 @@ public sealed class ConvolutionCheckTests
     public void After_the_check_every_convolution_of_the_trained_nets_is_within_the_bound()
     {
         using var nets = DannetNets.Create(ArchitectureSpec.Parse("pspnet-r18-w0.25-l4"), relighting: true, withDiscriminators: true, discriminatorChannels: 16);
-        var named = nets.Named().Select(n => (Path.GetFileNameWithoutExtension(n.File), (TorchSharp.torch.nn.Module)n.Net)).ToList();
+        var named = nets.ByName().ToList();
         using var light = new LightNet(16);
         named.Add(("light16", light));
         // Settled already: nothing is wrong now, so no note (and no switch) this time.

@@ -49,6 +49,9 @@ public sealed class DannetNets : IDisposable
         if (NightDiscriminator is not null) yield return (NightDiscriminatorFile, NightDiscriminator);
     }
 
+    /// <summary>Every net with its short name (the checkpoint file's, without .pth: light, segmentation, d_day, d_night).</summary>
+    public IEnumerable<(string Name, Module Net)> ByName() => Named().Select(n => (Path.GetFileNameWithoutExtension(n.File), n.Net));
+
     public List<Parameter> GeneratorParameters() =>
         (Light?.parameters() ?? []).Concat(Segmentation.parameters()).Where(p => p.requires_grad).ToList();
 

@@ -73,7 +73,7 @@ public sealed class DannetTrainer(TrainingConfig config, string outDir)
         nets.To(device); // before the optimisers, whose state follows the parameters' device
         OnDevice?.Invoke();
         // Every convolution the run trains, against its exact value: a CPU whose oneDNN kernels are wrong trains with libtorch's own.
-        string? kernelNote = ConvolutionCheck.EnsureCorrect(nets.Named().Select(n => (Path.GetFileNameWithoutExtension(n.File), n.Net)), device);
+        string? kernelNote = ConvolutionCheck.EnsureCorrect(nets.ByName(), device);
 
         var o = config.Optim;
         var (gOpt, dOpt) = Optimizers(nets, o, withDiscriminators);

@@ -50,7 +50,7 @@ internal static class DoctorCommand
         using var nets = DannetNets.Create(ArchitectureSpec.Parse(Arch), relighting: true, withDiscriminators: true, discriminatorChannels: 16);
         try
         {
-            string? note = ConvolutionCheck.EnsureCorrect(nets.Named().Select(n => (Path.GetFileNameWithoutExtension(n.File), n.Net)), torch.CPU);
+            string? note = ConvolutionCheck.EnsureCorrect(nets.ByName(), torch.CPU);
             output.WriteLine(note is null
                 ? $"kernels   ok    cpu: every convolution of {Arch}, LightNet and the discriminators within float32 rounding of the exact value (oneDNN {(OneDnn.Enabled ? "on" : "off")})"
                 : $"kernels   warn  {note}");

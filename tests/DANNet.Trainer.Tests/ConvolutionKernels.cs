@@ -19,6 +19,8 @@ internal static class ConvolutionKernels
     internal static void Settle()
     {
         using var nets = DannetNets.Create(ArchitectureSpec.Parse("pspnet-r18-w0.25-l4"), relighting: true, withDiscriminators: true, discriminatorChannels: 16);
-        Note = ConvolutionCheck.EnsureCorrect(nets.ByName(), CPU);
+        // Not the per-layer repair training uses first: tests also run convolutions outside training's nets (golden gradients,
+        // conformance), so where oneDNN is wrong the whole test process does without it.
+        Note = ConvolutionCheck.EnsureCorrect(nets.ByName(), CPU, repairLayers: false);
     }
 }

@@ -33,6 +33,34 @@ public sealed class ConvolutionCheckTests
     }
 
     /// <summary>
+    /// The per-layer repair: a layer with padded channels computes the padded convolution through its own call (the hook replaces the
+    /// output and so the graph), its gradients reach its own parameters, and the check — which tests the layer as it now computes — passes.
+    /// </summary>
+    [Fact]
+    public void A_layer_with_padded_channels_computes_the_same_convolution_through_its_own_call()
+    {
+        using var scope = NewDisposeScope();
+        random.manual_seed(11);
+        var plain = nn.Conv2d(16, 3, 7, bias: true);
+        var padded = nn.Conv2d(16, 3, 7, bias: true);
+        padded.load_state_dict(plain.state_dict());
+        ConvolutionCheck.PadChannels(padded);
+        ConvolutionCheck.PadChannels(padded); // twice is once
+        using var gen = new Generator(12);
+        var x = randn([2, 16, 20, 20], generator: gen);
+        var y = padded.call(x);
+        Assert.Equal(new long[] { 2, 3, 14, 14 }, y.shape);
+        Assert.Equal(ConvolutionCheck.PaddedConvolution(padded, x, padded.weight!, padded.bias).data<float>().ToArray(), y.data<float>().ToArray());
+        y.sum().backward();
+        plain.call(x).sum().backward();
+        Assert.Equal(new long[] { 3, 16, 7, 7 }, padded.weight!.grad!.shape);
+        Assert.True(padded.weight.grad.abs().sum().item<float>() > 0, "no gradient reached the padded layer's weight");
+        // Both are float32 sums of the same products in other orders: equal within the check's bound, which the check itself applies.
+        Assert.Empty(ConvolutionCheck.Run([("padded", padded), ("plain", plain)], CPU));
+        Assert.Throws<ArgumentException>(() => ConvolutionCheck.PadChannels(nn.ConvTranspose2d(16, 3, 3)));
+    }
+
+    /// <summary>
     /// On any CPU: once the check has settled oneDNN (the test assembly does it first, as training does), every convolution of
     /// the nets DANNet trains — LightNet's 3-channel output layer and the discriminators' 1-channel one included — is right.
     /// </summary>

@@ -20,7 +20,7 @@ public sealed record ConvolutionFault(string Layer, string Shape, string Quantit
 
 /// <summary>
 /// Runs every distinct convolution of the nets a run trains — forward, input gradient and weight gradient, float32 on the
-/// training device — on seeded random data and compares each element with the exact (float64) value against the worst-case
+/// training device, as the layer computes it (<see cref="PadChannels"/>) — on seeded random data and compares each element with the exact (float64) value against the worst-case
 /// float32 rounding bound of that element: n·u·Σ|terms| for a sum of n products (u = 2⁻²⁴; any summation order stays inside it),
 /// doubled. A kernel that is merely rounded differently never fails it; a wrong one does. Found on an AMD EPYC family 26 VM:
 /// libtorch 2.10's oneDNN convolutions return input gradients 30–90 % off (NaN with two threads) when a convolution has fewer
@@ -36,31 +36,82 @@ public static class ConvolutionCheck
     {
         var faults = new List<ConvolutionFault>();
         var seen = new HashSet<string>(StringComparer.Ordinal);
-        foreach (var (net, module) in nets)
+        foreach (var (layer, c) in Convolutions(nets))
         {
-            foreach (var (name, m) in module.named_modules())
-            {
-                if (m is not Convolution { padding: not null, padding_type: null } c) continue;
-                string shape = Describe(c);
-                if (!seen.Add(shape)) continue;
-                faults.AddRange(CheckOne($"{net}.{name}", shape, c, device, seed));
-            }
+            string shape = Describe(c);
+            // Layers of one shape share kernels, but a repaired layer runs other ones than an unrepaired layer of its shape.
+            if (!seen.Add(shape + (s_padded.TryGetValue(c, out _) ? " padded" : ""))) continue;
+            faults.AddRange(CheckOne(layer, shape, c, device, seed));
         }
         return faults;
     }
 
+    private static IEnumerable<(string Layer, Convolution Module)> Convolutions(IEnumerable<(string Net, nn.Module Module)> nets) =>
+        from n in nets
+        from m in n.Module.named_modules()
+        where m.module is Convolution { padding: not null, padding_type: null }
+        select ($"{n.Net}.{m.name}", (Convolution)m.module);
+
+    // The layers PadChannels has repaired (their forward hook computes PaddedConvolution instead).
+    private static readonly System.Runtime.CompilerServices.ConditionalWeakTable<Convolution, object> s_padded = [];
+
+    private static bool Repairable(Convolution c) => !c.transposed && c.groups == 1 && c.kernel_size.Length == 2;
+
+    private static long UpTo16(long channels) => (channels + 15) / 16 * 16;
+
     /// <summary>
-    /// On the CPU: when oneDNN computes any of the nets' convolutions wrongly, switches it off (<see cref="OneDnn"/>) and checks again;
-    /// returns the note to show (null when nothing was wrong). Throws when the convolutions are wrong without oneDNN too.
-    /// Other devices are not checked (cuDNN's TF32 rounding is a documented precision choice, not a fault this bound could tell apart).
+    /// Makes <paramref name="c"/> compute <see cref="PaddedConvolution"/>: a forward hook replaces its output (and so the graph its
+    /// gradients flow back through). The layer's parameters, checkpoints and ONNX export are unchanged; the padding adds zeros only.
     /// </summary>
-    public static string? EnsureCorrect(IEnumerable<(string Net, nn.Module Module)> nets, Device device)
+    public static void PadChannels(Convolution c)
+    {
+        if (!Repairable(c)) throw new ArgumentException($"Only ungrouped 2-D convolutions can have their channels padded, not {Describe(c)}.");
+        if (s_padded.TryGetValue(c, out _)) return;
+        s_padded.Add(c, true);
+        c.register_forward_hook((_, input, _) => PaddedConvolution(c, input, c.weight!, c.bias));
+    }
+
+    /// <summary>
+    /// <paramref name="c"/>'s convolution with input and output channels zero-padded to multiples of 16 and the output cut back:
+    /// the same sums (the added terms are zeros), on the oneDNN kernels that are right where the odd-channel ones are not.
+    /// </summary>
+    internal static Tensor PaddedConvolution(Convolution c, Tensor input, Tensor weight, Tensor? bias)
+    {
+        long cin = c.in_channels, cout = c.out_channels, inUp = UpTo16(cin), outUp = UpTo16(cout);
+        var x = inUp == cin ? input : nn.functional.pad(input, [0, 0, 0, 0, 0, inUp - cin]);
+        var w = inUp == cin && outUp == cout ? weight : nn.functional.pad(weight, [0, 0, 0, 0, 0, inUp - cin, 0, outUp - cout]);
+        var b = bias is null || outUp == cout ? bias : nn.functional.pad(bias, [0, outUp - cout]);
+        var y = nn.functional.conv2d(x, w, b, c.stride, c.padding!, c.dilation, c.groups);
+        return outUp == cout ? y : y.narrow(1, 0, cout);
+    }
+
+    /// <summary>
+    /// On the CPU: when oneDNN computes any of the nets' convolutions wrongly, first repairs those layers by padding their channels
+    /// (<see cref="PadChannels"/>; unless <paramref name="repairLayers"/> is false) and checks again; if that is not enough, switches
+    /// oneDNN off for the process (<see cref="OneDnn"/>) and checks again. Returns the note to show (null when nothing was wrong).
+    /// Throws when the convolutions are wrong without oneDNN too. Other devices are not checked (cuDNN's TF32 rounding is a
+    /// documented precision choice, not a fault this bound could tell apart).
+    /// </summary>
+    public static string? EnsureCorrect(IEnumerable<(string Net, nn.Module Module)> nets, Device device, bool repairLayers = true)
     {
         if (device.type != DeviceType.CPU) return null;
         var list = nets.ToList();
         var faults = Run(list, device);
         if (faults.Count == 0) return null;
         bool wasEnabled = OneDnn.Enabled;
+        if (wasEnabled && repairLayers)
+        {
+            var shapes = faults.Select(f => f.Shape).ToHashSet(StringComparer.Ordinal);
+            var layers = Convolutions(list).Where(c => shapes.Contains(Describe(c.Module))).ToList();
+            if (layers.All(c => Repairable(c.Module)))
+            {
+                foreach (var (_, c) in layers) PadChannels(c);
+                if (Run(list, device).Count == 0)
+                    return $"libtorch's oneDNN convolutions are wrong on this CPU — {faults[0]}{More(faults)}; " +
+                        (layers.Count == 1 ? "that layer runs with its" : $"those {layers.Count} layers run with their") +
+                        " channels zero-padded to multiples of 16, which oneDNN computes right (checked the same way)";
+            }
+        }
         if (wasEnabled)
         {
             OneDnn.Enabled = false;
@@ -91,8 +142,10 @@ public static class ConvolutionCheck
         var x = randn([2, c.in_channels, side, side], generator: gen);
         var w = c.weight!.detach().to(CPU).clone();
         var b = c.bias?.detach().to(CPU).clone();
+        bool padded = s_padded.TryGetValue(c, out _);
         Tensor Apply(Tensor input, Tensor weight, Tensor? bias) => c.transposed
             ? nn.functional.conv_transpose2d(input, weight, bias, c.stride, c.padding!, c.output_padding, c.dilation, c.groups)
+            : padded && weight.dtype == float32 ? PaddedConvolution(c, input, weight, bias)
             : nn.functional.conv2d(input, weight, bias, c.stride, c.padding!, c.dilation, c.groups);
         var shapeOut = Apply(x, w, b).shape;
         var g = randn(shapeOut, generator: gen);

@@ -140,8 +140,9 @@ public static class ConvolutionCheck
         long side = Math.Max(16, (kh - 1) * c.dilation[0] + 1 + 4 * c.stride[0] - 2 * c.padding![0]);
         using var gen = new Generator((ulong)seed, device: CPU);
         var x = randn([2, c.in_channels, side, side], generator: gen);
-        var w = c.weight!.detach().to(CPU).clone();
-        var b = c.bias?.detach().to(CPU).clone();
+        // float32, what training runs, whatever dtype the net was moved to.
+        var w = c.weight!.detach().to(CPU).to(float32).clone();
+        var b = c.bias?.detach().to(CPU).to(float32).clone();
         bool padded = s_padded.TryGetValue(c, out _);
         Tensor Apply(Tensor input, Tensor weight, Tensor? bias) => c.transposed
             ? nn.functional.conv_transpose2d(input, weight, bias, c.stride, c.padding!, c.output_padding, c.dilation, c.groups)

@@ -58,6 +58,11 @@ public sealed class ConvolutionCheckTests
         // Both are float32 sums of the same products in other orders: equal within the check's bound, which the check itself applies.
         Assert.Empty(ConvolutionCheck.Run([("padded", padded), ("plain", plain)], CPU));
         Assert.Throws<ArgumentException>(() => ConvolutionCheck.PadChannels(nn.ConvTranspose2d(16, 3, 3)));
+        // What the repair rests on: a forward hook's tensor is what the module's call returns (the padded and the plain sums can be
+        // bit-identical, so the values above cannot show it).
+        var hooked = nn.Conv2d(1, 1, 1);
+        hooked.register_forward_hook((_, _, _) => zeros(5));
+        Assert.Equal(new long[] { 5 }, hooked.call(ones(1, 1, 2, 2)).shape);
     }
 
     /// <summary>

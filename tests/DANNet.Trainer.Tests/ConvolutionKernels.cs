@@ -1,5 +1,5 @@
 using System.Runtime.CompilerServices;
-using DANNet.Trainer.Diagnostics;
+using DANNet.Trainer.Torch;
 using DANNet.Trainer.Models;
 using static TorchSharp.torch;
 

@@ -80,7 +80,9 @@ public sealed class CliTests
         Assert.Equal(devices, output.ToString().Split('\n').Count(l => l.StartsWith("conv      ok    ", StringComparison.Ordinal)));
         Assert.Contains("conv      ok    cpu: a 3x3 convolution's forward and backward (gradient norm ", output.ToString());
         // The kernels line: this process settled oneDNN before the tests (ConvolutionKernels), so it is right now and says which kernels run.
-        Assert.Contains($"kernels   ok    cpu: every convolution of pspnet-r18i-l16, LightNet and the discriminators within float32 rounding of the exact value (oneDNN {(DANNet.Trainer.Torch.OneDnn.Enabled ? "on" : "off")})", output.ToString());
+        string oneDnn = DANNet.Trainer.Torch.OneDnn.Enabled ? "on" : "off";
+        Assert.Contains("kernels   ok    cpu: every convolution of pspnet-r18i-l16, LightNet and the discriminators within float32 rounding of " +
+            $"the exact value (oneDNN {oneDnn})", output.ToString());
         Assert.Equal("", error.ToString());
     }
 }

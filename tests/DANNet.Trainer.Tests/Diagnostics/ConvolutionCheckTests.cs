@@ -1,4 +1,3 @@
-using DANNet.Trainer.Diagnostics;
 using DANNet.Trainer.Models;
 using DANNet.Trainer.Models.Relighting;
 using DANNet.Trainer.Torch;

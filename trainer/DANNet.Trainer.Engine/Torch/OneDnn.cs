@@ -5,7 +5,7 @@ namespace DANNet.Trainer.Torch;
 /// <summary>
 /// libtorch's switch for oneDNN (MKL-DNN), the library its CPU convolutions run on by default — PyTorch's
 /// <c>torch.backends.mkldnn.enabled</c>, which TorchSharp 0.107 does not expose. Off, libtorch computes convolutions with its own
-/// kernels (im2col and GEMM): correct where oneDNN is not (<see cref="Diagnostics.ConvolutionCheck"/>), several times slower.
+/// kernels (im2col and GEMM): correct where oneDNN is not (<see cref="ConvolutionCheck"/>), several times slower.
 /// The switch is process-wide and is read at each convolution call.
 /// </summary>
 public static partial class OneDnn

@@ -8,7 +8,6 @@ using DANNet.Trainer.Losses;
 using DANNet.Trainer.Models;
 using DANNet.Trainer.Models.Checkpoints;
 using DANNet.Trainer.Models.Pretrained;
-using DANNet.Trainer.Diagnostics;
 using DANNet.Trainer.Torch;
 using TorchSharp;
 using TorchSharp.Modules;

@@ -1,10 +1,9 @@
 using System.Globalization;
-using DANNet.Trainer.Torch;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
 
-namespace DANNet.Trainer.Diagnostics;
+namespace DANNet.Trainer.Torch;
 
 /// <summary>A convolution whose float32 result on this machine is outside the rounding bound of the exact one.</summary>
 /// <param name="Layer">The net and module path, e.g. <c>light.model.24</c>.</param>
@@ -139,7 +138,7 @@ public static class ConvolutionCheck
         // Big enough for the kernel to slide a few steps whatever its stride and dilation; small enough to stay quick in float64.
         long side = Math.Max(16, (kh - 1) * c.dilation[0] + 1 + 4 * c.stride[0] - 2 * c.padding![0]);
         using var gen = new Generator((ulong)seed, device: CPU);
-        var x = randn([2, c.in_channels, side, side], generator: gen);
+        var x = randn([2, c.in_channels, side, side], generator: gen, device: CPU); // explicit: the default device may be another
         // float32, what training runs, whatever dtype the net was moved to.
         var w = c.weight!.detach().to(CPU).to(float32).clone();
         var b = c.bias?.detach().to(CPU).to(float32).clone();
@@ -149,7 +148,7 @@ public static class ConvolutionCheck
             : padded && weight.dtype == float32 ? PaddedConvolution(c, input, weight, bias)
             : nn.functional.conv2d(input, weight, bias, c.stride, c.padding!, c.dilation, c.groups);
         var shapeOut = Apply(x, w, b).shape;
-        var g = randn(shapeOut, generator: gen);
+        var g = randn(shapeOut, generator: gen, device: CPU);
 
         // float32 on the device
         var (y32, dx32, dw32) = Pass(x.to(device), w.to(device), b?.to(device), g.to(device), Apply);

@@ -16,9 +16,10 @@ export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPE
 # systemd: systemd-analyze, which checks the unit file in the tests; ffmpeg: network cameras (rtsp://, http://) and the loopback stream of their tests;
 # rtsp-server-perl: the loopback RTSP server those tests publish to and read from; binutils: readelf, which the native-dependency test reads libraries with;
 # systemd-container and debootstrap: the system test boots a minimal Debian under its own systemd (tests/DANNet.System.Tests).
-# qemu-user-static, binfmt-support and the arm64 C/C++ runtime: the arm64 build runs under emulation in the system test.
+# qemu-user-static, binfmt-support and the arm64 C/C++ runtime: the arm64 build runs under emulation in the system test
+# (with libssl3:arm64, which .NET's cryptography needs for the model's SHA-256: without it the arm64 program aborts).
 apt_packages=(libgtk-3-0 python3 systemd ffmpeg rtsp-server-perl binutils systemd-container debootstrap
-              qemu-user-static binfmt-support libc6:arm64 libstdc++6:arm64 libgcc-s1:arm64 zlib1g:arm64)
+              qemu-user-static binfmt-support libc6:arm64 libstdc++6:arm64 libgcc-s1:arm64 zlib1g:arm64 libssl3:arm64)
 
 install_system_packages() {
   local missing=()

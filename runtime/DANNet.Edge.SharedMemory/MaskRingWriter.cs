@@ -359,11 +359,17 @@ public sealed unsafe class MaskRingWriter : IDisposable
                 "publishing stops; restart the writer to create it anew.");
     }
 
+    /// <summary>
+    /// Refreshes the heartbeat — only while the file still holds the header: a ring truncated under the writer must stop it at its next
+    /// frame with <see cref="ThrowIfTruncated"/>'s error, not kill it with a SIGBUS from this timer (as a CI run once saw).
+    /// </summary>
     private void Beat()
     {
         lock (_writeLock)
         {
-            if (!_disposed) _file.WriteRelease(ShmLayout.HeartbeatOffset, MonotonicClock.NowNs);
+            if (_disposed) return;
+            if (Posix.Fstat((int)_handle.DangerousGetHandle()) is not { } st || st.Size < ShmLayout.HeaderSize) return;
+            _file.WriteRelease(ShmLayout.HeartbeatOffset, MonotonicClock.NowNs);
         }
     }
 

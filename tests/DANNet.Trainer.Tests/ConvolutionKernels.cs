@@ -15,10 +15,14 @@ internal static class ConvolutionKernels
     /// <summary>The note the check gave (null: oneDNN's convolutions are right here).</summary>
     public static string? Note { get; private set; }
 
+    /// <summary>The nets the tests train most (the tiny PSPNet, LightNet, 16-channel discriminators): what the check settles on.</summary>
+    public static DannetNets ProbeNets() =>
+        DannetNets.Create(ArchitectureSpec.Parse("pspnet-r18-w0.25-l4"), relighting: true, withDiscriminators: true, discriminatorChannels: 16);
+
     [ModuleInitializer]
     internal static void Settle()
     {
-        using var nets = DannetNets.Create(ArchitectureSpec.Parse("pspnet-r18-w0.25-l4"), relighting: true, withDiscriminators: true, discriminatorChannels: 16);
+        using var nets = ProbeNets();
         // Not the per-layer repair training uses first: tests also run convolutions outside training's nets (golden gradients,
         // conformance), so where oneDNN is wrong the whole test process does without it.
         Note = ConvolutionCheck.EnsureCorrect(nets.ByName(), CPU, repairLayers: false);

@@ -71,7 +71,7 @@ public sealed class ConvolutionCheckTests
     [Fact]
     public void After_the_check_every_convolution_of_the_trained_nets_is_within_the_bound()
     {
-        using var nets = DannetNets.Create(ArchitectureSpec.Parse("pspnet-r18-w0.25-l4"), relighting: true, withDiscriminators: true, discriminatorChannels: 16);
+        using var nets = ConvolutionKernels.ProbeNets();
         var named = nets.ByName().ToList();
         using var light = new LightNet(16);
         named.Add(("light16", light));

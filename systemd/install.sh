@@ -98,10 +98,11 @@ elif [ ! -f "$lib/models/model.onnx" ]; then
 fi
 
 if [ "$real" = 1 ] && [ "$deps" = 1 ]; then
-  # The packages of the required libraries the installed native code needs (not those it ships itself).
+  # The packages of the required libraries the installed native code needs (not those it ships itself), and of those it loads itself.
   needed=()
   while IFS=$'\t' read -r soname pkg need _; do
     case "$soname" in ''|'#'*|soname) continue ;; esac
+    [ "$need" = loaded ] && { needed+=("$pkg"); continue; }   # opened with dlopen: no NEEDED entry shows it
     [ "$need" = required ] || continue
     if find "$opt" -name '*.so*' -type f -exec readelf -d {} + 2>/dev/null | grep -q "(NEEDED).*\[$soname\]"; then needed+=("$pkg"); fi
   done < systemd/native-dependencies.tsv

@@ -54,11 +54,14 @@ model=$(cd "$publish/models" && ls ./*.onnx | head -1 | sed 's:^\./::')
 
 # Depends: the packages of every library the shipped native code needs and does not ship itself.
 declare -A package_of required
+loaded_packages=()
 while IFS=$'\t' read -r soname pkg need _; do
   case "$soname" in ''|'#'*|soname) continue ;; esac
   package_of[$soname]=$pkg; required[$soname]=$need
+  [ "$need" = loaded ] && loaded_packages+=("$pkg")   # opened with dlopen: no NEEDED entry shows it
 done < systemd/native-dependencies.tsv
 declare -A shipped depends
+for pkg in "${loaded_packages[@]}"; do depends[$pkg]=1; done
 for so in $(find "$publish" -name '*.so*' -type f); do shipped[$(basename "$so")]=1; done
 unmapped=()
 for so in $(find "$publish" -name '*.so*' -type f); do

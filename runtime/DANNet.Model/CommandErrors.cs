@@ -7,6 +7,8 @@ namespace DANNet.Model;
 /// fix — a file that is missing, unreadable or malformed, a bad argument, a model ONNX Runtime refuses, any <see cref="FixableException"/> —
 /// is one line <c>error: …</c> and exit code 1, and so is a native library that does not load (<see cref="NativeDependencies.Describe"/>:
 /// the missing library and its package); a cancellation (Ctrl-C) is exit code 130. Anything else is a defect and keeps its stack.
+/// OpenSSL is looked for first (<see cref="NativeDependencies.CheckOpenSsl"/>): without it .NET aborts the process at the first random file
+/// name or hash, past any handler.
 /// </summary>
 public static class CommandErrors
 {
@@ -23,7 +25,13 @@ public static class CommandErrors
     {
         try
         {
+            NativeDependencies.CheckOpenSsl();
             return action();
+        }
+        catch (NativeDependencyException ex)
+        {
+            error.WriteLine($"error: {ex.Message}");
+            return 1;
         }
         catch (Exception ex) when (describe?.Invoke(ex) is { } line)
         {

@@ -1,12 +1,16 @@
 using System.Reflection;
+using System.Runtime.InteropServices;
 using System.Text.RegularExpressions;
 using Microsoft.ML.OnnxRuntime;
 using OpenCvSharp;
 
 namespace DANNet.Model;
 
-/// <summary>One row of <c>systemd/native-dependencies.tsv</c>: a shared library and the package that provides it.</summary>
-public sealed record NativeDependency(string Soname, string Package, bool Required, string UsedBy);
+/// <summary>
+/// One row of <c>systemd/native-dependencies.tsv</c>: a shared library and the package that provides it. <see cref="Loaded"/>: required,
+/// but opened with <c>dlopen</c> at run time (no NEEDED entry names it), so packaging adds it by this row alone.
+/// </summary>
+public sealed record NativeDependency(string Soname, string Package, bool Required, string UsedBy, bool Loaded = false);
 
 /// <summary>
 /// The native libraries the daemon cannot run without, checked before anything expensive (model,
@@ -21,11 +25,46 @@ public static partial class NativeDependencies
     /// <summary>The rows of <c>systemd/native-dependencies.tsv</c> (embedded in this assembly).</summary>
     public static IReadOnlyList<NativeDependency> Table => s_table.Value;
 
-    /// <summary>Loads OpenCV's and ONNX Runtime's native libraries; throws <see cref="NativeDependencyException"/> naming what is missing.</summary>
+    /// <summary>
+    /// Loads OpenCV's and ONNX Runtime's native libraries and looks for OpenSSL; throws <see cref="NativeDependencyException"/> naming what
+    /// is missing.
+    /// </summary>
     public static void Check()
     {
         Probe("OpenCV", "libOpenCvSharpExtern.so", () => Cv2.GetVersionString());
         Probe("ONNX Runtime", "libonnxruntime.so", () => OnnxRuntimeEnvironment.Instance.GetVersionString());
+        CheckOpenSsl();
+    }
+
+    /// <summary>
+    /// The sonames .NET's OpenSSL shim tries, newest first (<c>libSystem.Security.Cryptography.Native.OpenSsl.so</c>); with none of them
+    /// the runtime aborts the process ("No usable version of libssl was found") at the first random number or hash — no exception to
+    /// catch, so it is looked for before.
+    /// </summary>
+    internal static readonly string[] OpenSslSonames = ["libssl.so.3", "libssl.so.1.1", "libssl.so.1.0.2", "libssl.so.1.0.0", "libssl.so.10"];
+
+    /// <summary>Throws <see cref="NativeDependencyException"/> when no OpenSSL .NET can use loads (Linux only; elsewhere .NET uses the system's own).</summary>
+    public static void CheckOpenSsl()
+    {
+        if (!OperatingSystem.IsLinux()) return;
+        Exception? first = null;
+        foreach (string soname in OpenSslSonames)
+        {
+            try
+            {
+                NativeLibrary.Free(NativeLibrary.Load(soname));
+                return;
+            }
+            catch (Exception ex) when (ex is DllNotFoundException or BadImageFormatException)
+            {
+                first ??= ex;
+            }
+        }
+        var row = Table.First(r => r.Soname == OpenSslSonames[0]);
+        string why = LoaderFailure().Match(first!.Message) is { Success: true } m ? m.Groups["why"].Value.Trim() : "not found";
+        throw new NativeDependencyException($"OpenSSL cannot be loaded: {row.Soname} is missing ({why}): install the package {row.Package} " +
+            $"(apt-get install {row.Package}; the dannet-edge .deb depends on it, systemd/native-dependencies.tsv lists them all). " +
+            ".NET's cryptography needs it (random file names, SHA-256) and aborts the process without it.", first);
     }
 
     private static void Probe(string component, string library, Func<string?> load)
@@ -109,9 +148,9 @@ public static partial class NativeDependencies
             if (line.Length == 0 || line.StartsWith('#')) continue;
             if (header) { header = false; continue; }
             var f = line.Split('\t');
-            if (f.Length != 4 || f[2] is not ("required" or "optional"))
-                throw new InvalidDataException($"native-dependencies.tsv: '{line}' is not soname, package, required|optional, used by.");
-            rows.Add(new NativeDependency(f[0], f[1], f[2] == "required", f[3]));
+            if (f.Length != 4 || f[2] is not ("required" or "loaded" or "optional"))
+                throw new InvalidDataException($"native-dependencies.tsv: '{line}' is not soname, package, required|loaded|optional, used by.");
+            rows.Add(new NativeDependency(f[0], f[1], f[2] != "optional", f[3], Loaded: f[2] == "loaded"));
         }
         return rows;
     }

@@ -40,6 +40,8 @@ public sealed class PackagedServiceTests(PackagedService service, ITestOutputHel
         while (!service.Show("StatusText").Contains("fps", StringComparison.Ordinal) && clock.Elapsed < TimeSpan.FromSeconds(30)) Thread.Sleep(250);
         Assert.Matches(@"cpu, [0-9.]+ fps, \d+ masks, source reading", service.Show("StatusText"));
         Assert.Contains("install ok installed", box.Must("dpkg-query -W -f='${Status}' dannet-edge"));
+        // .NET opens OpenSSL with dlopen (no NEEDED entry): the package depends on it by its native-dependencies.tsv row.
+        Assert.Contains("libssl3", box.Must("dpkg-query -W -f='${Depends}' dannet-edge"));
         box.Must("test -x /usr/bin/dannet-edge && test -f /var/lib/dannet-edge/models/model.onnx");
         log.WriteLine("STATUS: " + service.Show("StatusText"));
     }

@@ -106,4 +106,27 @@ public sealed class NativeDependenciesTests
         Assert.Contains("apt-get install libgtk-3-0", lines[0]);
         Assert.False(Directory.Exists(Path.GetDirectoryName(ring)), "the ring's folder was created before the check");
     }
+
+    /// <summary>
+    /// .NET loads OpenSSL itself (dlopen, no NEEDED entry), and without it aborts the process at the first random file name — the ring's
+    /// temporary name — past every handler (an arm64 system test saw exactly that: "No usable version of libssl was found", SIGABRT).
+    /// With libssl.so.3 made unloadable in a mount namespace of its own, run must stop before model and ring with exit 2 and one line
+    /// that names the package. Needs root for the mount namespace, as CI runs.
+    /// </summary>
+    [Fact]
+    public void Run_without_openssl_exits_2_with_one_line_instead_of_an_abort()
+    {
+        var row = Assert.Single(NativeDependencies.Table, r => r.Soname == "libssl.so.3");
+        Assert.True(row is { Package: "libssl3", Required: true, Loaded: true }, $"{row}: the .deb adds a loaded library by its row alone");
+        string ssl = new FileInfo("/usr/lib/x86_64-linux-gnu/libssl.so.3").ResolveLinkTarget(returnFinalTarget: true)?.FullName ?? "/usr/lib/x86_64-linux-gnu/libssl.so.3";
+        Assert.True(File.Exists(ssl), $"{ssl}: .NET itself needs it");
+        string ring = Path.Combine(Directory.CreateTempSubdirectory("dannet-native-").FullName, "ring", "masks");
+        var (code, output) = RingProcesses.Finish(RingProcesses.Start("unshare",
+            "-m", "sh", "-c", $"mount --bind /dev/null '{ssl}' && exec dotnet '{RingProcesses.EdgeDll}' run --frames 1 --output '{ring}'"));
+        Assert.Equal(2, code);
+        var line = Assert.Single(output.Split('\n', StringSplitOptions.RemoveEmptyEntries));
+        Assert.Contains("OpenSSL cannot be loaded: libssl.so.3 is missing", line);
+        Assert.Contains("apt-get install libssl3", line);
+        Assert.False(Directory.Exists(Path.GetDirectoryName(ring)), "the ring's folder was created before the check");
+    }
 }

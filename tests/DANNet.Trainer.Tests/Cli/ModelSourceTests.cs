@@ -58,6 +58,16 @@ public sealed class ModelSourceTests : IDisposable
             Assert.False(nets.Segmentation.training);
         }
         using (var nets = ModelSource.Resolve(null, seg, architecture: "pspnet-r18-w0.25-l4").Load()) Assert.Null(nets.Light);
+        // For predict, eval, export and compare: on the device, every convolution checked as training checks them — in this process
+        // the module initializer has settled the kernels already, so nothing is left to note and nothing is off.
+        var notes = new List<string>();
+        using (var nets = withLight.Load(TorchSharp.torch.CPU, notes.Add))
+        {
+            Assert.Empty(notes);
+            Assert.False(nets.Light!.training);
+            var faults = DANNet.Trainer.Torch.ConvolutionCheck.Run(nets.ByName(), TorchSharp.torch.CPU);
+            Assert.True(faults.Count == 0, string.Join("; ", faults));
+        }
 
         var wrongArch = ModelSource.Resolve(null, seg, light, "pspnet-r18-w0.5-l4");
         Assert.Throws<CheckpointException>(() => wrongArch.Load());

@@ -68,6 +68,8 @@ public static class ReferenceTrajectory
                     if (LightOutput.Contains(name)) p.mul_(LightOutputScale);
         }
         foreach (var (_, net) in nets.Named()) net.to(o.DType);
+        // float32 runs on the kernels training runs on: checked (and repaired) as training checks them; float64 has no oneDNN kernels.
+        string? kernels = o.DType == ScalarType.Float32 ? ConvolutionCheck.EnsureCorrect(nets.ByName(), CPU) : null;
         foreach (var dropout in nets.Segmentation.modules().OfType<Dropout2d>()) dropout.p = 0;
         // The class weights computed in double and rounded to float32, as the script makes the reference's (then in the run's precision).
         using var weights = tensor(ClassWeights.FromFrequencies(ClassWeights.CityscapesFrequencies, config.Loss.TrainStrength)).to(o.DType);
@@ -106,7 +108,7 @@ public static class ReferenceTrajectory
             ["settings"] = new JsonObject
             {
                 ["iterations"] = o.Iterations, ["size"] = o.Size, ["batch"] = o.Batch, ["dtype"] = o.DType.ToString().ToLowerInvariant(),
-                ["adversarialWeight"] = o.AdversarialWeight, ["generatorLr"] = o.GeneratorLr,
+                ["adversarialWeight"] = o.AdversarialWeight, ["generatorLr"] = o.GeneratorLr, ["kernels"] = kernels,
                 ["init"] = o.InitHashes is null ? null : new JsonObject(o.InitHashes.Select(kv => KeyValuePair.Create(kv.Key, (JsonNode?)kv.Value))),
             },
             ["iterations"] = iterations,

@@ -116,12 +116,12 @@ public static class ConvolutionCheck
             OneDnn.Enabled = false;
             var without = Run(list, device);
             if (without.Count == 0)
-                return $"libtorch's oneDNN convolutions are wrong on this CPU — {faults[0]}{More(faults)}; training uses libtorch's own " +
+                return $"libtorch's oneDNN convolutions are wrong on this CPU — {faults[0]}{More(faults)}; this process uses libtorch's own " +
                     "convolution kernels instead: correct, several times slower (docs/measured-platform.md)";
             faults = [.. without];
         }
         throw new ConvolutionFaultException($"libtorch's convolutions are wrong on this CPU even without oneDNN — {faults[0]}{More(faults)}: " +
-            "training here would learn from wrong gradients; train on another machine or on a GPU (--device cuda).");
+            "training here would learn from wrong gradients, and predictions would come from wrong sums; use another machine or a GPU (--device cuda).");
     }
 
     private static string More(IReadOnlyList<ConvolutionFault> faults) => faults.Count > 1 ? $", and {faults.Count - 1} more" : "";

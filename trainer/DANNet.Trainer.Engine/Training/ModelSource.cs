@@ -1,5 +1,6 @@
 using DANNet.Trainer.Models;
 using DANNet.Trainer.Models.Checkpoints;
+using DANNet.Trainer.Torch;
 
 namespace DANNet.Trainer.Training;
 
@@ -97,5 +98,26 @@ public sealed class ModelSource
         }
         nets.Eval();
         return nets;
+    }
+
+    /// <summary>
+    /// <see cref="Load()"/>, moved to <paramref name="device"/>, with every convolution checked as training checks them
+    /// (<see cref="ConvolutionCheck.EnsureCorrect"/>): on a CPU whose oneDNN kernels are wrong the faulty layers are repaired, and
+    /// <paramref name="note"/> is told so; where nothing can make them right this throws rather than predict from wrong sums.
+    /// </summary>
+    public DannetNets Load(TorchSharp.torch.Device device, Action<string> note)
+    {
+        var nets = Load();
+        try
+        {
+            nets.To(device);
+            if (ConvolutionCheck.EnsureCorrect(nets.ByName(), device) is { } text) note(text);
+            return nets;
+        }
+        catch
+        {
+            nets.Dispose();
+            throw;
+        }
     }
 }

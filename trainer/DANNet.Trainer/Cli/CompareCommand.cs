@@ -53,7 +53,7 @@ internal static class CompareCommand
                     else
                     {
                         var source = ModelSource.Resolve(location);
-                        var nets = source.Load();
+                        var nets = source.Load(TorchSharp.torch.CPU, note => Console.Error.WriteLine(note));
                         owned.Add(nets);
                         models.Add(ComparedModel.Of(title, nets, source.Inference));
                     }

@@ -58,8 +58,7 @@ internal static class EvalCommands
                 var device = TrainingDevice.Resolve(parse.GetValue(Device) ?? TrainingDevice.Auto, "--device"); // before any file is read
                 var source = ModelSourceOptions.Resolve(parse);
                 var settings = source.Inference.WithSize(parse.GetValue(Height), parse.GetValue(Width));
-                using var nets = source.Load();
-                nets.To(device);
+                using var nets = source.Load(device, note => Console.Error.WriteLine(note));
                 result = Evaluator.Evaluate(nets, $"{root} ({split})", samples, settings.Height, settings.Width, settings.ClassWeights(),
                     parse.GetValue(Colour) && outDir is not null ? Path.Combine(outDir, "predictions") : null,
                     Counter, cancel, parse.GetValue(Resize) ?? InputResize.Antialiased);
@@ -98,8 +97,7 @@ internal static class EvalCommands
                 var device = TrainingDevice.Resolve(parse.GetValue(Device) ?? TrainingDevice.Auto, "--device"); // before any file is read
                 var source = ModelSourceOptions.Resolve(parse);
                 var settings = source.Inference.WithSize(parse.GetValue(Height), parse.GetValue(Width));
-                var nets = source.Load();
-                nets.To(device);
+                var nets = source.Load(device, note => Console.Error.WriteLine(note));
                 var weights = tensor(settings.ClassWeights(), device: device).view(1, -1, 1, 1);
                 var resize = parse.GetValue(Resize) ?? InputResize.Antialiased;
                 segment = image =>

@@ -47,7 +47,7 @@ internal static class ExportCommands
         command.SetAction(parse => CommandErrors.Run(Console.Error, () =>
         {
             var source = ModelSourceOptions.Resolve(parse);
-            using var nets = source.Load();
+            using var nets = source.Load(TorchSharp.torch.CPU, note => Console.Error.WriteLine(note)); // traced and checked for parity on the CPU
             var options = new ExportOptions(source.Inference.WithSize(parse.GetValue(Height), parse.GetValue(Width)))
                 with { Probabilities = parse.GetValue(WithProbabilities), Relit = parse.GetValue(WithRelit) && nets.Light is not null, Resize = parse.GetValue(Resize),
                     Batch = parse.GetValue(Batch) };

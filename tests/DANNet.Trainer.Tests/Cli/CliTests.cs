@@ -85,6 +85,29 @@ public sealed class CliTests
             $"the exact value (oneDNN {oneDnn})", output.ToString());
         Assert.Equal("", error.ToString());
     }
+
+    /// <summary>
+    /// libtorch asks whether NNPACK is available at every CPU convolution, and where it cannot initialise (our VMs) prints a warning each
+    /// time — a thousand lines in a 1200-iteration log before it was switched off. A doctor run, which trains the check's nets, prints at
+    /// most the one warning of the first asking, and says whether NNPACK is off.
+    /// </summary>
+    [Fact]
+    public async Task Doctor_prints_libtorchs_nnpack_warning_at_most_once()
+    {
+        string trainer = Path.Combine(AppContext.BaseDirectory, "dannet-train.dll");
+        var info = new System.Diagnostics.ProcessStartInfo("dotnet", [trainer, "doctor"])
+        { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        using var p = System.Diagnostics.Process.Start(info)!;
+        var stdoutRead = p.StandardOutput.ReadToEndAsync();
+        string stderr = await p.StandardError.ReadToEndAsync();
+        string stdout = await stdoutRead;
+        await p.WaitForExitAsync();
+        Assert.True(p.ExitCode == 0, $"exit {p.ExitCode}: {stderr}");
+        int warnings = stderr.Split('\n').Count(l => l.Contains("NNPACK", StringComparison.Ordinal));
+        bool available = DANNet.Trainer.Torch.Nnpack.SwitchOffWhereUnavailable();
+        Assert.Equal(available ? 0 : 1, warnings);
+        Assert.Contains(available ? "nnpack    ok    " : "nnpack    off   ", stdout);
+    }
 }
 
 public sealed class InspectCheckpointCommandTests

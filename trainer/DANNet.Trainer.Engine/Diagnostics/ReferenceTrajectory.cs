@@ -54,6 +54,7 @@ public static class ReferenceTrajectory
             Optim = new OptimConfig { Iterations = o.Iterations, GeneratorLr = o.GeneratorLr },
             Loss = new LossConfig { AdversarialWeight = o.AdversarialWeight },
         };
+        Nnpack.SwitchOffWhereUnavailable(); // float64 convolutions ask for NNPACK too
         using var nets = DannetNets.Create(ArchitectureSpec.Parse("pspnet-r101"), relighting: true, withDiscriminators: true);
         if (o.Init is { } init)
             StartFrom(init, nets);

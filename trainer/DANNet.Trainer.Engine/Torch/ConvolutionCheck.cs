@@ -94,6 +94,7 @@ public static class ConvolutionCheck
     public static string? EnsureCorrect(IEnumerable<(string Net, nn.Module Module)> nets, Device device, bool repairLayers = true)
     {
         if (device.type != DeviceType.CPU) return null;
+        Nnpack.SwitchOffWhereUnavailable();
         var list = nets.ToList();
         var faults = Run(list, device);
         if (faults.Count == 0) return null;

@@ -72,6 +72,10 @@ internal static class DoctorCommand
             output.WriteLine($"torch     ok    libtorch {r.TorchVersion}, {r.Threads} threads; tiny net loss {r.LossBefore:F4} -> {r.LossAfter:F4} " +
                 $"after 3 SGD steps, max weight change {r.MaxWeightChange:E2}");
             output.WriteLine($"devices   ok    {Torch.TrainingDevice.Describe()}");
+            output.WriteLine(Nnpack.SwitchOffWhereUnavailable()
+                ? "nnpack    ok    libtorch's NNPACK initialises here (it serves float32 convolution batches of 16 or more)"
+                : "nnpack    off   libtorch's NNPACK cannot initialise on this CPU (its one warning above); switched off so that libtorch stops " +
+                  "retrying and warning at every convolution — no result changes (it serves float32 batches of 16 or more only)");
             failures += Convolutions(output, error);
             failures += Kernels(output, error);
         }

@@ -4,8 +4,8 @@ namespace DANNet.Trainer.Torch;
 
 /// <summary>
 /// libtorch's NNPACK switch (PyTorch's <c>torch.backends.nnpack.set_flags</c>, which TorchSharp 0.107 does not expose). libtorch asks
-/// whether NNPACK is available on every CPU convolution before it looks at anything else, and where NNPACK cannot initialise (a VM
-/// that hides the CPU's cache topology, as ours do: docs/measured-platform.md) each asking tries again and prints "Could not
+/// whether NNPACK is available on every CPU convolution before it looks at anything else, and where NNPACK cannot initialise (our
+/// family 26 VMs: docs/measured-platform.md) each asking tries again and prints "Could not
 /// initialize NNPACK! Reason: Unsupported hardware" — thousands of lines in a training log. Off, libtorch does not ask. It changes
 /// no result: NNPACK only ever serves float32 batches of 16 or more, and there it could not run anyway.
 /// </summary>

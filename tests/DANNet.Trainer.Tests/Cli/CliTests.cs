@@ -49,18 +49,11 @@ public sealed class CliTests
         string gtk = new FileInfo("/usr/lib/x86_64-linux-gnu/libgtk-3.so.0").ResolveLinkTarget(returnFinalTarget: true)?.FullName ?? "/usr/lib/x86_64-linux-gnu/libgtk-3.so.0";
         Assert.True(File.Exists(gtk), $"{gtk}: build.sh installs libgtk-3-0");
         string outDir = Path.Combine(Directory.CreateTempSubdirectory("dannet-native-").FullName, "synth");
-        string trainer = Path.Combine(AppContext.BaseDirectory, "dannet-train.dll");
-        var info = new System.Diagnostics.ProcessStartInfo("unshare",
-            ["-m", "sh", "-c", $"mount --bind /dev/null '{gtk}' && exec dotnet '{trainer}' synth --scale tiny --out '{outDir}'"])
-        { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        using var p = System.Diagnostics.Process.Start(info)!;
-        var stdoutRead = p.StandardOutput.ReadToEndAsync();
-        string stderr = await p.StandardError.ReadToEndAsync();
-        string stdout = await stdoutRead;
-        await p.WaitForExitAsync();
+        var (code, stdout, stderr) = await RunProcess("unshare",
+            "-m", "sh", "-c", $"mount --bind /dev/null '{gtk}' && exec dotnet '{Trainer}' synth --scale tiny --out '{outDir}'");
         var lines = stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries);
-        Assert.True(lines.Length == 1, $"exit {p.ExitCode}, stderr:\n{stderr}\nstdout:\n{stdout}");
-        Assert.Equal(1, p.ExitCode);
+        Assert.True(lines.Length == 1, $"exit {code}, stderr:\n{stderr}\nstdout:\n{stdout}");
+        Assert.Equal(1, code);
         Assert.StartsWith("error: OpenCV's native library libOpenCvSharpExtern.so cannot be loaded: libgtk-3.so.0 is missing", lines[0]);
         Assert.Contains("apt-get install libgtk-3-0", lines[0]);
         Assert.False(File.Exists(Path.Combine(outDir, "synthnight.json")));
@@ -94,19 +87,27 @@ public sealed class CliTests
     [Fact]
     public async Task Doctor_prints_libtorchs_nnpack_warning_at_most_once()
     {
-        string trainer = Path.Combine(AppContext.BaseDirectory, "dannet-train.dll");
-        var info = new System.Diagnostics.ProcessStartInfo("dotnet", [trainer, "doctor"])
-        { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        var (code, stdout, stderr) = await RunProcess("dotnet", Trainer, "doctor");
+        Assert.True(code == 0, $"exit {code}: {stderr}");
+        int warnings = stderr.Split('\n').Count(l => l.Contains("NNPACK", StringComparison.Ordinal));
+        bool available = DANNet.Trainer.Torch.Nnpack.SwitchOffWhereUnavailable();
+        Assert.Equal(available ? 0 : 1, warnings);
+        Assert.Contains(available ? "nnpack    ok    " : "nnpack    off   ", stdout);
+    }
+
+    /// <summary>The built dannet-train beside the tests.</summary>
+    private static string Trainer => Path.Combine(AppContext.BaseDirectory, "dannet-train.dll");
+
+    /// <summary>Runs a program to its end: its exit code and what it wrote to each stream.</summary>
+    private static async Task<(int Code, string Stdout, string Stderr)> RunProcess(string program, params string[] arguments)
+    {
+        var info = new System.Diagnostics.ProcessStartInfo(program, arguments) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
         using var p = System.Diagnostics.Process.Start(info)!;
         var stdoutRead = p.StandardOutput.ReadToEndAsync();
         string stderr = await p.StandardError.ReadToEndAsync();
         string stdout = await stdoutRead;
         await p.WaitForExitAsync();
-        Assert.True(p.ExitCode == 0, $"exit {p.ExitCode}: {stderr}");
-        int warnings = stderr.Split('\n').Count(l => l.Contains("NNPACK", StringComparison.Ordinal));
-        bool available = DANNet.Trainer.Torch.Nnpack.SwitchOffWhereUnavailable();
-        Assert.Equal(available ? 0 : 1, warnings);
-        Assert.Contains(available ? "nnpack    ok    " : "nnpack    off   ", stdout);
+        return (p.ExitCode, stdout, stderr);
     }
 }
 

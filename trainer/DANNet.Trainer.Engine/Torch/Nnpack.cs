@@ -11,10 +11,7 @@ namespace DANNet.Trainer.Torch;
 /// </summary>
 public static partial class Nnpack
 {
-    private const string LibTorchCpu = "libtorch_cpu.so";
-
-    [LibraryImport(LibTorchCpu, EntryPoint = "_ZN2at13globalContextEv")]
-    private static partial IntPtr GlobalContext();
+    private const string LibTorchCpu = LibTorchContext.LibTorchCpu;
 
     [LibraryImport(LibTorchCpu, EntryPoint = "_ZN2at6native17_nnpack_availableEv")]
     [return: MarshalAs(UnmanagedType.U1)]
@@ -25,9 +22,9 @@ public static partial class Nnpack
 
     private static readonly Lazy<bool> s_settled = new(() =>
     {
-        _ = TorchSharp.torch.get_num_threads(); // loads libtorch through TorchSharp first
-        bool available = Available();            // one warning line where it is not
-        if (!available) SetUserEnabledNnpack(GlobalContext(), false);
+        var context = LibTorchContext.Get();
+        bool available = Available(); // one warning line where it is not
+        if (!available) SetUserEnabledNnpack(context, false);
         return available;
     });
 

@@ -10,12 +10,7 @@ namespace DANNet.Trainer.Torch;
 /// </summary>
 public static partial class OneDnn
 {
-    // at::globalContext() and at::Context's member functions (Itanium C++ ABI: 'this' is the first argument), exported by
-    // libtorch_cpu.so, which TorchSharp has loaded by the time anything here runs.
-    private const string LibTorchCpu = "libtorch_cpu.so";
-
-    [LibraryImport(LibTorchCpu, EntryPoint = "_ZN2at13globalContextEv")]
-    private static partial IntPtr GlobalContext();
+    private const string LibTorchCpu = LibTorchContext.LibTorchCpu;
 
     [LibraryImport(LibTorchCpu, EntryPoint = "_ZNK2at7Context17userEnabledMkldnnEv")]
     [return: MarshalAs(UnmanagedType.U1)]
@@ -27,15 +22,7 @@ public static partial class OneDnn
     /// <summary>Whether libtorch may use oneDNN for CPU operators (on by default).</summary>
     public static bool Enabled
     {
-        get
-        {
-            _ = TorchSharp.torch.get_num_threads(); // loads libtorch through TorchSharp first
-            return UserEnabledMkldnn(GlobalContext());
-        }
-        set
-        {
-            _ = TorchSharp.torch.get_num_threads();
-            SetUserEnabledMkldnn(GlobalContext(), value);
-        }
+        get => UserEnabledMkldnn(LibTorchContext.Get());
+        set => SetUserEnabledMkldnn(LibTorchContext.Get(), value);
     }
 }

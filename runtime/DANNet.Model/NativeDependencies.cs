@@ -62,8 +62,7 @@ public static partial class NativeDependencies
         }
         var row = Table.First(r => r.Soname == OpenSslSonames[0]);
         string why = LoaderFailure().Match(first!.Message) is { Success: true } m ? m.Groups["why"].Value.Trim() : "not found";
-        throw new NativeDependencyException($"OpenSSL cannot be loaded: {row.Soname} is missing ({why}): install the package {row.Package} " +
-            $"(apt-get install {row.Package}; the dannet-edge .deb depends on it, systemd/native-dependencies.tsv lists them all). " +
+        throw new NativeDependencyException($"OpenSSL cannot be loaded: {row.Soname} is missing ({why}): {InstallHint(row)}. " +
             ".NET's cryptography needs it (random file names, SHA-256) and aborts the process without it.", first);
     }
 
@@ -119,10 +118,14 @@ public static partial class NativeDependencies
         string fix = row is null
             ? "install the package that provides it (apt-file search " + culprit.Soname + ")"
             : row.Required
-                ? $"install the package {row.Package} (apt-get install {row.Package}; the dannet-edge .deb depends on it, systemd/native-dependencies.tsv lists them all)"
+                ? InstallHint(row)
                 : $"it comes with {row.Package} ({row.UsedBy})";
         return $"{component}'s native library {library} cannot be loaded: {culprit.Soname} is missing ({culprit.Reason}): {fix}.";
     }
+
+    /// <summary>What to do about a missing required library: its package, and where the list of them is.</summary>
+    private static string InstallHint(NativeDependency row) =>
+        $"install the package {row.Package} (apt-get install {row.Package}; the dannet-edge .deb depends on it, systemd/native-dependencies.tsv lists them all)";
 
     private static IEnumerable<Exception> Chain(Exception ex)
     {

@@ -9,6 +9,7 @@
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/../.."
 OUT=${OUT:-out/benchmark-adapt2000}
+PRETRAIN=${PRETRAIN:-1200}   # the pretraining run's iterations, as in synthnight_adaptation.sh (for a column title)
 DATA=${DATA:-$OUT/synthnight}
 BIN=${BIN:-trainer/DANNet.Trainer/bin/Release/net10.0}
 EMBEDDED=${EMBEDDED:-models/dannet-synthnight-pspnet-r18i-l16-272x480-int8.onnx}

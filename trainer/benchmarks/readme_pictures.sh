@@ -3,6 +3,7 @@
 #   docs/images/benchmark/night-test-example.png   SynthNight night-test: source-only, DANNet, the embedded int8 DANNet, oracle, label
 #   docs/images/benchmark/night-test-ablation.png  the same images along the ablation: the pretraining the adaptation starts
 #                                                  from, +light, +light+static, the embedded int8 DANNet, the oracle, label
+#   docs/images/benchmark/adaptation-curves.png    the runs' night val mIoU and loss curves on one iteration axis
 #   docs/images/benchmark/real-street.png          a real street photo (OpenCV's sample leuvenA.jpg, Apache-2.0 /
 #                                                  BSD-3-Clause, from Debian's opencv-doc): the previous embedded
 #                                                  model (ADAPT=400, from git history), the runs, the embedded int8 model
@@ -41,6 +42,17 @@ finished light-static && ladder+=(--model "+light+static=$OUT/light-static")
 ladder+=(--model "DANNet int8 (embedded)=$EMBEDDED")
 finished oracle && ladder+=(--model "oracle (night labels)=$OUT/oracle")
 "${T[@]}" compare --data "$DATA/dark_zurich" --split test --count 3 "${ladder[@]}" --out docs/images/benchmark/night-test-ablation.png
+
+# The runs' training curves on one iteration axis (night val mIoU, the static loss, the relighting loss on night images, the
+# segmentation loss), the adaptation runs drawn from the pretraining's last iteration — every run that has finished.
+curves=()
+finished pretrain && curves+=("pretrain=$OUT/pretrain")
+finished source-only && curves+=("source-only=$OUT/source-only")
+finished light && curves+=("+light=$OUT/light@$PRETRAIN")
+finished light-static && curves+=("+light+static=$OUT/light-static@$PRETRAIN")
+finished dannet && curves+=("DANNet=$OUT/dannet@$PRETRAIN")
+finished oracle && curves+=("oracle=$OUT/oracle")
+[ ${#curves[@]} -eq 0 ] || "${T[@]}" curves --terms static,light_night,seg --out docs/images/benchmark/adaptation-curves.png "${curves[@]}"
 
 finished source-only && finished dannet || exit 0
 photo=out/opencv-samples/usr/share/doc/opencv-doc/examples/data/leuvenA.jpg

@@ -15,33 +15,22 @@ DATA=${DATA:-$OUT/synthnight}
 BIN=${BIN:-trainer/DANNet.Trainer/bin/Release/net10.0}
 EMBEDDED=${EMBEDDED:-models/dannet-synthnight-pspnet-r18i-l16-272x480-int8.onnx}
 OLD=${OLD:-out/previous-embedded-model-a217571f.onnx}
-# The embedded model the current one replaced (ADAPT=400, int8) lives in the git history only.
-[ -f "$OLD" ] || git show 2bcd092:models/dannet-synthnight-pspnet-r18i-l16-272x480-int8.onnx > "$OLD"
 [ -n "${NO_BUILD:-}" ] || dotnet build trainer/DANNet.Trainer -c Release -v q -nologo >/dev/null
 T=(dotnet "$BIN/dannet-train.dll")
 
 finished() { [ -f "$OUT/$1/eval/iou.json" ]; }
 # A picture is drawn only from finished runs, so a benchmark still running (or a folder lost with its machine: the
 # ADAPT=2000 source-only and DANNet folders were) leaves the committed picture as it is, and says so.
-if finished source-only && finished dannet; then
-  oracle=()
-  if finished oracle; then oracle=(--model "oracle (night labels)=$OUT/oracle")
-  else echo "note: $OUT/oracle has not finished: night-test-example.png without the oracle column" >&2; fi
-  "${T[@]}" compare --data "$DATA/dark_zurich" --split test --count 3 \
-    --model "source-only=$OUT/source-only" --model "DANNet=$OUT/dannet" --model "DANNet int8 (embedded)=$EMBEDDED" \
-    "${oracle[@]}" --out docs/images/benchmark/night-test-example.png
-else
-  echo "note: $OUT/source-only or $OUT/dannet has not finished (or is not on this machine): night-test-example.png and real-street.png left as they are" >&2
-fi
+oracle=()
+finished oracle && oracle=(--model "oracle (night labels)=$OUT/oracle")
 
-# The ablation ladder on the same three night-test images: each step a column, once its run has finished.
+# The ablation ladder on three night-test images: each step a column, once its run has finished.
 ladder=()
 finished pretrain && ladder+=(--model "start: source-only ($PRETRAIN it)=$OUT/pretrain")
 finished light && ladder+=(--model "+light=$OUT/light")
 finished light-static && ladder+=(--model "+light+static=$OUT/light-static")
-ladder+=(--model "DANNet int8 (embedded)=$EMBEDDED")
-finished oracle && ladder+=(--model "oracle (night labels)=$OUT/oracle")
-"${T[@]}" compare --data "$DATA/dark_zurich" --split test --count 3 "${ladder[@]}" --out docs/images/benchmark/night-test-ablation.png
+"${T[@]}" compare --data "$DATA/dark_zurich" --split test --count 3 "${ladder[@]}" --model "DANNet int8 (embedded)=$EMBEDDED" \
+  "${oracle[@]}" --out docs/images/benchmark/night-test-ablation.png
 
 # The runs' training curves on one iteration axis (night val mIoU, the static loss, the relighting loss on night images, the
 # segmentation loss), the adaptation runs drawn from the pretraining's last iteration — every run that has finished.
@@ -54,7 +43,17 @@ finished dannet && curves+=("DANNet=$OUT/dannet@$PRETRAIN")
 finished oracle && curves+=("oracle=$OUT/oracle")
 [ ${#curves[@]} -eq 0 ] || "${T[@]}" curves --terms static,light_night,seg --out docs/images/benchmark/adaptation-curves.png "${curves[@]}"
 
-finished source-only && finished dannet || exit 0
+if ! finished source-only || ! finished dannet; then
+  echo "note: $OUT/source-only or $OUT/dannet has not finished (or is not on this machine): night-test-example.png and real-street.png left as they are" >&2
+  exit 0
+fi
+[ ${#oracle[@]} -gt 0 ] || echo "note: $OUT/oracle has not finished: night-test-example.png without the oracle column" >&2
+"${T[@]}" compare --data "$DATA/dark_zurich" --split test --count 3 \
+  --model "source-only=$OUT/source-only" --model "DANNet=$OUT/dannet" --model "DANNet int8 (embedded)=$EMBEDDED" \
+  "${oracle[@]}" --out docs/images/benchmark/night-test-example.png
+
+# The embedded model the current one replaced (ADAPT=400, int8) lives in the git history only.
+[ -f "$OLD" ] || git show 2bcd092:models/dannet-synthnight-pspnet-r18i-l16-272x480-int8.onnx > "$OLD"
 photo=out/opencv-samples/usr/share/doc/opencv-doc/examples/data/leuvenA.jpg
 if [ ! -f "$photo" ]; then
   mkdir -p out/opencv-samples
